@@ -1,0 +1,94 @@
+/* main.c - the aularag command: dispatches to one verb per file (cli/cmd_*.c). */
+#include "cli.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct verb {
+  const char *name;
+  int (*fn)(int, char **);
+  const char *summary;
+} verbs[] = {
+  {"ingest", cmd_ingest, "add transcripts (.vtt .srt .json) to an index"},
+  {"search", cmd_search, "retrieve the segments that match a question"},
+  {"ask", cmd_ask, "answer a question from the lectures, with video references"},
+  {"eval", cmd_eval, "run a question set and write the evaluation report"},
+  {"serve", cmd_serve, "HTTP API and web page for students"},
+  {"embed", cmd_embed, "E5 embeddings of stdin lines (one JSON array each)"},
+  {"tokenize", cmd_tokenize, "token ids of stdin lines (one JSON array each)"},
+  {"info", cmd_info, "what an index holds"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "aularag %s - ask the lectures\n\nusage: aularag <verb> [options]\n\nverbs:\n", AR_VERSION);
+  for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++)
+    fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
+  fprintf(f, "\n'aularag <verb> --help' shows a verb's options.\n"
+             "Environment: AULARAG_INDEX AULARAG_MODEL AULARAG_LLM_URL AULARAG_LLM_MODEL AULARAG_LLM_API_KEY\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) { usage(stderr); return EXIT_USAGE; }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return EXIT_OK;
+  }
+  if (!strcmp(argv[1], "--version")) { printf("aularag %s\n", AR_VERSION); return EXIT_OK; }
+  for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++)
+    if (!strcmp(argv[1], verbs[i].name)) return verbs[i].fn(argc - 1, argv + 1);
+  fprintf(stderr, "aularag: unknown verb '%s'\n\n", argv[1]);
+  usage(stderr);
+  return EXIT_USAGE;
+}
+
+int cli_exit_code(ar_status s) {
+  return s == AR_OK ? EXIT_OK : s == AR_ERR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+int cli_fail(const ar_error *err) {
+  fprintf(stderr, "aularag: %s\n", err->msg[0] ? err->msg : ar_strerror(err->status));
+  return cli_exit_code(err->status);
+}
+
+int cli_usage_error(const char *verb, const char *usage_text, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "aularag %s: ", verb);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\n%s", usage_text);
+  return EXIT_USAGE;
+}
+
+int cli_parse_int(const char *verb, const char *opt, const char *s, int lo, int hi, int *out) {
+  char *end;
+  errno = 0;
+  long v = s ? strtol(s, &end, 10) : 0;
+  if (!s || !*s || *end || errno || v < lo || v > hi) {
+    fprintf(stderr, "aularag %s: %s expects an integer in [%d, %d], got '%s'\n", verb, opt, lo, hi,
+            s ? s : "");
+    return -1;
+  }
+  *out = (int)v;
+  return 0;
+}
+
+int cli_parse_double(const char *verb, const char *opt, const char *s, double lo, double hi, double *out) {
+  char *end;
+  errno = 0;
+  double v = s ? strtod(s, &end) : 0;
+  if (!s || !*s || *end || errno || !(v >= lo && v <= hi)) {
+    fprintf(stderr, "aularag %s: %s expects a number in [%g, %g], got '%s'\n", verb, opt, lo, hi,
+            s ? s : "");
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+const char *cli_env_default(const char *value, const char *env_name) {
+  if (value) return value;
+  const char *e = getenv(env_name);
+  return e && *e ? e : NULL;
+}

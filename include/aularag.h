@@ -1,0 +1,446 @@
+/* aularag.h - the one public header of libaularag: ask the lectures.
+ *
+ * Basic usage (lexical search over an index; error handling elided):
+ *
+ *     ar_error err;
+ *     ar_index *ix;
+ *     ar_index_params ip = ar_index_default_params();
+ *     if (ar_index_open("course.db", ip, &ix, &err) != AR_OK) { puts(err.msg); ... }
+ *     ar_search_params sp = ar_search_default_params();
+ *     ar_results res;
+ *     if (ar_search(ix, "Quais são os dispositivos visíveis?", &sp, &res, &err) == AR_OK) {
+ *         for (size_t i = 0; i < res.n; i++) printf("%lld %s\n", (long long)res.hits[i].corpus_id, res.hits[i].text);
+ *         ar_results_free(&res);
+ *     }
+ *     ar_index_close(ix);
+ *
+ * Conventions
+ *  - Every function that can fail returns ar_status (AR_OK == 0) and fills the caller's
+ *    ar_error (may be NULL) with a message that names the file and line/offset when there is one.
+ *  - Handles are opaque; create/free come in pairs. Params structs are passed by value (or by
+ *    const pointer when large) and obtained from *_default_params().
+ *  - Thread safety: a handle is used by one thread at a time unless its section says otherwise.
+ *  - Times are seconds as double, and field names carry the unit (start_s, timeout_ms).
+ *  - Strings are UTF-8. Strings returned inside result structs are owned by the struct and freed
+ *    by its *_free function.
+ *  - The library never calls exit() and never prints, except through callbacks it is given.
+ */
+#ifndef AULARAG_H
+#define AULARAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define AR_API __attribute__((visibility("default")))
+#else
+#define AR_API
+#endif
+
+#define AR_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------------------------------------
+ * Status and errors
+ * ------------------------------------------------------------------------------------------- */
+typedef enum ar_status {
+  AR_OK = 0,
+  AR_ERR_IO = -1,        /* file missing, unreadable, unwritable */
+  AR_ERR_PARSE = -2,     /* malformed input (transcript, manifest, JSON, model file) */
+  AR_ERR_NOMEM = -3,
+  AR_ERR_INVALID = -4,   /* bad argument or option value (a usage error: CLI exit 2) */
+  AR_ERR_DB = -5,        /* SQLite error */
+  AR_ERR_MODEL = -6,     /* model files inconsistent or unsupported */
+  AR_ERR_HTTP = -7,      /* LLM endpoint unreachable or answered with an error */
+  AR_ERR_MISMATCH = -8,  /* e.g. index built with another model */
+  AR_ERR_NOTFOUND = -9,
+  AR_ERR_ABORTED = -10,  /* a callback asked to stop */
+  AR_ERR_TIMEOUT = -11
+} ar_status;
+
+typedef struct ar_error {
+  ar_status status;
+  char msg[1024];        /* human-readable, one line, no trailing newline */
+} ar_error;
+
+AR_API const char *ar_strerror(ar_status s);
+
+/* ---------------------------------------------------------------------------------------------
+ * Transcripts: .vtt .srt Whisper JSON, YouTube JSON  ->  cues            (src/transcript/)
+ * ------------------------------------------------------------------------------------------- */
+typedef enum ar_format {
+  AR_FORMAT_AUTO = 0,    /* by extension, then by content sniffing */
+  AR_FORMAT_VTT,
+  AR_FORMAT_SRT,
+  AR_FORMAT_WHISPER_JSON,  /* {"segments":[{"start","end","text"}...]} */
+  AR_FORMAT_YOUTUBE_JSON   /* [{"text","start","duration"}...] */
+} ar_format;
+
+typedef struct ar_cue {
+  double start_s, end_s;
+  char *text;            /* whitespace-normalised, non-empty */
+  int line;              /* 1-based line in the source where the cue starts (0 for JSON) */
+} ar_cue;
+
+typedef struct ar_cues {
+  ar_cue *v;
+  size_t n, cap;
+} ar_cues;
+
+/* Parses a transcript held in memory. `name` is used in error messages only. */
+AR_API ar_status ar_transcript_parse(const char *name, const char *data, size_t len, ar_format fmt,
+                                     ar_cues *out, ar_error *err);
+/* Reads and parses a file (format from extension/content). */
+AR_API ar_status ar_transcript_load(const char *path, ar_cues *out, ar_error *err);
+AR_API void ar_cues_free(ar_cues *c);
+AR_API const char *ar_format_name(ar_format f);
+
+/* ---------------------------------------------------------------------------------------------
+ * Manifest: CSV file,video_id,title,url (file relative to the manifest)  (src/transcript/)
+ * ------------------------------------------------------------------------------------------- */
+typedef struct ar_manifest_row {
+  char *file;            /* as written in the CSV */
+  char *path;            /* resolved: manifest dir + file, normalised */
+  char *video_id, *title, *url;
+  int line;              /* 1-based CSV line */
+} ar_manifest_row;
+
+typedef struct ar_manifest {
+  ar_manifest_row *rows;
+  size_t n;
+} ar_manifest;
+
+AR_API ar_status ar_manifest_load(const char *path, ar_manifest *out, ar_error *err);
+/* Row whose resolved path names the same file as `path` (realpath comparison), or NULL. */
+AR_API const ar_manifest_row *ar_manifest_find(const ar_manifest *m, const char *path);
+AR_API void ar_manifest_free(ar_manifest *m);
+
+/* ---------------------------------------------------------------------------------------------
+ * Segmenter: cues -> overlapping windows of whole cues                    (src/segment/)
+ * ------------------------------------------------------------------------------------------- */
+/* Counts the units the cap is measured in (tokens of the encoder, prefix and specials included). */
+typedef int (*ar_count_fn)(const char *text, size_t len, void *user_data);
+
+typedef struct ar_segment_params {
+  double window_s;       /* target segment length, default 120 */
+  double overlap_s;      /* overlap between consecutive segments, default 30 */
+  int max_units;         /* hard cap per segment text: words by default (count == NULL), default 350 */
+  ar_count_fn count;     /* NULL: count whitespace-separated words */
+  void *count_user_data;
+} ar_segment_params;
+
+typedef struct ar_segment {
+  double start_s, end_s; /* first cue's start, last cue's end */
+  char *text;            /* cue texts joined by one space */
+  size_t first_cue, n_cues;  /* cue range (after any split of over-long cues) */
+} ar_segment;
+
+typedef struct ar_segments {
+  ar_segment *v;
+  size_t n, cap;
+} ar_segments;
+
+AR_API ar_segment_params ar_segment_default_params(void);
+/* A cue longer than the cap on its own is split at word boundaries (times interpolated by
+ * character position), so no text is ever dropped or silently truncated downstream. */
+AR_API ar_status ar_segment_cues(const ar_cues *cues, const ar_segment_params *p, ar_segments *out,
+                                 ar_error *err);
+AR_API void ar_segments_free(ar_segments *s);
+
+/* ---------------------------------------------------------------------------------------------
+ * Tokenizer: XLM-R SentencePiece Unigram (sentencepiece.bpe.model or tokenizer.json)  (src/tokenizer/)
+ * Ids are Hugging Face ids (<s>=0 <pad>=1 </s>=2 <unk>=3, spm piece j>=3 -> j+1, <mask>=last).
+ * A loaded tokenizer is immutable: safe to share between threads.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct ar_tokenizer ar_tokenizer;
+
+enum {
+  AR_TOK_ADD_SPECIAL = 1,  /* wrap in <s> ... </s> */
+  AR_TOK_TRUNCATE = 2      /* keep the first n_max ids (with </s> last when ADD_SPECIAL) */
+};
+
+/* dir holding tokenizer.json and/or sentencepiece.bpe.model (tokenizer.json preferred: it is what
+ * sentence-transformers runs), or a path to either file. */
+AR_API ar_status ar_tokenizer_load(const char *path, ar_tokenizer **out, ar_error *err);
+/* Returns the number of ids written (<= n_max). If they do not fit and AR_TOK_TRUNCATE is not set,
+ * returns -(number needed) and writes nothing useful (llama_tokenize's protocol). */
+AR_API int ar_tokenizer_encode(const ar_tokenizer *t, const char *text, size_t len, int32_t *ids,
+                               int n_max, int flags);
+/* Number of ids ar_tokenizer_encode would produce without truncation. */
+AR_API int ar_tokenizer_count(const ar_tokenizer *t, const char *text, size_t len, int flags);
+AR_API int ar_tokenizer_vocab_size(const ar_tokenizer *t);
+AR_API void ar_tokenizer_free(ar_tokenizer *t);
+
+/* ---------------------------------------------------------------------------------------------
+ * Encoder: multilingual-e5 (bert / xlm-roberta) from a hub directory        (src/model/)
+ * Not thread-safe: an ar_model owns its scratch buffers; use one per thread, or a lock.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct ar_model ar_model;
+
+typedef struct ar_model_params {
+  int n_threads;         /* 0 = all cores */
+} ar_model_params;
+
+typedef enum ar_embed_kind {
+  AR_EMBED_QUERY = 0,    /* prepends "query: " */
+  AR_EMBED_PASSAGE,      /* prepends "passage: " */
+  AR_EMBED_RAW           /* no prefix */
+} ar_embed_kind;
+
+AR_API ar_model_params ar_model_default_params(void);
+/* dir: config.json + model.safetensors + tokenizer (see ar_tokenizer_load). */
+AR_API ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_error *err);
+AR_API int ar_model_dim(const ar_model *m);
+AR_API int ar_model_max_tokens(const ar_model *m);     /* 512: specials included */
+/* A stable string identifying the weights (model type, dims, hash of the weights file). */
+AR_API const char *ar_model_fingerprint(const ar_model *m);
+AR_API const ar_tokenizer *ar_model_tokenizer(const ar_model *m);
+/* Token count of text as the encoder would see it: prefix and specials included, no truncation.
+ * Matches ar_count_fn so it can be the segmenter's cap. */
+AR_API int ar_model_count_tokens(const ar_model *m, ar_embed_kind kind, const char *text, size_t len);
+/* Embeds n token sequences (ids already include <s> </s>). out: n x dim, L2-normalised. */
+AR_API ar_status ar_model_embed_ids(ar_model *m, const int32_t *const *ids, const int *n_ids, int n,
+                                    float *out, ar_error *err);
+/* Strips, prefixes, tokenizes (truncating at max tokens) and embeds n texts. out: n x dim. */
+AR_API ar_status ar_model_embed_texts(ar_model *m, ar_embed_kind kind, const char *const *texts, int n,
+                                      float *out, ar_error *err);
+AR_API void ar_model_free(ar_model *m);
+
+/* ---------------------------------------------------------------------------------------------
+ * Index: one SQLite file (WAL): videos, segments, FTS5, vectors, LLM cache  (src/index/)
+ * One ar_index per thread (SQLite connection semantics); open it several times for threads.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct ar_index ar_index;
+
+typedef struct ar_index_params {
+  int read_only;         /* open without write access */
+  int create;            /* create the file when missing (default 1) */
+  const char *lang;      /* analysis language for a new index: "pt" (default) or "en" */
+} ar_index_params;
+
+typedef struct ar_index_info {
+  int64_t n_videos, n_segments, n_vectors;
+  int schema_version;
+  char lang[8];
+  char model[256];       /* fingerprint of the model the vectors were made with, "" if none */
+  int dim;
+  int64_t file_bytes;
+} ar_index_info;
+
+typedef struct ar_video {
+  const char *video_id, *title, *url;  /* url may be "" */
+  const char *source_path;             /* the transcript file, for messages and `info` */
+} ar_video;
+
+AR_API ar_index_params ar_index_default_params(void);
+AR_API ar_status ar_index_open(const char *path, ar_index_params p, ar_index **out, ar_error *err);
+AR_API void ar_index_close(ar_index *ix);
+AR_API ar_status ar_index_info_get(ar_index *ix, ar_index_info *out, ar_error *err);
+/* Replaces the video (and all its segments, lexical entries and vectors) in one transaction.
+ * If the video exists with identical segments, nothing changes and its corpus ids are kept. */
+AR_API ar_status ar_index_put_video(ar_index *ix, const ar_video *v, const ar_segments *segs,
+                                    ar_error *err);
+
+/* LLM response cache (key: hex digest computed by the caller). *value is malloc'd; NULL if absent. */
+AR_API ar_status ar_index_cache_get(ar_index *ix, const char *key, char **value, ar_error *err);
+AR_API ar_status ar_index_cache_put(ar_index *ix, const char *key, const char *value, ar_error *err);
+
+/* ---------------------------------------------------------------------------------------------
+ * Ingest: files/folders + manifest -> index (optionally embedding)          (src/index/ingest.c)
+ * ------------------------------------------------------------------------------------------- */
+typedef struct ar_progress {
+  const char *stage;     /* "parse", "embed" */
+  const char *file;
+  int64_t done, total;   /* units of the stage (files or segments) */
+} ar_progress;
+/* Return non-zero to abort. */
+typedef int (*ar_progress_fn)(const ar_progress *p, void *user_data);
+/* Called once per input that could not be ingested (the rest go on). */
+typedef void (*ar_warn_fn)(const ar_error *e, void *user_data);
+
+typedef struct ar_ingest_params {
+  const char *manifest;  /* CSV path or NULL */
+  ar_segment_params seg;
+  ar_model *model;       /* NULL: lexical only */
+  int embed_batch;       /* segments per forward batch, default 16 */
+  ar_progress_fn progress;
+  ar_warn_fn warn;
+  void *user_data;
+} ar_ingest_params;
+
+typedef struct ar_ingest_stats {
+  int files_ok, files_failed, files_unchanged;
+  int64_t cues, segments, embedded;
+  double seconds;
+} ar_ingest_stats;
+
+AR_API ar_ingest_params ar_ingest_default_params(void);
+/* paths: files or folders (recursive; .vtt .srt .json). Each video is committed on its own, so a
+ * bad file is reported through `warn` and skipped; returns AR_ERR_PARSE if any file failed. */
+AR_API ar_status ar_ingest(ar_index *ix, const char *const *paths, int n_paths, const ar_ingest_params *p,
+                           ar_ingest_stats *stats, ar_error *err);
+
+/* ---------------------------------------------------------------------------------------------
+ * Retrieval: lexical (BM25), dense (E5 cosine), hybrid (RRF)               (src/index/)
+ * ------------------------------------------------------------------------------------------- */
+typedef enum ar_search_mode {
+  AR_MODE_AUTO = 0,      /* hybrid when the index has vectors and a model is given, else lexical */
+  AR_MODE_LEXICAL,
+  AR_MODE_DENSE,
+  AR_MODE_HYBRID
+} ar_search_mode;
+
+typedef struct ar_search_params {
+  int k;                 /* default 10 */
+  ar_search_mode mode;
+  int rrf_k;             /* reciprocal rank fusion constant, default 60 */
+  int candidates;        /* per-retriever depth for fusion, default max(50, k) */
+  ar_model *model;       /* needed for dense/hybrid */
+} ar_search_params;
+
+typedef struct ar_hit {
+  int rank;              /* 1-based */
+  int64_t corpus_id;
+  double score;          /* the mode's score: BM25 (lexical), cosine (dense), RRF (hybrid) */
+  double lexical_score;  /* NAN when not retrieved lexically */
+  double dense_score;    /* NAN when not retrieved densely */
+  int lexical_rank, dense_rank;  /* 0 when absent */
+  char *video_id, *title, *url, *text;
+  double start_s, end_s;
+} ar_hit;
+
+typedef struct ar_results {
+  ar_hit *hits;
+  size_t n;
+  ar_search_mode mode;   /* the mode actually used */
+  char *query;
+} ar_results;
+
+AR_API ar_search_params ar_search_default_params(void);
+AR_API ar_status ar_search(ar_index *ix, const char *query, const ar_search_params *p, ar_results *out,
+                           ar_error *err);
+AR_API void ar_results_free(ar_results *r);
+AR_API const char *ar_search_mode_name(ar_search_mode m);
+
+/* Formatting shared by the CLI, reports and the server (src/core/format.c). */
+AR_API void ar_format_hms(double seconds, char out[16]);           /* "HH:MM:SS", floor */
+/* YouTube: adds t=<int seconds>; other URLs: #t=<int seconds>; "" stays "". Returns malloc'd. */
+AR_API char *ar_deep_link(const char *url, double start_s);
+/* The search JSON object of product.md: {"query","mode","segments":[...]}. malloc'd. */
+AR_API char *ar_results_to_json(const ar_results *r, int hide_urls);
+
+/* ---------------------------------------------------------------------------------------------
+ * LLM client: OpenAI-compatible /v1/chat/completions over libcurl          (src/llm/)
+ * ------------------------------------------------------------------------------------------- */
+typedef struct ar_llm_params {
+  const char *base_url;  /* e.g. http://127.0.0.1:11434 ; NULL/"" = no LLM */
+  const char *model;
+  const char *api_key;   /* never printed or logged */
+  double temperature;    /* default 0 */
+  int seed;              /* default 42 */
+  int max_tokens;        /* 0 = server default */
+  int connect_timeout_ms, timeout_ms;
+  int max_retries;       /* on 429, 5xx, connection errors; default 4 */
+  int stream;            /* use SSE */
+  int use_cache;         /* default 1 (needs cache_index) */
+  ar_index *cache_index;
+  /* Streaming: called with each piece of text as it arrives (whole UTF-8 sequences only). */
+  void (*on_token)(const char *text, size_t len, void *user_data);
+  void *user_data;
+} ar_llm_params;
+
+typedef struct ar_chat_msg {
+  const char *role;      /* "system" | "user" | "assistant" */
+  const char *content;
+} ar_chat_msg;
+
+typedef struct ar_llm_reply {
+  char *content;
+  int cached;            /* served from the index cache */
+  int attempts;
+  int prompt_tokens, completion_tokens;  /* -1 when the server did not say */
+  double latency_ms;
+} ar_llm_reply;
+
+AR_API ar_llm_params ar_llm_default_params(void);
+/* Fills base_url/model/api_key from AULARAG_LLM_URL, AULARAG_LLM_MODEL, AULARAG_LLM_API_KEY
+ * (falling back to OPENAI_API_KEY) where they are still NULL. */
+AR_API void ar_llm_params_from_env(ar_llm_params *p);
+AR_API ar_status ar_llm_chat(const ar_llm_params *p, const ar_chat_msg *msgs, int n_msgs, ar_llm_reply *out,
+                             ar_error *err);
+AR_API void ar_llm_reply_free(ar_llm_reply *r);
+
+/* ---------------------------------------------------------------------------------------------
+ * Answers: prompt, LLM or extractive answer, references                   (src/answer/)
+ * ------------------------------------------------------------------------------------------- */
+typedef struct ar_reference {
+  char *video_id, *title, *url, *link;
+  double start_s, end_s;
+} ar_reference;
+
+typedef struct ar_answer {
+  ar_results results;    /* the retrieved segments the answer was built from */
+  char *text;
+  int extractive;        /* 1: no LLM configured, sentences picked from the segments */
+  ar_reference *refs;
+  size_t n_refs;
+  ar_llm_reply llm;      /* zeroed for extractive answers */
+} ar_answer;
+
+typedef struct ar_ask_params {
+  ar_search_params search;
+  ar_llm_params llm;     /* base_url NULL/"" -> extractive answer */
+  int context_tokens;    /* budget for segment text in the prompt (approx. tokens), default 6000 */
+} ar_ask_params;
+
+AR_API ar_ask_params ar_ask_default_params(void);
+AR_API ar_status ar_ask(ar_index *ix, const char *question, const ar_ask_params *p, ar_answer *out,
+                        ar_error *err);
+AR_API void ar_answer_free(ar_answer *a);
+/* The ask JSON object: search object + answer, answer_kind, references. malloc'd. */
+AR_API char *ar_answer_to_json(const ar_answer *a, int hide_urls);
+
+/* ---------------------------------------------------------------------------------------------
+ * Evaluation: question set -> report.md / report.json / report.html       (src/eval/)
+ * ------------------------------------------------------------------------------------------- */
+typedef struct ar_eval_params {
+  ar_ask_params ask;
+  ar_llm_params judge;   /* judge endpoint/model; defaults to the answering LLM's */
+  const char *labels;    /* label set, default "C,P,I" (best first) */
+  int hide_urls;
+  int concurrency;       /* questions in flight, default 4 */
+  int rpm;               /* requests per minute limit, 0 = none */
+  int bootstrap;         /* bootstrap draws, default 1000 */
+  ar_progress_fn progress;
+  void *user_data;
+} ar_eval_params;
+
+AR_API ar_eval_params ar_eval_default_params(void);
+/* index_path (not a handle): workers open their own connections. Writes report.{md,json,html}
+ * into out_dir and a summary into *summary (malloc'd, may be NULL). */
+AR_API ar_status ar_eval_run(const char *index_path, const char *questions_path, const char *out_dir,
+                             const ar_eval_params *p, char **summary, ar_error *err);
+
+/* ---------------------------------------------------------------------------------------------
+ * Server: HTTP JSON API and the student page                               (src/server/)
+ * ------------------------------------------------------------------------------------------- */
+typedef struct ar_server_params {
+  const char *host;      /* default "127.0.0.1" */
+  int port;              /* default 8080 */
+  int threads;           /* default 4 */
+  ar_ask_params ask;
+  const char *model_dir; /* for dense/hybrid; NULL = lexical */
+} ar_server_params;
+
+AR_API ar_server_params ar_server_default_params(void);
+/* Serves until SIGINT/SIGTERM (or *stop becomes non-zero). */
+AR_API ar_status ar_server_run(const char *index_path, const ar_server_params *p, volatile int *stop,
+                               ar_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AULARAG_H */
