@@ -4,7 +4,9 @@
 set -u
 AR=${AULARAG_BIN:?AULARAG_BIN not set (run through make test)}
 ROOT=${AULARAG_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-DATA=${AULARAG_DATA:-$(cd "$ROOT/../shared/data" 2>/dev/null && pwd)}
+DATA=${AULARAG_DATA:-}
+if [ -z "$DATA" ]; then for d in "$ROOT/../shared/data" "$ROOT/../../shared/data"; do
+  [ -d "$d" ] && DATA=$(cd "$d" && pwd) && break; done; fi
 TMP=$(mktemp -d /tmp/aularag-it-XXXXXX); trap 'rm -rf "$TMP"' EXIT
 _p=0; _f=0
 check() { local d=$1; shift
