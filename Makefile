@@ -11,6 +11,7 @@ LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstemmer -lopenblas -
 SRC     := $(sort $(wildcard src/*/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
 TEST_SRC:= $(sort $(wildcard tests/unit/*.c))
+BENCH_SRC:= $(sort $(wildcard bench/*.c))
 
 B  := build/release
 BT := build/asan
@@ -21,7 +22,7 @@ TCLI_OBJ := $(CLI_SRC:%.c=$(BT)/%.o)
 TTEST_OBJ:= $(TEST_SRC:%.c=$(BT)/%.o)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all test test-slow bench clean check-header lint
+.PHONY: all test test-slow bench bench-bins clean check-header lint
 all: aularag
 
 aularag: $(B)/aularag
@@ -59,7 +60,14 @@ test: check-header $(BT)/unit_tests $(BT)/aularag $(B)/aularag
 test-slow: export AULARAG_SLOW=1
 test-slow: test
 
-bench: $(B)/aularag
+# Benchmark drivers: each bench/<name>.c is one program linked with the library (release build).
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+bench-bins: $(BENCH_BIN)
+$(B)/bench/%: bench/%.c $(B)/libaularag.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(OPT) -o $@ $^ $(LDLIBS)
+
+bench: $(B)/aularag $(BENCH_BIN)
 	bash bench/run.sh
 
 lint:
