@@ -51,7 +51,7 @@ def write_safetensors(path, tensors, metadata=None):
       f.write(b)
 
 
-def main():
+def main(argv=None):
   ap = argparse.ArgumentParser()
   ap.add_argument("--preset", required=True, choices=sorted(PRESETS))
   ap.add_argument("--out", required=True)
@@ -64,7 +64,7 @@ def main():
   ap.add_argument("--tokenizer", default="", help="dir whose tokenizer files are copied in")
   ap.add_argument("--no-extras", action="store_true", help="omit position_ids and pooler")
   ap.add_argument("--gamma-beta", action="store_true", help="old LayerNorm names (.gamma/.beta)")
-  a = ap.parse_args()
+  a = ap.parse_args(argv)
   c = dict(PRESETS[a.preset])
   if a.vocab: c["vocab"] = a.vocab
   if a.layers: c["layers"] = a.layers

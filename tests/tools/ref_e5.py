@@ -100,6 +100,23 @@ def tokenize(d, texts, kind):
   return out
 
 
+def embed_ids(model, seqs, batch=8):
+  """model: a Ref or a model dir; seqs: lists of ids. Returns a list of float32 numpy vectors."""
+  m = model if isinstance(model, Ref) else Ref(model).eval()
+  out = []
+  with torch.no_grad():
+    for i in range(0, len(seqs), batch):
+      chunk = seqs[i:i + batch]
+      S = max(len(s) for s in chunk)
+      ids = torch.full((len(chunk), S), m.pad, dtype=torch.long)  # right padding, like HF
+      mask = torch.zeros((len(chunk), S), dtype=torch.long)
+      for j, s in enumerate(chunk):
+        ids[j, :len(s)] = torch.tensor(s)
+        mask[j, :len(s)] = 1
+      out.extend(v.numpy() for v in m(ids, mask))
+  return out
+
+
 def main():
   ap = argparse.ArgumentParser()
   ap.add_argument("model")
@@ -123,19 +140,8 @@ def main():
     seqs = [json.loads(l) for l in open(a.ids) if l.strip()]
   else:
     seqs = tokenize(a.model, open(a.texts, encoding="utf-8").read().split("\n")[:-1], a.kind)
-  pad = m.pad
-  with torch.no_grad():
-    for i in range(0, len(seqs), a.batch):
-      chunk = seqs[i:i + a.batch]
-      S = max(len(s) for s in chunk)
-      ids = torch.full((len(chunk), S), pad, dtype=torch.long)  # right padding, like HF
-      mask = torch.zeros((len(chunk), S), dtype=torch.long)
-      for j, s in enumerate(chunk):
-        ids[j, :len(s)] = torch.tensor(s)
-        mask[j, :len(s)] = 1
-      for v in m(ids, mask):
-        print(json.dumps([float(x) for x in v.tolist()]))
-
+  for v in embed_ids(m, seqs, a.batch):
+    print(json.dumps([float(x) for x in v.tolist()]))
 
 if __name__ == "__main__":
   main()
