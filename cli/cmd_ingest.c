@@ -102,7 +102,9 @@ int cmd_ingest(int argc, char **argv) {
     case 'q': u.quiet = 1; break;
     case 'h': fputs(usage, stdout); return EXIT_OK;
     case ':': return cli_usage_error("ingest", usage, "option '%s' needs a value", argv[optind - 1]);
-    default: return cli_usage_error("ingest", usage, "unknown option '%s'", argv[optind - 1]);
+    default:
+      if (optopt) return cli_usage_error("ingest", usage, "unknown option '-%c'", optopt);
+      return cli_usage_error("ingest", usage, "unknown option '%s'", argv[optind - 1]);
     }
   }
   index = cli_env_default(index, "AULARAG_INDEX");
