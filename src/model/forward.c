@@ -35,13 +35,14 @@ static ar_status ensure_state(ar_model *m, int T, ar_error *err) {
   return AR_OK;
 }
 
-/* One row of an embedding table, widened to fp32 in dst; -1 if it holds NaN/Inf. */
-static int table_row(const ar_emb_table *e, int r, float *dst) {
+/* One row of an embedding table, widened to fp32 in dst; -1 if it holds NaN/Inf or cannot be read. */
+static int table_row(ar_model *m, const ar_emb_table *e, int r, float *dst) {
   const ar_st_tensor *t = e->t;
-  size_t n = (size_t)e->cols;
-  if (t->dtype == AR_ST_F32) memcpy(dst, t->data + (size_t)r * n * 4, n * 4);
-  else if (t->dtype == AR_ST_F16) ar_widen_f16(t->data + (size_t)r * n * 2, dst, n);
-  else ar_widen_bf16(t->data + (size_t)r * n * 2, dst, n);
+  size_t n = (size_t)e->cols, el = t->dtype == AR_ST_F32 ? 4 : 2;
+  if (ar_st_read(&m->st, t, (size_t)r * n * el, m->rowraw, n * el)) return -1;
+  if (t->dtype == AR_ST_F32) memcpy(dst, m->rowraw, n * 4);
+  else if (t->dtype == AR_ST_F16) ar_widen_f16(m->rowraw, dst, n);
+  else ar_widen_bf16(m->rowraw, dst, n);
   uint32_t bad = 0, u;
   for (size_t i = 0; i < n; i++) { memcpy(&u, dst + i, 4); bad |= (u & 0x7F800000u) == 0x7F800000u; }
   return bad ? -1 : 0;
@@ -59,15 +60,16 @@ static ar_status embed_tokens(ar_model *m, const int32_t *ids, int n, float *x, 
     if (c->pos_offset == 0) p = i;
     else if (ids[i] != c->pad_id) p = ++count + c->pad_id;
     else p = c->pad_id;
-    if (table_row(&m->word, ids[i], xi)) { bad = &m->word; bad_row = ids[i]; break; }
-    if (table_row(&m->type, 0, m->row)) { bad = &m->type; bad_row = 0; break; }
+    if (table_row(m, &m->word, ids[i], xi)) { bad = &m->word; bad_row = ids[i]; break; }
+    if (table_row(m, &m->type, 0, m->row)) { bad = &m->type; bad_row = 0; break; }
     for (int j = 0; j < H; j++) xi[j] += m->row[j];
-    if (table_row(&m->pos, p, m->row)) { bad = &m->pos; bad_row = p; break; }
+    if (table_row(m, &m->pos, p, m->row)) { bad = &m->pos; bad_row = p; break; }
     for (int j = 0; j < H; j++) xi[j] += m->row[j];
     ar_layernorm(xi, m->emb_ln_g, m->emb_ln_b, H, c->eps);
   }
   if (bad)
-    return ar_fail(err, AR_ERR_MODEL, "%s: tensor '%s': row %d holds NaN or Inf", m->st.path, bad->t->name, bad_row);
+    return ar_fail(err, AR_ERR_MODEL, "%s: tensor '%s': row %d holds NaN or Inf (or cannot be read)", m->st.path,
+                   bad->t->name, bad_row);
   return AR_OK;
 }
 

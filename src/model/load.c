@@ -238,20 +238,26 @@ static uint64_t mix(uint64_t h, const uint8_t *p, size_t n) {
   return h;
 }
 
-static void make_fingerprint(ar_model *m) {
+static ar_status make_fingerprint(ar_model *m, ar_error *err) {
   const ar_st_file *f = &m->st;
   uint64_t h = mix(0xCBF29CE484222325ull, f->map, 8 + f->header_len);
   uint64_t sz = f->size;
   h = mix(h, (const uint8_t *)&sz, 8);
   size_t base = 8 + f->header_len, len = f->size - base, blk = 4096, nblk = 1024;
-  for (size_t i = 0; i < nblk && len; i++) {
-    size_t off = len <= blk ? 0 : (size_t)((double)i / (nblk - 1) * (double)(len - blk));
-    h = mix(h, f->map + base + off, AR_MIN(blk, len));
+  uint8_t *buf = ar_malloc(blk);
+  if (!buf) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < nblk && len; i++) { /* pread, not the mapping: see ar_st_read */
+    size_t off = len <= blk ? 0 : (size_t)((double)i / (nblk - 1) * (double)(len - blk)), n = AR_MIN(blk, len);
+    ssize_t r = pread(f->fd, buf, n, (off_t)(base + off));
+    if (r != (ssize_t)n) { ar_free(buf); return ar_fail(err, AR_ERR_IO, "%s: read failed", f->path); }
+    h = mix(h, buf, n);
     if (len <= blk) break;
   }
+  ar_free(buf);
   const ar_model_config *c = &m->c;
   snprintf(m->fingerprint, sizeof m->fingerprint, "e5:%s:h%d:l%d:a%d:f%d:v%d:%016llx", c->model_type, c->hidden,
            c->layers, c->heads, c->inter, c->vocab, (unsigned long long)h);
+  return AR_OK;
 }
 
 ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_error *err) {
@@ -268,7 +274,8 @@ ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_e
   if ((s = load_tables(m, err))) goto fail;
   m->layer = ar_calloc((size_t)m->c.layers, sizeof *m->layer);
   m->row = ar_malloc((size_t)m->c.hidden * sizeof(float));
-  if (!m->layer || !m->row) { s = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto fail; }
+  m->rowraw = ar_malloc((size_t)m->c.hidden * 4);
+  if (!m->layer || !m->row || !m->rowraw) { s = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto fail; }
   loader L = {.m = m};
   if ((s = load_weights(m, &L, err))) goto fail;
   if (L.need) {
@@ -283,7 +290,7 @@ ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_e
   m->max_tokens = AR_MIN(512, m->c.max_pos - m->c.pos_offset);
   m->n_threads = p.n_threads > 0 ? p.n_threads : ar_n_cores();
   openblas_set_num_threads(m->n_threads);
-  make_fingerprint(m);
+  if ((s = make_fingerprint(m, err))) goto fail;
   if ((s = ar_model_attach_tokenizer(m, dir, err))) goto fail;
   *out = m;
   return AR_OK;
@@ -300,6 +307,7 @@ void ar_model_free(ar_model *m) {
   ar_free(m->owned);
   ar_free(m->layer);
   ar_free(m->row);
+  ar_free(m->rowraw);
   ar_free(m);
 }
 

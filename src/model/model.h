@@ -59,6 +59,7 @@ struct ar_model {
   char fingerprint[160];
   ar_run_state rs;
   float *row;            /* [H] scratch for one embedding row */
+  uint8_t *rowraw;       /* [H * 4] raw bytes of one row, as stored */
 };
 
 /* forward.c */

@@ -80,6 +80,7 @@ static ar_status parse_tensor(const char *path, const char *name, json_t *v, con
 
 ar_status ar_st_open(const char *path, ar_st_file *f, ar_error *err) {
   memset(f, 0, sizeof *f);
+  f->fd = -1;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ar_fail(err, AR_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   struct stat st;
@@ -93,9 +94,12 @@ ar_status ar_st_open(const char *path, ar_st_file *f, ar_error *err) {
     return ar_fail(err, AR_ERR_PARSE, "%s: %zu bytes: too short for a safetensors file", path, f->size);
   }
   void *m = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (m == MAP_FAILED) return ar_fail(err, AR_ERR_IO, "%s: mmap failed: %s", path, strerror(errno));
+  if (m == MAP_FAILED) {
+    close(fd);
+    return ar_fail(err, AR_ERR_IO, "%s: mmap failed: %s", path, strerror(errno));
+  }
   f->map = m;
+  f->fd = fd;
   f->path = ar_strdup(path);
   if (!f->path) { ar_st_close(f); return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path); }
   uint64_t n = 0;
@@ -170,10 +174,26 @@ const ar_st_tensor *ar_st_find(const ar_st_file *f, const char *key) {
   return NULL;
 }
 
+int ar_st_read(const ar_st_file *f, const ar_st_tensor *t, size_t off, void *dst, size_t n) {
+  if (off > t->nbytes || n > t->nbytes - off) return -1;
+  size_t pos = (size_t)(t->data - f->map) + off, done = 0;
+  while (done < n) {
+    ssize_t r = pread(f->fd, (char *)dst + done, n - done, (off_t)(pos + done));
+    if (r <= 0) {
+      if (r < 0 && errno == EINTR) continue;
+      return -1;
+    }
+    done += (size_t)r;
+  }
+  return 0;
+}
+
 void ar_st_close(ar_st_file *f) {
+  if (f->fd >= 0) close(f->fd);
   if (f->map) munmap(f->map, f->size);
   for (int i = 0; i < f->n; i++) ar_free(f->t[i].name);
   ar_free(f->t);
   ar_free(f->path);
   memset(f, 0, sizeof *f);
+  f->fd = -1;
 }

@@ -23,6 +23,7 @@ typedef struct ar_st_file {
   char *path;
   uint8_t *map;
   size_t size;
+  int fd;                /* kept open: rows of big tables are read with pread (see ar_st_read) */
   size_t header_len;     /* JSON bytes; data buffer starts at 8 + header_len */
   ar_st_tensor *t;
   int n;
@@ -33,5 +34,9 @@ typedef struct ar_st_file {
 ar_status ar_st_open(const char *path, ar_st_file *f, ar_error *err);
 /* By name without prefix; NULL when absent. */
 const ar_st_tensor *ar_st_find(const ar_st_file *f, const char *key);
+/* Copies n bytes at offset `off` inside tensor t without touching the mapping: on kernels that map
+ * large folios per fault, touching one row of a 400 MB embedding table through mmap can pull
+ * megabytes into RSS. Returns 0 or -1. */
+int ar_st_read(const ar_st_file *f, const ar_st_tensor *t, size_t off, void *dst, size_t n);
 void ar_st_close(ar_st_file *f);
 #endif
