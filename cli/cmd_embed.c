@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char *usage_text =
-  "usage: aularag embed --model DIR [--query|--passage|--raw] [--threads N] [--batch N] [--ids] < lines\n"
+  "usage: aularag embed --model DIR [--query|--passage|--raw] [--threads N] [--batch N] [--ids|--count] < lines\n"
   "\n"
   "Prints one JSON array (the L2-normalised embedding, %.9g floats) per input line, in order.\n"
   "  --model DIR   hub model directory (config.json, model.safetensors, tokenizer); default $AULARAG_MODEL\n"
@@ -14,7 +14,9 @@ static const char *usage_text =
   "  --raw         no prefix\n"
   "  --threads N   compute threads (default: all cores)\n"
   "  --batch N     lines per forward batch (default 32)\n"
-  "  --ids         lines are JSON arrays of token ids (specials included) instead of text\n";
+  "  --ids         lines are JSON arrays of token ids (specials included) instead of text\n"
+  "  --count       print each line's token count instead (prefix and specials included, before\n"
+  "                truncation at the model's limit)\n";
 
 /* Parses "[1, 2, 3]" into a malloc'd int array; -1 on error. */
 static int parse_ids(const char *line, int32_t **out, int *n) {
@@ -70,7 +72,7 @@ static int flush(ar_model *m, ar_embed_kind kind, int use_ids, batch *b, float *
 int cmd_embed(int argc, char **argv) {
   const char *model_dir = NULL;
   ar_embed_kind kind = AR_EMBED_QUERY;
-  int threads = 0, bsize = 32, use_ids = 0;
+  int threads = 0, bsize = 32, use_ids = 0, count = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage_text, stdout); return EXIT_OK; }
@@ -78,6 +80,7 @@ int cmd_embed(int argc, char **argv) {
     else if (!strcmp(a, "--passage")) kind = AR_EMBED_PASSAGE;
     else if (!strcmp(a, "--raw")) kind = AR_EMBED_RAW;
     else if (!strcmp(a, "--ids")) use_ids = 1;
+    else if (!strcmp(a, "--count")) count = 1;
     else if (!strcmp(a, "--model") || !strcmp(a, "--threads") || !strcmp(a, "--batch")) {
       if (i + 1 >= argc) return cli_usage_error("embed", usage_text, "%s needs a value", a);
       const char *v = argv[++i];
@@ -92,6 +95,7 @@ int cmd_embed(int argc, char **argv) {
   if (!model_dir) return cli_usage_error("embed", usage_text, "no model: pass --model DIR or set AULARAG_MODEL");
   ar_model_params mp = ar_model_default_params();
   mp.n_threads = threads;
+  mp.ids_only = use_ids;
   ar_model *m;
   ar_error err = {0};
   if (ar_model_load(model_dir, mp, &m, &err) != AR_OK) {
@@ -111,6 +115,12 @@ int cmd_embed(int argc, char **argv) {
     lineno++;
     if (len && line[len - 1] == '\n') line[--len] = 0;
     if (len && line[len - 1] == '\r') line[--len] = 0;
+    if (count) {
+      int c = ar_model_count_tokens(m, kind, line, (size_t)len);
+      if (c < 0) { fprintf(stderr, "aularag embed: stdin line %ld: cannot count tokens\n", lineno); rc = EXIT_RUNTIME; }
+      else printf("%d\n", c);
+      continue;
+    }
     if (!(b.lines[b.n++] = strdup(line))) { rc = EXIT_RUNTIME; break; }
     if (b.n == bsize) { rc = flush(m, kind, use_ids, &b, vec, first); first = lineno + 1; }
   }

@@ -186,6 +186,7 @@ typedef struct ar_model ar_model;
 
 typedef struct ar_model_params {
   int n_threads;         /* 0 = all cores */
+  int ids_only;          /* load without a tokenizer: only ar_model_embed_ids works (tests, tools) */
 } ar_model_params;
 
 typedef enum ar_embed_kind {

@@ -10,7 +10,7 @@
 ar_status ar_model_attach_tokenizer(ar_model *m, const char *dir, ar_error *err); /* text.c */
 void ar_model_detach_tokenizer(ar_model *m);
 
-ar_model_params ar_model_default_params(void) { return (ar_model_params){.n_threads = 0}; }
+ar_model_params ar_model_default_params(void) { return (ar_model_params){.n_threads = 0, .ids_only = 0}; }
 
 static int json_int(json_t *o, const char *k, int def, int *out) {
   json_t *v = json_object_get(o, k);
@@ -291,7 +291,7 @@ ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_e
   m->n_threads = p.n_threads > 0 ? p.n_threads : ar_n_cores();
   openblas_set_num_threads(m->n_threads);
   if ((s = make_fingerprint(m, err))) goto fail;
-  if ((s = ar_model_attach_tokenizer(m, dir, err))) goto fail;
+  if (!p.ids_only && (s = ar_model_attach_tokenizer(m, dir, err))) goto fail;
   *out = m;
   return AR_OK;
 fail:

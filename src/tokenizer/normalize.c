@@ -124,8 +124,8 @@ size_t tok_ws_before(const uint8_t *s, size_t lo, size_t end);
 size_t tok_ws_before(const uint8_t *s, size_t lo, size_t end) {
   for (size_t l = 1; l <= 3 && l <= end - lo; l++) {
     size_t st = end - l;
-    if (tok_lead_len(s[st]) == (int)l || (l == 1 && s[st] < 0x80)) return ws_at(s + st, l) == l ? l : 0;
-    if ((s[st] & 0xC0) != 0x80) return 0;
+    if ((s[st] & 0xC0) == 0x80) continue;  /* continuation byte: the character starts further left */
+    return ws_at(s + st, l) == l ? l : 0;
   }
   return 0;
 }

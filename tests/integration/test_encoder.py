@@ -64,6 +64,49 @@ def id_seqs(vocab, lengths, seed, pad_id):
   return seqs
 
 
+def data_dir():
+  for d in (os.environ.get("AULARAG_DATA", ""), os.path.join(ROOT, "../shared/data"),
+            os.path.join(ROOT, "../../shared/data")):
+    if d and os.path.isdir(d):
+      return d
+  return None
+
+
+def text_tests(tmp):
+    """Real transcript lines (1 to 600+ tokens) through our tokenizer + encoder vs sentencepiece + torch."""
+    data = data_dir()
+    check(data is not None, "shared data present (../shared/data or AULARAG_DATA)")
+    if not data:
+      return
+    lines = subprocess.run([sys.executable, os.path.join(ROOT, "tests/tools/cue_lines.py"), data], capture_output=True,
+                           text=True).stdout.split("\n")[:-1]
+    corpus = os.path.join(tmp, "lines.txt")
+    with open(corpus, "w", encoding="utf-8") as f:
+      f.write("\n".join(lines) + "\n")
+    tok = os.path.join(tmp, "tok")
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests/tools/make_tokenizer.py"), "--text", corpus, "--vocab",
+                    "1000", "--out", tok], check=True, capture_output=True)
+    rnd = random.Random(42)
+    by_len = sorted(set(l for l in lines if l.strip()), key=len)
+    texts = [by_len[0], by_len[1], by_len[len(by_len) // 2]] + rnd.sample(by_len, 12) + by_len[-3:]
+    texts += ["  " + texts[5] + " \t", " ".join(lines[1000:1030]), " ".join(lines[2000:2200]), ""]
+    for preset, kinds in (("tiny-bert", ("query", "raw")), ("tiny-xlmr", ("passage",))):
+      d = os.path.join(tmp, preset + "-text")
+      make_model.main(["--preset", preset, "--out", d, "--std", "0.1", "--seed", "3", "--tokenizer", tok])
+      for kind in kinds:
+        ids = ref_e5.tokenize(d, texts, kind)
+        full = ref_e5.tokenize(d, texts, kind, max_len=None)
+        check(max(len(x) for x in full) > 600 and min(len(x) for x in full) <= 8,
+              "text lengths span 1..600+ tokens (%d..%d)" % (min(len(x) for x in full), max(len(x) for x in full)))
+        p = run_embed(d, texts, "--" + kind, "--batch", "7")
+        check(p.returncode == 0, "%s %s texts: exit 0" % (preset, kind), p.stderr[-400:])
+        compare("%s --%s texts vs sentencepiece + torch" % (preset, kind), vecs(p.stdout), ref_e5.embed_ids(d, ids))
+        c = run_embed(d, texts, "--" + kind, "--count")
+        got = [int(x) for x in c.stdout.split()]
+        check(got == [len(x) for x in full], "%s --%s --count: untruncated counts with prefix and specials" %
+              (preset, kind), str(list(zip(got, [len(x) for x in full]))[:5]))
+
+
 def main():
   tmp = tempfile.mkdtemp(prefix="aularag-enc-")
   lengths = [1, 2, 3, 9, 24, 77, 128, 255, 300, 448, 511, 512, 5, 40]
@@ -107,6 +150,8 @@ def main():
         diff = max(float(np.abs(a - b).max()) for a, b in zip(vecs(p2.stdout), vecs(p.stdout)))
         check(diff > 1e-5, "%s %s: rounded weights really differ from F32 (%.3g)" % (preset, dt, diff))
 
+  text_tests(tmp)
+
   d = os.path.join(tmp, "tiny-bert-0.02")
   p = run_embed(d, ["[0, 5, 2]", "[0, 99999, 2]"], "--ids")
   check(p.returncode == 1 and "outside the vocabulary" in p.stderr, "id out of range: exit 1 with message", p.stderr)
@@ -114,6 +159,9 @@ def main():
   check(p.returncode == 1 and "513 tokens" in p.stderr, "513 ids: refused", p.stderr)
   p = run_embed(d, ["not json"], "--ids")
   check(p.returncode == 1 and "line 1" in p.stderr, "bad ids line: exit 1 naming the line", p.stderr)
+  p = run_embed(d, ["hello"])
+  check(p.returncode == 1 and "tokenizer" in p.stderr, "text without tokenizer files: exit 1 naming the tokenizer",
+        p.stderr)
   p = run_embed(os.path.join(tmp, "nope"), ["x"])
   check(p.returncode == 1 and "config.json" in p.stderr, "missing model dir: exit 1 naming config.json", p.stderr)
   p = subprocess.run([AR, "embed", "--frobnicate"], capture_output=True, text=True)

@@ -89,14 +89,18 @@ class Ref(torch.nn.Module):
     return Fn.normalize(pooled, p=2, dim=1)
 
 
-def tokenize(d, texts, kind):
+def tokenize(d, texts, kind, max_len=512):
+  """HF ids via python sentencepiece (slow-tokenizer mapping), prefix + str.strip() like
+  sentence-transformers, truncated to max_len ids with specials (None: no truncation)."""
   import sentencepiece as spm
   sp = spm.SentencePieceProcessor(model_file=os.path.join(d, "sentencepiece.bpe.model"))
-  pre = {"query": "query: ", "passage": "passage: ", "raw": ""}[kind]
+  pre = {"query": "query: ", "passage: ": "passage: ", "passage": "passage: ", "raw": ""}[kind]
   out = []
   for t in texts:
-    ids = [i + 1 if i else 3 for i in sp.encode(pre + t.strip())]  # fairseq alignment
-    out.append([0] + ids[:510] + [2])
+    ids = [i + 1 if i else 3 for i in sp.encode((pre + t).strip())]  # fairseq alignment
+    if max_len:
+      ids = ids[:max_len - 2]
+    out.append([0] + ids + [2])
   return out
 
 

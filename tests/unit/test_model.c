@@ -100,6 +100,12 @@ static void write_raw(const char *dir, const char *hdr, size_t hlen, size_t data
   ar_buf_free(&f);
 }
 
+static ar_model_params ids_params(void) {
+  ar_model_params p = ar_model_default_params();
+  p.ids_only = 1; /* these models have no tokenizer files */
+  return p;
+}
+
 static const char *good_model(const char *prefix, int f16) {
   const char *d = test_tmpdir();
   write_config(d, NULL);
@@ -109,7 +115,7 @@ static const char *good_model(const char *prefix, int f16) {
 
 static ar_status load(const char *dir, ar_error *err) {
   ar_model *m = NULL;
-  ar_model_params p = ar_model_default_params();
+  ar_model_params p = ids_params();
   p.n_threads = 1;
   ar_status s = ar_model_load(dir, p, &m, err);
   if (s == AR_OK) ar_model_free(m);
@@ -120,7 +126,7 @@ TEST(model_loads_and_embeds) {
   const char *d = good_model("", 0);
   ar_model *m;
   ar_error err = {0};
-  ar_model_params p = ar_model_default_params();
+  ar_model_params p = ids_params();
   p.n_threads = 1;
   ASSERT_MSG(ar_model_load(d, p, &m, &err) == AR_OK, "%s", err.msg);
   ASSERT_EQ_INT(ar_model_dim(m), TH);
@@ -147,7 +153,7 @@ TEST(model_fingerprint_tracks_weights) {
   const char *d1 = good_model("", 0), *d2 = good_model("", 0);
   ar_model *m1, *m2;
   ar_error err;
-  ar_model_params p = ar_model_default_params();
+  ar_model_params p = ids_params();
   ASSERT(ar_model_load(d1, p, &m1, &err) == AR_OK && ar_model_load(d2, p, &m2, &err) == AR_OK);
   ASSERT_STREQ(ar_model_fingerprint(m1), ar_model_fingerprint(m2)); /* same bytes, same fingerprint */
   ar_model_free(m2);
@@ -320,7 +326,7 @@ TEST(model_nan_weights_refused) {
   ar_write_file_atomic(path, data, len, NULL);
   free(data);
   ar_model *m;
-  ASSERT(ar_model_load(d, ar_model_default_params(), &m, &err) == AR_OK);
+  ASSERT(ar_model_load(d, ids_params(), &m, &err) == AR_OK);
   int32_t a[] = {0, 7, 2};
   const int32_t *ids[] = {a};
   float out[TH];
@@ -360,13 +366,27 @@ TEST(model_fuzz_header_bytes) {
   (void)ok;
 }
 
+TEST(model_needs_tokenizer_unless_ids_only) {
+  const char *d = good_model("", 0);
+  ar_model *m;
+  ar_error err = {0};
+  ASSERT(ar_model_load(d, ar_model_default_params(), &m, &err) != AR_OK);
+  ASSERT_MSG(strstr(err.msg, "tokenizer.json") || strstr(err.msg, "sentencepiece"), "%s", err.msg);
+  ASSERT(ar_model_load(d, ids_params(), &m, &err) == AR_OK);
+  ASSERT_EQ_INT(ar_model_count_tokens(m, AR_EMBED_QUERY, "x", 1), -1);
+  const char *t[] = {"hello"};
+  float v[TH];
+  ASSERT_EQ_INT(ar_model_embed_texts(m, AR_EMBED_QUERY, t, 1, v, &err), AR_ERR_MODEL);
+  ar_model_free(m);
+}
+
 TEST(model_load_oom) {
   const char *d = good_model("", 1);
   for (long n = 0; n < 40; n++) {
     ar_error err = {0};
     ar_alloc_fail_after(n);
     ar_model *m = NULL;
-    ar_status s = ar_model_load(d, ar_model_default_params(), &m, &err);
+    ar_status s = ar_model_load(d, ids_params(), &m, &err);
     ar_alloc_fail_after(-1);
     if (s == AR_OK) { ar_model_free(m); break; }
     ASSERT_MSG(s == AR_ERR_NOMEM, "fail-after %ld: %s", n, err.msg);
