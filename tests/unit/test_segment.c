@@ -289,3 +289,26 @@ TEST(segment_out_of_memory_paths) {
   ar_cues_free(&c);
   ASSERT_MSG(0, "never succeeded");
 }
+
+TEST(segment_split_cue_overlapping_next_cue_keeps_order) {
+  /* Regression (found by the fuzz test): the last pieces of a split 0-100 s cue started after the
+   * next cue (50 s), so segment starts went back in time. Piece starts are now non-decreasing. */
+  ar_cues c = {0};
+  c.v = calloc(2, sizeof *c.v);
+  c.n = c.cap = 2;
+  ar_buf b = {0};
+  for (int k = 0; k < 30; k++) ar_buf_printf(&b, "%sp%02d", k ? " " : "", k);
+  c.v[0] = (ar_cue){0, 100, ar_buf_steal(&b), 1};
+  c.v[1] = (ar_cue){50, 60, ar_strdup("depois"), 5};
+  ar_segment_params p = ar_segment_default_params();
+  p.max_units = 10;
+  ar_segments s;
+  ar_error e;
+  ASSERT_EQ_INT(ar_segment_cues(&c, &p, &s, &e), AR_OK);
+  ASSERT_EQ_INT(s.n, 4);
+  for (size_t i = 1; i < s.n; i++) ASSERT_MSG(s.v[i].start_s >= s.v[i - 1].start_s, "segment %zu starts before %zu", i, i - 1);
+  for (size_t i = 0; i < s.n; i++) ASSERT(s.v[i].start_s <= s.v[i].end_s);
+  ASSERT_STREQ(s.v[3].text, "depois");
+  ar_segments_free(&s);
+  ar_cues_free(&c);
+}
