@@ -134,7 +134,8 @@ AR_API void ar_manifest_free(ar_manifest *m);
 /* ---------------------------------------------------------------------------------------------
  * Segmenter: cues -> overlapping windows of whole cues                    (src/segment/)
  * ------------------------------------------------------------------------------------------- */
-/* Counts the units the cap is measured in (tokens of the encoder, prefix and specials included). */
+/* Counts the units the cap is measured in (tokens of the encoder, prefix and specials included).
+ * text is NOT NUL-terminated at len (it may point into a longer cue). Negative = failure. */
 typedef int (*ar_count_fn)(const char *text, size_t len, void *user_data);
 
 typedef struct ar_segment_params {
@@ -148,7 +149,8 @@ typedef struct ar_segment_params {
 typedef struct ar_segment {
   double start_s, end_s; /* first cue's start, last cue's end */
   char *text;            /* cue texts joined by one space */
-  size_t first_cue, n_cues;  /* cue range (after any split of over-long cues) */
+  size_t first_cue, n_cues;  /* range in the piece list: the non-blank cues, over-long ones split
+                              * (= cue indices for parser output when no cue was split) */
 } ar_segment;
 
 typedef struct ar_segments {
