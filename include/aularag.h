@@ -95,8 +95,9 @@ typedef struct ar_cues {
  * or NAME: segments[i]: ...). What is cleaned or repaired instead of rejected:
  *  - markup: VTT/SRT tags (<c>, <i>, <v Name>, <00:00:01.000>, {\an8}) stripped, HTML entities
  *    decoded; YouTube auto-captions' rolling repeated lines removed;
- *  - encoding: UTF-8 BOM skipped; UTF-16 with BOM transcoded; bytes that are not valid UTF-8 are read
- *    as Windows-1252/Latin-1 and transcoded; NUL or many control bytes -> "binary data" error;
+ *  - encoding: UTF-8 BOM skipped; UTF-16 with BOM transcoded; a file that is not valid UTF-8 is read
+ *    as Windows-1252/Latin-1 and transcoded (if mostly valid UTF-8, only its bad bytes become U+FFFD);
+ *    NUL or many control bytes -> "binary data" error naming line and byte offset;
  *  - times: negative -> 0; end before start -> end = start; a start up to 30 s before the previous
  *    cue's start -> clamped to it (file order is spoken order); further back -> error; overlaps kept;
  *  - an empty file, or cues without text, give AR_OK with zero cues (a video with no speech). */

@@ -253,6 +253,11 @@ TEST(encodings_latin1_utf16_bom) {
   ASSERT_EQ_INT(c.n, 1);
   ASSERT_STREQ(c.v[0].text, "Ação “rápida” …");
   ar_cues_free(&c);
+  /* Mostly UTF-8 with one broken byte: kept as UTF-8, the bad byte becomes U+FFFD (not mojibake). */
+  const char *u8bad = "1\n00:00:01,000 --> 00:00:02,000\nAção é \xFF rápida\n";
+  ASSERT_EQ_INT(parse("bad8.srt", u8bad, &c, &e), AR_OK);
+  ASSERT_STREQ(c.v[0].text, "Ação é \xEF\xBF\xBD rápida");
+  ar_cues_free(&c);
   /* UTF-16LE with BOM */
   const char *u8 = "WEBVTT\n\n00:01.000 --> 00:02.000\nOlá 😀\n";
   ar_buf b = {0};
