@@ -40,6 +40,14 @@ ar_status ar_index_check(ar_index *ix, ar_error *err);
 /* Registers the "aularag" FTS5 tokenizer on a connection: tokenize='aularag <lang> [flags]'. */
 ar_status ar_fts_register(sqlite3 *db, ar_error *err);
 
+/* Registers the FTS5 auxiliary function ar_bm25(fts, k1, b) (src/index/fts_bm25.c): BM25 with
+ * tunable parameters, same formula and sign as FTS5's bm25(). Called by ar_fts_register. */
+ar_status ar_fts_register_bm25(sqlite3 *db, fts5_api *api, ar_error *err);
+
+/* BM25 parameters of lexical search (chosen with bench/bench_lexical.sh). */
+#define AR_BM25_K1 1.2
+#define AR_BM25_B 0.75
+
 /* A retrieved candidate before its text is loaded. */
 typedef struct ar_cand {
   int64_t id;            /* corpus id = segments.id */
