@@ -11,7 +11,7 @@
 #define AR_SCHEMA_VERSION 1
 /* Names the lexical analysis (stop lists, folding, stemmer). Stored in meta 'analyzer'; when a
  * writable index was made with another analysis, its FTS table is rebuilt at open. */
-#define AR_ANALYZER_VERSION "aularag-analysis-1"
+#define AR_ANALYZER_VERSION "aularag-analysis-2"
 
 struct ar_index {
   sqlite3 *db;           /* one connection; the dense helper reads/writes `vectors` through it */
