@@ -18,7 +18,7 @@ static const char *usage =
   "  --overlap SEC        overlap between consecutive segments (default 30)\n"
   "  --max-words N        hard cap on words per segment (default 350; with --model the cap is\n"
   "                       the model's token limit instead, so no segment is truncated)\n"
-  "  --quiet              no progress or warnings on stderr\n"
+  "  -q, --quiet          no progress or warnings on stderr\n"
   "  PATH                 .vtt .srt .json files, or folders searched recursively\n"
   "Re-ingesting a video replaces it atomically; an unchanged one keeps its corpus ids.\n"
   "A bad transcript is reported (FILE:LINE) and skipped; the others go on (exit 1 at the end).\n";
@@ -86,7 +86,7 @@ int cmd_ingest(int argc, char **argv) {
   struct ui u = {isatty(2), 0, 0, 0, 0};
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":i:qh", opts, NULL)) != -1) {
     switch (c) {
     case 'i': index = optarg; break;
     case 'm': p.manifest = optarg; break;
