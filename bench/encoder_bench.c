@@ -78,6 +78,7 @@ int main(int argc, char **argv) {
   fclose(f);
   ar_model_params p = ar_model_default_params();
   p.n_threads = threads;
+  p.ids_only = 1; /* ids in: the generated bench models have no tokenizer */
   ar_model *m;
   ar_error err;
   double t0 = now();

@@ -202,7 +202,8 @@ AR_API void ar_tokenizer_free(ar_tokenizer *t);
 typedef struct ar_model ar_model;
 
 typedef struct ar_model_params {
-  int n_threads;         /* 0 = all cores */
+  int n_threads;         /* 0 = all cores. The model runs its own pool of n_threads and sets OpenBLAS
+                            to one thread, process-wide (no oversubscription). */
   int ids_only;          /* load without a tokenizer: only ar_model_embed_ids works (tests, tools) */
 } ar_model_params;
 
@@ -217,7 +218,8 @@ AR_API ar_model_params ar_model_default_params(void);
 AR_API ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_error *err);
 AR_API int ar_model_dim(const ar_model *m);
 AR_API int ar_model_max_tokens(const ar_model *m);     /* 512: specials included */
-/* A stable string identifying the weights (model type, dims, hash of the weights file). */
+/* A stable string identifying the weights: "e5:<model_type>:h<H>:l<L>:a<heads>:f<F>:v<V>:<16 hex>", the hash
+ * covering the safetensors header, the file size and 1024 evenly spaced 4 KiB blocks of the data. */
 AR_API const char *ar_model_fingerprint(const ar_model *m);
 AR_API const ar_tokenizer *ar_model_tokenizer(const ar_model *m);
 /* Token count of text as the encoder would see it: prefix and specials included, no truncation.

@@ -85,6 +85,13 @@ void ar_layernorm(float *x, const float *g, const float *b, int n, float eps) {
 
 void ar_add_bias_residual_layernorm(float *y, const float *x, const float *bias, const float *g, const float *b,
                                     int n, float eps) {
+  if (!bias) { /* the bias was already added with the matrix product */
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
+    for (; i < n; i++) y[i] = y[i] + x[i];
+    ar_layernorm(y, g, b, n, eps);
+    return;
+  }
   int i = 0;
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(bias + i)),
@@ -137,4 +144,51 @@ void ar_softmax(float *x, int n) {
   __m256 r = _mm256_set1_ps((float)(1.0 / s));
   for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), r));
   for (; i < n; i++) x[i] *= (float)(1.0 / s);
+}
+
+/* [sum a, sum b, sum c, sum d]: one fixed summation order for every output, so an output's value
+ * does not depend on which tile computed it. */
+static inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
+  __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+  return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+
+/* TT tokens x JJ weight rows; K % 8 == 0. Each output is the same chain of FMAs whatever TT/JJ. */
+static inline __attribute__((always_inline)) void small_tile(const float *X, int ldx, const float *W, int K,
+                                                             float *Y, int ldy, const int TT, const int JJ) {
+  __m256 acc[3][4];
+  for (int t = 0; t < TT; t++)
+    for (int j = 0; j < JJ; j++) acc[t][j] = _mm256_setzero_ps();
+  for (int k = 0; k < K; k += 8) {
+    __m256 w[4];
+    for (int j = 0; j < JJ; j++) w[j] = _mm256_loadu_ps(W + (size_t)j * K + k);
+    for (int t = 0; t < TT; t++) {
+      __m256 x = _mm256_loadu_ps(X + (size_t)t * ldx + k);
+      for (int j = 0; j < JJ; j++) acc[t][j] = _mm256_fmadd_ps(w[j], x, acc[t][j]);
+    }
+  }
+  for (int t = 0; t < TT; t++) {
+    if (JJ == 4) {
+      _mm_storeu_ps(Y + (size_t)t * ldy, hsum4(acc[t][0], acc[t][1], acc[t][2], acc[t][3]));
+    } else {
+      for (int j = 0; j < JJ; j++) Y[(size_t)t * ldy + j] = _mm_cvtss_f32(hsum4(acc[t][j], acc[t][j], acc[t][j], acc[t][j]));
+    }
+  }
+}
+
+void ar_gemm_small(const float *X, int T, const float *W, int n, int K, float *Y, int ldy) {
+  int j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const float *w = W + (size_t)j * K;
+    int t = 0;
+    for (; t + 3 <= T; t += 3) small_tile(X + (size_t)t * K, K, w, K, Y + (size_t)t * ldy + j, ldy, 3, 4);
+    if (T - t == 2) small_tile(X + (size_t)t * K, K, w, K, Y + (size_t)t * ldy + j, ldy, 2, 4);
+    else if (T - t == 1) small_tile(X + (size_t)t * K, K, w, K, Y + (size_t)t * ldy + j, ldy, 1, 4);
+  }
+  for (; j < n; j++) {
+    const float *w = W + (size_t)j * K;
+    int t = 0;
+    for (; t + 3 <= T; t += 3) small_tile(X + (size_t)t * K, K, w, K, Y + (size_t)t * ldy + j, ldy, 3, 1);
+    for (; t < T; t++) small_tile(X + (size_t)t * K, K, w, K, Y + (size_t)t * ldy + j, ldy, 1, 1);
+  }
 }

@@ -289,7 +289,10 @@ ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_e
   if ((s = load_weights(m, &L, err))) goto fail;
   m->max_tokens = AR_MIN(512, m->c.max_pos - m->c.pos_offset);
   m->n_threads = p.n_threads > 0 ? p.n_threads : ar_n_cores();
-  openblas_set_num_threads(m->n_threads);
+  /* our pool owns the parallelism; OpenBLAS runs single-threaded inside its tasks (no oversubscription) */
+  openblas_set_num_threads(1);
+  m->pool = ar_pool_new(m->n_threads);
+  if (!m->pool) { s = ar_fail(err, AR_ERR_NOMEM, "cannot start %d threads", m->n_threads); goto fail; }
   if ((s = make_fingerprint(m, err))) goto fail;
   if (!p.ids_only && (s = ar_model_attach_tokenizer(m, dir, err))) goto fail;
   *out = m;
@@ -302,6 +305,7 @@ fail:
 void ar_model_free(ar_model *m) {
   if (!m) return;
   ar_model_detach_tokenizer(m);
+  ar_pool_free(m->pool);
   ar_run_state_free(&m->rs);
   ar_st_close(&m->st);
   ar_free(m->owned);

@@ -3,6 +3,7 @@
 #define AR_MODEL_H
 #include "aularag.h"
 #include "model/safetensors.h"
+#include "model/pool.h"
 
 typedef struct ar_model_config {
   char model_type[32];   /* "bert" | "xlm-roberta" | "roberta" */
@@ -41,7 +42,7 @@ typedef struct ar_run_state {
   float *ctx;    /* [T, H] attention output (heads concatenated) */
   float *a;      /* [T, H] after attention block */
   float *ff;     /* [T, F] intermediate */
-  float *att;    /* [n_threads, 512, 512] scores per worker */
+  float *att;    /* [n_threads, n, n] scores, one block per worker */
   int att_cap;   /* max sequence length the score buffers hold */
 } ar_run_state;
 
@@ -55,6 +56,7 @@ struct ar_model {
   size_t owned_floats;
   ar_tokenizer *tok;
   int n_threads;
+  ar_pool *pool;         /* n_threads workers; OpenBLAS itself runs single-threaded inside them */
   int max_tokens;
   char fingerprint[160];
   ar_run_state rs;
@@ -74,4 +76,7 @@ void ar_add_bias_residual_layernorm(float *y, const float *x, const float *bias,
 void ar_add_bias(float *y, const float *bias, int n);
 void ar_add_bias_gelu(float *y, const float *bias, int n);
 void ar_softmax(float *x, int n);
+/* Y[t, j] = sum_k X[t, k] W[j, k] for t < T, j < n (X row stride K, Y row stride ldy); K % 8 == 0.
+ * For few tokens: reads W once, in its stored [out, in] layout, with no packing. */
+void ar_gemm_small(const float *X, int T, const float *W, int n, int K, float *Y, int ldy);
 #endif

@@ -136,9 +136,12 @@ def main():
   m = Ref(a.model).eval()
   if a.onnx:
     ids = torch.zeros(2, 8, dtype=torch.long)
-    torch.onnx.export(m, (ids, torch.ones_like(ids)), a.onnx, input_names=["input_ids", "attention_mask"],
-                      output_names=["embedding"], opset_version=14,
-                      dynamic_axes={"input_ids": {0: "b", 1: "s"}, "attention_mask": {0: "b", 1: "s"}})
+    kw = dict(input_names=["input_ids", "attention_mask"], output_names=["embedding"], opset_version=14,
+              dynamic_axes={"input_ids": {0: "b", 1: "s"}, "attention_mask": {0: "b", 1: "s"}})
+    try:  # torch >= 2.5 defaults to the dynamo exporter on newer versions: keep the TorchScript one
+      torch.onnx.export(m, (ids, torch.ones_like(ids)), a.onnx, dynamo=False, **kw)
+    except TypeError:  # torch 1.13 (Debian) has no dynamo argument
+      torch.onnx.export(m, (ids, torch.ones_like(ids)), a.onnx, **kw)
     return
   if a.ids:
     seqs = [json.loads(l) for l in open(a.ids) if l.strip()]

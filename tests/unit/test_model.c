@@ -392,3 +392,24 @@ TEST(model_load_oom) {
     ASSERT_MSG(s == AR_ERR_NOMEM, "fail-after %ld: %s", n, err.msg);
   }
 }
+
+#include "model/pool.h"
+#include <stdatomic.h>
+
+static void add_task(void *ctx, int task, int worker) {
+  (void)worker;
+  atomic_fetch_add((atomic_long *)ctx, task + 1);
+}
+
+/* Regression: a pool freed (or given a job) before its threads first ran deadlocked. */
+TEST(model_pool_jobs_and_immediate_free) {
+  for (int i = 0; i < 200; i++) ar_pool_free(ar_pool_new(3));
+  ar_pool *p = ar_pool_new(4);
+  ASSERT(p != NULL);
+  atomic_long sum = 0;
+  for (int job = 0; job < 2000; job++) ar_pool_run(p, 1 + job % 13, add_task, &sum);
+  long want = 0;
+  for (int job = 0; job < 2000; job++) { int n = 1 + job % 13; want += (long)n * (n + 1) / 2; }
+  ASSERT_EQ_INT(atomic_load(&sum), want); /* every task ran exactly once */
+  ar_pool_free(p);
+}
