@@ -41,7 +41,7 @@ static ar_status add_norm(ar_tokenizer *t, tok_norm_step s, const char *path, ar
 
 static ar_status parse_normalizer(ar_tokenizer *t, json_t *n, const char *field, const char *path, ar_error *err) {
   ar_status st = AR_OK;
-  if (json_is_null(n)) return AR_OK;
+  if (!n || json_is_null(n)) return AR_OK;
   const char *type = json_string_value(json_object_get(n, "type"));
   if (!json_is_object(n) || !type) FAIL("%s: %s: expected an object with a \"type\"", path, field);
   if (!strcmp(type, "Sequence")) {
@@ -114,7 +114,7 @@ static ar_status add_pre(ar_tokenizer *t, tok_pre_step s, const char *path, ar_e
 
 static ar_status parse_pre(ar_tokenizer *t, json_t *n, const char *field, const char *path, ar_error *err) {
   ar_status st = AR_OK;
-  if (json_is_null(n)) return AR_OK;
+  if (!n || json_is_null(n)) return AR_OK;
   const char *type = json_string_value(json_object_get(n, "type"));
   if (!json_is_object(n) || !type) FAIL("%s: %s: expected an object with a \"type\"", path, field);
   if (!strcmp(type, "Sequence")) {
