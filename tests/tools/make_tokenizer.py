@@ -21,6 +21,7 @@ import base64
 import hashlib
 import json
 import os
+import random
 import shutil
 import struct
 import subprocess
@@ -126,13 +127,24 @@ def pad_model(src, dst, n_total):
     rest = bytearray()
     for f, w, v, raw in fields(buf):
         (out if f == 1 else rest).extend(raw)
-    k, n = 0, len(pieces)
+    # Synthetic pieces shaped like XLM-R's: many scripts, 1-8 characters, most starting with U+2581,
+    # seeded so the file is the same every run.
+    rng = random.Random(250000)
+    pools = [("abcdefghijklmnopqrstuvwxyz", 10), ("áéíóúâêôãõçàü", 1),
+             ("".join(chr(c) for c in range(0x430, 0x450)), 3), ("".join(chr(c) for c in range(0x4E00, 0x4F80)), 3),
+             ("".join(chr(c) for c in range(0x627, 0x64B)), 1), ("".join(chr(c) for c in range(0x905, 0x939)), 1),
+             ("".join(chr(c) for c in range(0x3041, 0x3097)), 1), ("0123456789", 1)]
+    weights = [w for _, w in pools]
+    n = len(pieces)
     while n < n_total:
-        p = "\u2581zz%x" % k if k % 2 == 0 else "q%xj" % k
-        k += 1
+        chars, _ = rng.choices(pools, weights)[0]
+        p = "".join(rng.choice(chars) for _ in range(rng.randint(1, 8 if len(chars) > 100 and chars[0] < "\u4e00" else 6)))
+        if rng.random() < 0.6:
+            p = "\u2581" + p
         if p in have:
             continue
-        out += enc_piece(p, lo - 1.0 - k * 1e-4)
+        have.add(p)
+        out += enc_piece(p, lo - 1.0 - rng.random() * 8.0)
         n += 1
     open(dst, "wb").write(bytes(out + rest))
 

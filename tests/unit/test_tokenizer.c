@@ -56,6 +56,8 @@ TEST(tokenizer_load_dir_prefers_json) {
   /* 500 spm pieces -> <s> <pad> </s> <unk> + 497 + <mask> */
   ASSERT_EQ_INT(ar_tokenizer_vocab_size(a), 502);
   ASSERT_EQ_INT(ar_tokenizer_vocab_size(b), 502);
+  /* the JSON scores (python repr of the model's float32) parse to exactly the .model's values */
+  for (int i = 4; i < 501; i++) ASSERT_MSG(a->score[i] == b->score[i], "id %d: %.17g vs %.17g", i, a->score[i], b->score[i]);
   ar_tokenizer_free(a);
   ar_tokenizer_free(b);
 }
@@ -171,7 +173,7 @@ TEST(tokenizer_load_errors) {
      "added_tokens[0].content"},
     {"{\"model\":{\"type\":\"Unigram\",\"unk_id\":0,\"vocab\":[[\"a\",-1.0]]},\"post_processor\":{\"type\":\"TemplateProcessing\","
      "\"single\":[{\"SpecialToken\":{\"id\":\"<s>\",\"type_id\":0}}],\"special_tokens\":{}}}", "post_processor.single[0]"},
-    {"{\"model\": {\"type\": \"Unigram\", \"vocab\": [", "line 1"},
+    {"{\"model\": {\"type\": \"Unigram\", \"vocab\": [", "byte"},
     {"[1,2]", "top"},
   };
   char path[600];
