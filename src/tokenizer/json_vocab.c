@@ -2,6 +2,7 @@
  * cost ~0.6 s and ~70 MB, so this scanner finds the array, decodes it straight into one string blob, and
  * the rest of the (now small) document goes to jansson with the array replaced by []. */
 #include "tokenizer/tok_internal.h"
+#include <float.h>
 #include <math.h>
 
 static const char *ws(const char *p, const char *e) {
@@ -124,26 +125,52 @@ static const char *decode_string(const char *p, const char *e, char *out, uint32
   return NULL;
 }
 
-/* Clinger's fast path: a decimal with at most 15 significant digits and a small power of ten converts
- * exactly with one IEEE multiply/divide (both operands exact). *end = NULL when it does not apply. */
+/* Exact decimal -> double without strtod for plain decimals (python repr of float32 scores: up to 17
+ * significant digits). The mantissa (< 2^64) and 10^k (k <= 27) are exact in x87 long double, so m / 10^k
+ * is one correctly rounded 64-bit division; rounding that to double is exact unless the 11 dropped bits
+ * sit at the halfway point (then strtod decides). *end = NULL when the fast path does not apply. */
 static double fast_number(const char *p, const char *e, char **end) {
-  static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-                               1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  *end = NULL;
+#if LDBL_MANT_DIG == 64
+  static const long double p10[] = {1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L, 1e10L, 1e11L, 1e12L,
+                                    1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L, 1e23L,
+                                    1e24L, 1e25L, 1e26L, 1e27L};
   const char *q = p;
   int neg = 0, digits = 0, frac = 0;
   uint64_t m = 0;
-  *end = NULL;
   if (q < e && *q == '-') { neg = 1; q++; }
-  while (q < e && *q >= '0' && *q <= '9') { m = m * 10 + (uint64_t)(*q - '0'); if (m) digits++; q++; if (digits > 15) return 0; }
+  const char *d0 = q;
+  while (q < e && *q >= '0' && *q <= '9') { m = m * 10 + (uint64_t)(*q - '0'); if (m) digits++; q++; if (digits > 19) return 0; }
+  if (q == d0) return 0;
   if (q < e && *q == '.') {
     q++;
-    while (q < e && *q >= '0' && *q <= '9') { m = m * 10 + (uint64_t)(*q - '0'); if (m) digits++; frac++; q++; if (digits > 15) return 0; }
+    while (q < e && *q >= '0' && *q <= '9') {
+      m = m * 10 + (uint64_t)(*q - '0'); if (m) digits++; frac++; q++;
+      if (digits > 19 || frac > 27) return 0;
+    }
   }
   if (q < e && (*q == 'e' || *q == 'E')) return 0;
-  if (frac > 22 || q == p + neg) return 0;
-  double v = (double)m / p10[frac];
+  long double v = (long double)m / p10[frac];
+  if (v != 0.0L) {
+    if (v < 0x1p-1000L) return 0;  /* near the subnormal range: let strtod do it */
+    union { long double ld; struct { uint64_t mant; uint16_t se; } b; } u;
+    u.ld = v;
+    uint32_t low = (uint32_t)(u.b.mant & 0x7FF);
+    if (low >= 0x3FF && low <= 0x401) return 0;
+  }
   *end = (char *)q;
-  return neg ? -v : v;
+  double d = (double)v;
+  return neg ? -d : d;
+#else
+  (void)p; (void)e;
+  return 0;
+#endif
+}
+
+double tok_json_number(const char *p, const char *e, char **end) {
+  double v = fast_number(p, e, end);
+  if (!*end) v = strtod(p, end);  /* callers' buffers are NUL-terminated, so strtod stops inside them */
+  return v;
 }
 
 /* Parses [[piece, score], ...] starting at s[a] (the file is NUL-terminated at s[len]); *b is set past
@@ -175,8 +202,7 @@ ar_status tok_json_parse_vocab(const char *s, size_t len, size_t a, size_t *b, c
     p = ws(p + 1, e);
     if (p >= e || !(*p == '-' || (*p >= '0' && *p <= '9'))) BAD("expected the score");
     char *end;
-    double sc = fast_number(p, e, &end);
-    if (!end) sc = strtod(p, &end);  /* the file buffer is NUL-terminated, so strtod stops inside it */
+    double sc = tok_json_number(p, e, &end);
     if (end == p || end > e || !isfinite(sc)) BAD("bad score");
     p = ws(end, e);
     if (p >= e || *p != ']') BAD("expected ']' after the score");

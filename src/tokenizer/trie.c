@@ -51,23 +51,15 @@ static int32_t alloc_nodes(build_ctx *c, uint32_t n) {
   if (t->n_nodes + n > c->cap) {
     uint32_t cap = c->cap ? c->cap : 1024;
     while (cap < t->n_nodes + n) cap *= 2;
-    uint32_t *b = ar_realloc(t->begin, (size_t)cap * sizeof *b);
-    if (b) t->begin = b;
-    uint16_t *nc = ar_realloc(t->nchild, (size_t)cap * sizeof *nc);
-    if (nc) t->nchild = nc;
+    tok_node *nd = ar_realloc(t->node, (size_t)cap * sizeof *nd);
+    if (nd) t->node = nd;
     uint8_t *l = ar_realloc(t->label, cap);
     if (l) t->label = l;
-    int32_t *id = ar_realloc(t->id, (size_t)cap * sizeof *id);
-    if (id) t->id = id;
-    if (!b || !nc || !l || !id) { c->oom = 1; return -1; }
+    if (!nd || !l) { c->oom = 1; return -1; }
     c->cap = cap;
   }
   int32_t first = (int32_t)t->n_nodes;
-  for (uint32_t i = 0; i < n; i++) {
-    t->begin[first + i] = 0;
-    t->nchild[first + i] = 0;
-    t->id[first + i] = -1;
-  }
+  for (uint32_t i = 0; i < n; i++) t->node[first + i] = (tok_node){0, -1, 0, -1};
   t->n_nodes += n;
   return first;
 }
@@ -77,7 +69,7 @@ static int32_t alloc_nodes(build_ctx *c, uint32_t n) {
 static void build(build_ctx *c, int32_t node, size_t lo, size_t hi, uint32_t depth) {
   tok_key *k = c->k;
   while (lo < hi && k[lo].len == depth) {  /* keys ending here: sorted first, last duplicate wins */
-    c->t->id[node] = k[lo].id;
+    c->t->node[node].id = k[lo].id;
     lo++;
   }
   if (lo >= hi) return;
@@ -89,8 +81,8 @@ static void build(build_ctx *c, int32_t node, size_t lo, size_t hi, uint32_t dep
   }
   int32_t first = alloc_nodes(c, groups);
   if (first < 0) return;
-  c->t->begin[node] = (uint32_t)first;
-  c->t->nchild[node] = (uint16_t)groups;
+  c->t->node[node].begin = (uint32_t)first;
+  c->t->node[node].nchild = groups;
   uint32_t g = 0;
   for (size_t i = lo; i < hi;) {
     uint8_t b = (uint8_t)k[i].s[depth];
@@ -115,14 +107,28 @@ ar_status tok_trie_build(tok_trie *t, tok_key *keys, size_t n, ar_error *err) {
   if (alloc_nodes(&c, 1) < 0) return ar_fail(err, AR_ERR_NOMEM, "out of memory building the vocabulary trie");
   build(&c, 0, 0, n, 0);
   if (c.oom) { tok_trie_free(t); return ar_fail(err, AR_ERR_NOMEM, "out of memory building the vocabulary trie"); }
-  for (uint32_t i = 0; i < t->nchild[0]; i++) t->root[t->label[t->begin[0] + i]] = (int32_t)(t->begin[0] + i);
+  for (uint32_t i = 0; i < t->node[0].nchild; i++) t->root[t->label[t->node[0].begin + i]] = (int32_t)(t->node[0].begin + i);
+  /* wide nodes get a direct 256-entry row: one load instead of a binary search */
+  uint32_t wide = 0;
+  for (uint32_t i = 1; i < t->n_nodes; i++) wide += t->node[i].nchild >= 24;
+  if (wide) {
+    t->dense = ar_malloc((size_t)wide * 256 * sizeof *t->dense);
+    if (!t->dense) { tok_trie_free(t); return ar_fail(err, AR_ERR_NOMEM, "out of memory building the vocabulary trie"); }
+    for (uint32_t i = 1; i < t->n_nodes; i++) {
+      tok_node *nd = &t->node[i];
+      if (nd->nchild < 24) continue;
+      int32_t *row = t->dense + (size_t)t->n_dense * 256;
+      for (int b = 0; b < 256; b++) row[b] = -1;
+      for (uint32_t j = 0; j < nd->nchild; j++) row[t->label[nd->begin + j]] = (int32_t)(nd->begin + j);
+      nd->dense = (int32_t)t->n_dense++;
+    }
+  }
   return AR_OK;
 }
 
 void tok_trie_free(tok_trie *t) {
-  ar_free(t->begin);
-  ar_free(t->nchild);
+  ar_free(t->node);
   ar_free(t->label);
-  ar_free(t->id);
+  ar_free(t->dense);
   memset(t, 0, sizeof *t);
 }

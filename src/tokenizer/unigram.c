@@ -2,8 +2,7 @@
  * EncodeOptimized / HF's encode_optimized), unknown characters scored min_score - 10 and fused. */
 #include "tokenizer/tok_internal.h"
 
-void *tok_scratch_grow(void **p, size_t *cap, size_t need, int *oom) {
-  if (need <= *cap) return *p;
+void *tok_scratch_grow_slow(void **p, size_t *cap, size_t need, int *oom) {
   size_t c = *cap ? *cap : 256;
   while (c < need) c *= 2;
   void *q = ar_realloc(*p, c);
@@ -34,11 +33,9 @@ int tok_viterbi(const ar_tokenizer *t, const char *str, size_t n, tok_scratch *s
       size_t mblen = (size_t)tok_lead_len(s[pos]);
       if (mblen > n - pos) mblen = n - pos;
       int single = 0;
-      int32_t node = 0;
-      for (size_t k = pos; k < n; k++) {
-        node = tok_trie_next(tr, node, s[k]);
-        if (node < 0) break;
-        int32_t id = tr->id[node];
+      int32_t node = tr->root[s[pos]];
+      for (size_t k = pos; k < n && node >= 0; k++, node = k < n ? tok_trie_next(tr, node, s[k]) : -1) {
+        int32_t id = tr->node[node].id;
         if (id < 0) continue;
         node_d *tn = &nd[k + 1];
         double cand = t->score[id] + here;
@@ -63,11 +60,9 @@ int tok_viterbi(const ar_tokenizer *t, const char *str, size_t n, tok_scratch *s
       size_t mblen = (size_t)tok_lead_len(s[pos]);
       if (mblen > n - pos) mblen = n - pos;
       int single = 0;
-      int32_t node = 0;
-      for (size_t k = pos; k < n; k++) {
-        node = tok_trie_next(tr, node, s[k]);
-        if (node < 0) break;
-        int32_t id = tr->id[node];
+      int32_t node = tr->root[s[pos]];
+      for (size_t k = pos; k < n && node >= 0; k++, node = k < n ? tok_trie_next(tr, node, s[k]) : -1) {
+        int32_t id = tr->node[node].id;
         if (id < 0) continue;
         node_f *tn = &nf[k + 1];
         /* spm: the piece score (double for user-defined pieces) plus the float path score, compared in

@@ -370,3 +370,20 @@ TEST(tokenizer_shared_between_threads) {
   for (int i = 0; i < 4; i++) ASSERT_EQ_INT(a[i].sum, one.sum);
   ar_tokenizer_free(t);
 }
+
+/* The vocabulary's fast number parser must agree with strtod bit for bit. */
+TEST(tokenizer_json_number_exact) {
+  char buf[64];
+  const char *fmts[] = {"%.17g", "%.16g", "%.9g", "%.15g", "%.6f", "%.20f"};
+  for (int i = 0; i < (test_slow() ? 2000000 : 200000); i++) {
+    uint32_t bits = (uint32_t)rnd();
+    float f;
+    memcpy(&f, &bits, 4);
+    double d = (i & 1) ? (double)f : (double)(int32_t)bits / (double)(1 + (rnd() % 1000000));
+    if (!isfinite(d)) continue;
+    snprintf(buf, sizeof buf, fmts[i % 6], d);
+    char *e1, *e2;
+    double a = tok_json_number(buf, buf + strlen(buf), &e1), b = strtod(buf, &e2);
+    ASSERT_MSG(memcmp(&a, &b, sizeof a) == 0 && e1 == e2, "%s: %.17g vs %.17g", buf, a, b);
+  }
+}
