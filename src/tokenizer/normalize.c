@@ -289,7 +289,8 @@ static int hf_pretok_model(const ar_tokenizer *t, int xb, size_t n, int at_start
         }
         size_t w0 = y0;
         for (size_t j = y0; j < m;) {
-          if (j > w0 && m - j >= (size_t)st->repl_len && !memcmp(y + j, st->repl, (size_t)st->repl_len)) {
+          if (j > w0 && y[j] == st->repl[0] && m - j >= (size_t)st->repl_len &&
+              !memcmp(y + j, st->repl, (size_t)st->repl_len)) {
             uint32_t *q = need_pc(sc, pb, nq + 1);
             if (!q) return -1;
             q[2 * nq] = (uint32_t)w0; q[2 * nq + 1] = (uint32_t)(j - w0); nq++;
