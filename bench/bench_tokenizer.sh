@@ -20,16 +20,19 @@ $PY tests/tools/cue_lines.py "$DATA" > "$TMP/lines.txt"
 BYTES=$(stat -c %s "$TMP/lines.txt"); LINES=$(wc -l < "$TMP/lines.txt")
 $PY tests/tools/make_tokenizer.py --text "$TMP/lines.txt" --vocab 8000 --out "$TMP/m8k" >/dev/null
 $PY tests/tools/make_tokenizer.py --text "$TMP/lines.txt" --vocab 8000 --out "$TMP/m250k" --pad-to 250000 >/dev/null
-echo "text: $LINES cue lines, $BYTES bytes; $REPS runs each; wall-clock medians (the machine is shared: noisy)"
+echo "text: $LINES cue lines, $BYTES bytes; $REPS runs each; wall-clock medians and CPU time (user+sys; mean for"
+echo "the CLIs, median in-process). Ratios: baseline time / ours. The machine may be shared: wall time is noisy."
 
-median_cmd() { # command string -> median wall seconds (hyperfine)
-  hyperfine --style none --runs "$REPS" --export-json "$TMP/h.json" "$1" >/dev/null 2>&1 || { echo nan; return; }
-  $PY -c "import json,statistics; print('%.4f' % statistics.median(json.load(open('$TMP/h.json'))['results'][0]['times']))"
+median_cmd() { # command string -> "median_wall_s mean_cpu_s" (hyperfine; CPU = user + system)
+  hyperfine --style none --runs "$REPS" --export-json "$TMP/h.json" "$1" >/dev/null 2>&1 || { echo "nan nan"; return; }
+  $PY -c "import json,statistics; r=json.load(open('$TMP/h.json'))['results'][0]; print('%.4f %.4f' % (statistics.median(r['times']), r['user'] + r['system']))"
 }
-row() { # name seconds baseline_seconds
+row() { # name "wall [cpu]" "base_wall [base_cpu]"
   $PY -c "
-b=$BYTES/1e6; s=float('$2'); base=float('$3')
-print('  %-44s %9.3f s %8.2f MB/s %8.2fx' % ('$1', s, b/s, base/s))"
+b=$BYTES/1e6; v=[float(x) for x in '$2'.split()]; base=[float(x) for x in '$3'.split()]
+cpu = ('CPU %7.3f s' % v[1]) if len(v) > 1 else 'CPU       -  '
+cr = ('%6.2fx' % (base[1] / v[1])) if len(v) > 1 and len(base) > 1 else '     -'
+print('  %-44s %8.3f s %7.2f MB/s %6.2fx | %s %s' % ('$1', v[0], b / v[0], base[0] / v[0], cpu, cr))"
 }
 jget() { $PY -c "import json,sys; print(json.loads(sys.stdin.read())['$1'])"; }
 
@@ -43,10 +46,13 @@ for m in m8k m250k; do
   row "spm_encode --output_format=id" "$spm" "$spm"
   row "aularag tokenize (tokenizer.json)" "$ours_json" "$spm"
   row "aularag tokenize (sentencepiece.bpe.model)" "$ours_spm" "$spm"
-  echo "model $m: in-process, ids only, model already loaded (ratio: against npm tokenizers)"
+  echo "model $m: in-process, ids only, model already loaded (ratio: against npm tokenizers, wall; its CPU"
+  echo "  is not measured separately, and its encodeBatch may use both cores while ours runs on one)"
   hf=$(node tests/tools/hf_encode.js "$D/tokenizer.json" --bench "$TMP/lines.txt" "$REPS" | jget median)
-  lib_json=$("$BENCH" encode "$D/tokenizer.json" "$TMP/lines.txt" "$REPS" | jget median_s)
-  lib_spm=$("$BENCH" encode "$D/sentencepiece.bpe.model" "$TMP/lines.txt" "$REPS" | jget median_s)
+  lj=$("$BENCH" encode "$D/tokenizer.json" "$TMP/lines.txt" "$REPS")
+  ls_=$("$BENCH" encode "$D/sentencepiece.bpe.model" "$TMP/lines.txt" "$REPS")
+  lib_json="$(jget median_s <<<"$lj") $(jget cpu_median_s <<<"$lj")"
+  lib_spm="$(jget median_s <<<"$ls_") $(jget cpu_median_s <<<"$ls_")"
   row "npm tokenizers 0.23 encodeBatch(64)" "$hf" "$hf"
   row "libaularag (tokenizer.json)" "$lib_json" "$hf"
   row "libaularag (sentencepiece.bpe.model)" "$lib_spm" "$hf"
