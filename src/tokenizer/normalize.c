@@ -19,6 +19,16 @@ static uint32_t *need_pc(tok_scratch *sc, int k, size_t pairs) {
  * U+FFFD for one invalid byte. Returns the bytes consumed. */
 static size_t spm_prefix(const ar_tokenizer *t, const uint8_t *s, size_t n, const char **rep, size_t *rlen) {
   uint8_t b = s[0];
+  if (t->has_user) {  /* PrefixMatcher: the longest user-defined symbol here is copied as is */
+    size_t best = 0;
+    int32_t node = t->user.root[b];
+    for (size_t k = 0; node >= 0;) {
+      if (t->user.node[node].id >= 0) best = k + 1;
+      if (++k >= n) break;
+      node = tok_trie_next(&t->user, node, s[k]);
+    }
+    if (best) { *rep = (const char *)s; *rlen = best; return best; }
+  }
   if (b < 0x80 && (n == 1 || (s[1] < 0x80 && !t->ascii_cont[b]))) {
     if (t->ascii_val[b] < 0) { *rep = (const char *)s; *rlen = 1; }
     else { *rep = t->cm.repl + t->ascii_val[b]; *rlen = t->ascii_len[b]; }

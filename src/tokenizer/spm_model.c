@@ -197,6 +197,18 @@ ar_status tok_load_spm(ar_tokenizer *t, const char *path, const uint8_t *data, s
     if (err) { snprintf(m, sizeof m, "%.200s: %.800s", path, err->msg); st = ar_fail(err, st, "%s", m); }
     goto done;
   }
+  /* user-defined symbols also bypass the normalizer (sentencepiece's PrefixMatcher) */
+  nk = 0;
+  keys = ar_malloc(n * sizeof *keys);
+  if (!keys) { st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path); goto done; }
+  for (size_t i = 3; i < n; i++)
+    if (pc[i].type == PIECE_USER) keys[nk++] = (tok_key){pc[i].s, pc[i].len, (int32_t)i + 1};
+  if (nk) {
+    st = tok_trie_build(&t->user, keys, nk, err);
+    if (st == AR_OK) t->has_user = 1;
+  }
+  ar_free(keys);
+  if (st != AR_OK) goto done;
   t->fuse_unk = 1;
   t->prefix[0] = 0; t->n_prefix = 1;
   t->suffix[0] = 2; t->n_suffix = 1;

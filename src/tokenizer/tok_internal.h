@@ -103,6 +103,8 @@ struct ar_tokenizer {
   double unk_score;      /* HF: min_score - 10 (f64) */
   float unk_score_f;     /* spm: min_score - 10 (float) */
   tok_trie trie;
+  tok_trie user;         /* spm USER_DEFINED pieces: the normalizer copies them verbatim */
+  int has_user;
   tok_charsmap cm;
   int has_cm;
   /* sentencepiece normalizer spec */

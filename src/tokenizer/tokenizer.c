@@ -118,6 +118,7 @@ ar_status ar_tokenizer_load(const char *path, ar_tokenizer **out, ar_error *err)
 void ar_tokenizer_free(ar_tokenizer *t) {
   if (!t) return;
   tok_trie_free(&t->trie);
+  tok_trie_free(&t->user);
   tok_charsmap_free(&t->cm);
   for (int i = 0; i < t->n_norm; i++) { ar_free(t->norm[i].pat); ar_free(t->norm[i].content); }
   ar_free(t->norm);

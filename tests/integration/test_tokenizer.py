@@ -296,6 +296,17 @@ def main():
             compare("hf %s %s layout: adversarial + cue lines" % (tag, layout),
                     [n for n, _ in strs] + ["cue line"] * (len(items) - len(strs)), ours(lj, items, binary=FAST_BIN),
                     hf_reference(lj, items, tmp), items)
+    # sentencepiece normalizer options and user-defined symbols (they bypass the normalizer, win in
+    # Viterbi, and "▁▁x" holds inner ▁ so the whole-string Viterbi runs): the .model path only
+    vdir = os.path.join(tmp, "variant")
+    subprocess.run([sys.executable, os.path.join(TOOLS, "make_tokenizer.py"), "--text", train, "--vocab", "1000",
+                    "--out", vdir, "--spm-arg=--add_dummy_prefix=false", "--spm-arg=--remove_extra_whitespaces=false",
+                    "--spm-arg=--user_defined_symbols=\uff21\uff22,aula,<br>,\u2581\u2581x"], check=True)
+    vm = os.path.join(vdir, "sentencepiece.bpe.model")
+    extra = ["ＡＢ aula  x", " a  ▁▁x  ", "aulas <br>ＡＢＣ\tfim ", "  ", "x  ▁▁x▁▁x aulaula"]
+    items = [b for _, b in json_ok] + [e.encode() for e in extra] + [l.encode() for l in sample[:1000]]
+    compare("spm 1k no dummy prefix, keep spaces, user symbols", ["text"] * len(items), ours(vm, items),
+            spm_reference(vm, items), [b.decode(errors="replace") for b in items])
     print("test_tokenizer: %d passed, %d failed" % (passed, failed))
     subprocess.run(["rm", "-rf", tmp])
     return 1 if failed else 0
