@@ -296,6 +296,42 @@ def main():
             compare("hf %s %s layout: adversarial + cue lines" % (tag, layout),
                     [n for n, _ in strs] + ["cue line"] * (len(items) - len(strs)), ours(lj, items, binary=FAST_BIN),
                     hf_reference(lj, items, tmp), items)
+    # tokenizer.json variants derived from the 8k file: options the converters do not write for XLM-R
+    # but that the loader accepts, each checked against npm tokenizers
+    base = json.load(open(os.path.join(tmp, "m8000", "tokenizer.json"), encoding="utf-8"))
+
+    def variant(name, edit):
+        v = json.loads(json.dumps(base))
+        edit(v)
+        path = os.path.join(tmp, "variant-%s.json" % name.replace(" ", "-"))
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(v, f, ensure_ascii=False)
+        items = [s for _, s in strs] + sample[:500]
+        compare("hf 8k variant %s" % name, ["text"] * len(items), ours(path, items), hf_reference(path, items, tmp),
+                items)
+
+    def set_mask(v):
+        v["added_tokens"][4]["normalized"] = True
+        v["added_tokens"][4]["rstrip"] = True
+
+    def metaspace(scheme, split=True):
+        def edit(v):
+            v["pre_tokenizer"]["pretokenizers"][1] = {"type": "Metaspace", "replacement": "\u2581",
+                                                      "prepend_scheme": scheme, "split": split}
+        return edit
+
+    def strip_and_string_replace(v):
+        v["normalizer"] = {"type": "Sequence", "normalizers": [
+            v["normalizer"], {"type": "Strip", "strip_left": True, "strip_right": True},
+            {"type": "Replace", "pattern": {"String": "ão"}, "content": "ao"}]}
+        v["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always",
+                              "split": True}
+
+    variant("mask normalized+rstrip", set_mask)
+    variant("metaspace first", metaspace("first"))
+    variant("metaspace never", metaspace("never"))
+    variant("metaspace no split", metaspace("always", False))
+    variant("strip and string replace", strip_and_string_replace)
     # sentencepiece normalizer options and user-defined symbols (they bypass the normalizer, win in
     # Viterbi, and "▁▁x" holds inner ▁ so the whole-string Viterbi runs): the .model path only
     vdir = os.path.join(tmp, "variant")
