@@ -210,10 +210,6 @@ done:
   return st;
 }
 
-int tok_json_find_vocab(const char *s, size_t n, size_t *a);
-ar_status tok_json_parse_vocab(const char *s, size_t len, size_t a, size_t *b, const char *path, char **blob,
-                               tok_key **keys, double **scores, size_t *count, ar_error *err);
-
 ar_status tok_load_hf(ar_tokenizer *t, const char *path, const char *data, size_t len, ar_error *err) {
   ar_status st = AR_OK;
   json_error_t je;

@@ -58,7 +58,6 @@ static const char *find_key(const char *p, const char *e, const char *key) {
 }
 
 /* Where model.vocab's array starts, or 0 (then jansson reads everything and reports what is wrong). */
-int tok_json_find_vocab(const char *s, size_t n, size_t *a);
 int tok_json_find_vocab(const char *s, size_t n, size_t *a) {
   const char *e = s + n, *m = find_key(ws(s, e), e, "model"), *v = m ? find_key(m, e, "vocab") : NULL;
   if (!v || *v != '[') return 0;
@@ -175,8 +174,6 @@ double tok_json_number(const char *p, const char *e, char **end) {
 
 /* Parses [[piece, score], ...] starting at s[a] (the file is NUL-terminated at s[len]); *b is set past
  * the closing ']'. On success *blob owns the piece bytes that keys point into. */
-ar_status tok_json_parse_vocab(const char *s, size_t len, size_t a, size_t *b, const char *path, char **blob,
-                               tok_key **keys, double **scores, size_t *count, ar_error *err);
 ar_status tok_json_parse_vocab(const char *s, size_t len, size_t a, size_t *b, const char *path, char **blob,
                                tok_key **keys, double **scores, size_t *count, ar_error *err) {
   const char *p = s + a, *e = s + len;

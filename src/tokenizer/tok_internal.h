@@ -133,6 +133,11 @@ struct ar_tokenizer {
 /* Loaders (fill a zeroed handle; the caller frees it on failure). */
 ar_status tok_load_spm(ar_tokenizer *t, const char *path, const uint8_t *data, size_t len, ar_error *err);
 ar_status tok_load_hf(ar_tokenizer *t, const char *path, const char *data, size_t len, ar_error *err);
+/* tokenizer.json's model.vocab without jansson: where the array starts (0 if not found), and its parse
+ * into one blob of piece bytes + keys + scores (*b is set past the closing ']'). */
+int tok_json_find_vocab(const char *s, size_t n, size_t *a);
+ar_status tok_json_parse_vocab(const char *s, size_t len, size_t a, size_t *b, const char *path, char **blob,
+                               tok_key **keys, double **scores, size_t *count, ar_error *err);
 /* A JSON number at p (NUL-terminated buffer): exact fast path for plain decimals, strtod otherwise. */
 double tok_json_number(const char *p, const char *e, char **end);
 /* Adds a special-token string (copied). */
@@ -166,9 +171,19 @@ static inline void tok_emit(tok_out *o, int32_t id) {
 }
 static inline int tok_out_full(const tok_out *o) { return o->stop_at >= 0 && o->n >= o->stop_at; }
 
-/* Normalizes one piece of text (between special tokens) and emits its ids. Returns 0, -1 on OOM. */
+/* Normalizes one piece of text (between special tokens) and emits its ids. Returns 0, -1 on OOM.
+ * at_start: the piece begins the text (Metaspace prepend_scheme "first"). */
 int tok_encode_segment(const ar_tokenizer *t, const char *s, size_t n, int at_start, tok_scratch *sc,
                        tok_out *o);
+int tok_spm_segment(const ar_tokenizer *t, const uint8_t *s, size_t n, tok_scratch *sc, tok_out *o);
+int tok_hf_segment(const ar_tokenizer *t, const uint8_t *s, size_t n, int at_start, tok_scratch *sc, tok_out *o);
+/* Leftmost-longest special-token match at or after `from` among those with the given `normalized` flag,
+ * extended over whitespace by lstrip/rstrip (HF AddedVocabulary). Returns 1 with the span and id, or 0. */
+int tok_split_special(const ar_tokenizer *t, const uint8_t *s, size_t n, size_t from, int normalized,
+                      size_t *ms, size_t *me, int32_t *id);
+/* Rust char::is_whitespace: the byte length of the whitespace character at s / ending at s[end], or 0. */
+size_t tok_ws_at(const uint8_t *s, size_t n);
+size_t tok_ws_before(const uint8_t *s, size_t lo, size_t end);
 /* Viterbi over normalized bytes s[0..n); spm: base carries the float path score across chunks. */
 int tok_viterbi(const ar_tokenizer *t, const char *s, size_t n, tok_scratch *sc, tok_out *o, float *base);
 void *tok_scratch_grow_slow(void **p, size_t *cap, size_t need, int *oom);

@@ -4,11 +4,6 @@
 #include <limits.h>
 #include <sys/stat.h>
 
-size_t tok_ws_before(const uint8_t *s, size_t lo, size_t end);
-size_t tok_ws_at(const uint8_t *s, size_t n);
-int tok_split_special(const ar_tokenizer *t, const uint8_t *s, size_t n, size_t from, int normalized,
-                      size_t *ms, size_t *me, int32_t *id);
-
 ar_status tok_add_special(ar_tokenizer *t, const char *s, size_t len, int32_t id, int lstrip, int rstrip,
                           int normalized, ar_error *err) {
   if (id < 0 || id >= t->n_vocab)
@@ -137,6 +132,12 @@ static void scratch_free(tok_scratch *sc) {
   for (int i = 0; i < 2; i++) ar_free(sc->pc[i]);
   ar_free(sc->nodes);
   ar_free(sc->path);
+}
+
+int tok_encode_segment(const ar_tokenizer *t, const char *s, size_t n, int at_start, tok_scratch *sc,
+                       tok_out *o) {
+  if (t->hf) return tok_hf_segment(t, (const uint8_t *)s, n, at_start, sc, o);
+  return tok_spm_segment(t, (const uint8_t *)s, n, sc, o);
 }
 
 /* Content ids (no template) into o. Returns 0, -1 on OOM. */
