@@ -113,9 +113,10 @@ def adversarial():
 
 def long_lines(corpus):
     text = " ".join(corpus)
-    return [("100KB prose", text[:100000], False), ("100KB one letter", "a" * 100000, False),
-            # one 100 KB word: spm sums path scores in float, HF in f64; over this many pieces the rounding
-            # picks different (equal-looking) paths, so the references may disagree here
+    # sentencepiece sums path scores over the whole text in float, HF per word in f64: past ~10^4 tokens
+    # the float sums (|score| ~ 10^5, ulp ~ 0.01) round near-ties differently, so on these long lines the
+    # two references may disagree (seen with the 32k model on prose, 8k on the unspaced line)
+    return [("100KB prose", text[:100000], True), ("100KB one letter", "a" * 100000, False),
             ("100KB no spaces", "".join(corpus[:3000]).replace(" ", "")[:100000], True)]
 
 
