@@ -4,10 +4,10 @@
 #include <utf8proc.h>
 
 static char *need(tok_scratch *sc, int k, size_t n) {
-  return tok_scratch_grow((void **)&sc->buf[k], &sc->buf_cap[k], n + 1, &sc->oom);
+  return tok_scratch_grow(sc, (void **)&sc->buf[k], &sc->buf_cap[k], n + 1);
 }
 static uint32_t *need_pc(tok_scratch *sc, int k, size_t pairs) {
-  return tok_scratch_grow((void **)&sc->pc[k], &sc->pc_cap[k], (pairs + 1) * 2 * sizeof(uint32_t), &sc->oom);
+  return tok_scratch_grow(sc, (void **)&sc->pc[k], &sc->pc_cap[k], (pairs + 1) * 2 * sizeof(uint32_t));
 }
 
 /* Rust char::is_whitespace at s (bytes of the character, 0 if not whitespace). */

@@ -5,7 +5,7 @@
 #define SPACE_SYM "\xE2\x96\x81" /* U+2581 */
 
 static char *need(tok_scratch *sc, int k, size_t n) {
-  return tok_scratch_grow((void **)&sc->buf[k], &sc->buf_cap[k], n + 1, &sc->oom);
+  return tok_scratch_grow(sc, (void **)&sc->buf[k], &sc->buf_cap[k], n + 1);
 }
 
 

@@ -155,6 +155,7 @@ typedef struct tok_scratch {
   int32_t *path;
   size_t path_cap;
   int oom;
+  _Alignas(16) char arena[12288];  /* initial buffers: a cue line never touches malloc */
 } tok_scratch;
 
 typedef struct tok_out {
@@ -186,10 +187,13 @@ size_t tok_ws_at(const uint8_t *s, size_t n);
 size_t tok_ws_before(const uint8_t *s, size_t lo, size_t end);
 /* Viterbi over normalized bytes s[0..n); spm: base carries the float path score across chunks. */
 int tok_viterbi(const ar_tokenizer *t, const char *s, size_t n, tok_scratch *sc, tok_out *o, float *base);
-void *tok_scratch_grow_slow(void **p, size_t *cap, size_t need, int *oom);
-static inline void *tok_scratch_grow(void **p, size_t *cap, size_t need, int *oom) {
-  return need <= *cap ? *p : tok_scratch_grow_slow(p, cap, need, oom);
+/* Grows one scratch buffer to `need` bytes (the first ones live in sc->arena: no malloc for short text). */
+void *tok_scratch_grow_slow(tok_scratch *sc, void **p, size_t *cap, size_t need);
+static inline void *tok_scratch_grow(tok_scratch *sc, void **p, size_t *cap, size_t need) {
+  return need <= *cap ? *p : tok_scratch_grow_slow(sc, p, cap, need);
 }
+void tok_scratch_init(tok_scratch *sc);
+void tok_scratch_free(tok_scratch *sc);
 
 /* UTF-8 length from the lead byte alone (sentencepiece's OneCharLen). */
 static inline int tok_lead_len(uint8_t c) {

@@ -127,11 +127,19 @@ void ar_tokenizer_free(ar_tokenizer *t) {
 
 int ar_tokenizer_vocab_size(const ar_tokenizer *t) { return t ? t->n_vocab : 0; }
 
-static void scratch_free(tok_scratch *sc) {
-  for (int i = 0; i < 3; i++) ar_free(sc->buf[i]);
-  for (int i = 0; i < 2; i++) ar_free(sc->pc[i]);
-  ar_free(sc->nodes);
-  ar_free(sc->path);
+void tok_scratch_init(tok_scratch *sc) {
+  char *a = sc->arena;
+  for (int i = 0; i < 3; i++) { sc->buf[i] = a; sc->buf_cap[i] = 1536; a += 1536; }
+  for (int i = 0; i < 2; i++) { sc->pc[i] = (uint32_t *)(void *)a; sc->pc_cap[i] = 1024; a += 1024; }
+  sc->path = (int32_t *)(void *)a; sc->path_cap = 1536; a += 1536;
+  sc->nodes = a; sc->nodes_cap = (size_t)(sc->arena + sizeof sc->arena - a);
+  sc->oom = 0;
+}
+
+void tok_scratch_free(tok_scratch *sc) {
+  void *p[7] = {sc->buf[0], sc->buf[1], sc->buf[2], sc->pc[0], sc->pc[1], sc->nodes, sc->path};
+  for (int i = 0; i < 7; i++)
+    if (!((char *)p[i] >= sc->arena && (char *)p[i] < sc->arena + sizeof sc->arena)) ar_free(p[i]);
 }
 
 int tok_encode_segment(const ar_tokenizer *t, const char *s, size_t n, int at_start, tok_scratch *sc,
@@ -143,7 +151,7 @@ int tok_encode_segment(const ar_tokenizer *t, const char *s, size_t n, int at_st
 /* Content ids (no template) into o. Returns 0, -1 on OOM. */
 static int run(const ar_tokenizer *t, const char *text, size_t len, tok_out *o) {
   tok_scratch sc;
-  memset(&sc, 0, sizeof sc);
+  tok_scratch_init(&sc);
   const uint8_t *s = (const uint8_t *)text;
   size_t pos = 0;
   int rc = 0;
@@ -156,7 +164,7 @@ static int run(const ar_tokenizer *t, const char *text, size_t len, tok_out *o) 
     tok_emit(o, id);
     pos = me;
   }
-  scratch_free(&sc);
+  tok_scratch_free(&sc);
   return rc;
 }
 

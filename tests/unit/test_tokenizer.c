@@ -329,15 +329,22 @@ TEST(tokenizer_out_of_memory) {
     ASSERT(loaded);
     ar_tokenizer *t = load_or_null(paths[m]);
     ASSERT(t);
-    const char *text = "  Olá <mask> mundo ＡＢＣ \xff e\xcc\x81";
-    int32_t ids[64];
-    int want = ar_tokenizer_encode(t, text, strlen(text), ids, 64, AR_TOK_ADD_SPECIAL);
+    /* long enough to outgrow the on-stack scratch, so the allocations under test happen */
+    ar_buf b = {0};
+    for (int i = 0; i < 300; i++) ar_buf_puts(&b, "  Olá <mask> mundo ＡＢＣ \xff e\xcc\x81 palavra");
+    for (int i = 0; i < 3000; i++) ar_buf_puts(&b, "x");
+    static int32_t ids[20000];
+    int want = ar_tokenizer_encode(t, b.p, b.n, ids, 20000, AR_TOK_ADD_SPECIAL), fails = 0;
+    ASSERT(want > 0);
     for (long k = 0; k < 30; k++) {
       ar_alloc_fail_after(k);
-      int got = ar_tokenizer_encode(t, text, strlen(text), ids, 64, AR_TOK_ADD_SPECIAL);
+      int got = ar_tokenizer_encode(t, b.p, b.n, ids, 20000, AR_TOK_ADD_SPECIAL);
       ar_alloc_fail_after(-1);
       ASSERT(got == want || got == INT_MIN);
+      fails += got == INT_MIN;
     }
+    ASSERT(fails > 0);
+    ar_buf_free(&b);
     ar_tokenizer_free(t);
   }
 }
