@@ -183,8 +183,9 @@ ar_status tok_load_spm(ar_tokenizer *t, const char *path, const uint8_t *data, s
     else if (pc[i].type == PIECE_USER) t->score[id] = (double)((float)pc[i].len * max_s) - 0.1;
     else continue;
     if (pc[i].len == 0) { ar_free(keys); st = ar_fail(err, AR_ERR_MODEL, "%s: piece %zu is empty", path, i); goto done; }
-    for (uint32_t b = 1; b + 3 <= pc[i].len; b++)
-      if (!memcmp(pc[i].s + b, "\xE2\x96\x81", 3)) t->chunkable = 0;
+    for (const char *q = pc[i].s + 1, *e = pc[i].s + pc[i].len; q + 3 <= e && (q = memchr(q, 0xE2, (size_t)(e - q)));
+         q++)
+      if (q + 3 <= e && !memcmp(q, "\xE2\x96\x81", 3)) t->chunkable = 0;
     keys[nk++] = (tok_key){pc[i].s, pc[i].len, id};
   }
   t->unk_id = 3;
