@@ -174,23 +174,30 @@ AR_API void ar_segments_free(ar_segments *s);
 /* ---------------------------------------------------------------------------------------------
  * Tokenizer: XLM-R SentencePiece Unigram (sentencepiece.bpe.model or tokenizer.json)  (src/tokenizer/)
  * Ids are Hugging Face ids (<s>=0 <pad>=1 </s>=2 <unk>=3, spm piece j>=3 -> j+1, <mask>=last).
- * A loaded tokenizer is immutable: safe to share between threads.
+ * A loaded tokenizer is immutable: safe to share between threads (each call uses its own scratch).
+ * tokenizer.json follows Hugging Face tokenizers, the .model file follows sentencepiece (they differ on
+ * rare input: README "aularag tokenize"). In both, special-token strings inside the text ("<s>", "</s>",
+ * "<unk>", "<pad>", "<mask>") become their ids, as in transformers. Text need not be valid UTF-8 nor
+ * NUL-terminated (len is used).
  * ------------------------------------------------------------------------------------------- */
 typedef struct ar_tokenizer ar_tokenizer;
 
 enum {
-  AR_TOK_ADD_SPECIAL = 1,  /* wrap in <s> ... </s> */
+  AR_TOK_ADD_SPECIAL = 1,  /* wrap in <s> ... </s> (the file's post-processor template) */
   AR_TOK_TRUNCATE = 2      /* keep the first n_max ids (with </s> last when ADD_SPECIAL) */
 };
 
 /* dir holding tokenizer.json and/or sentencepiece.bpe.model (tokenizer.json preferred: it is what
- * sentence-transformers runs), or a path to either file. */
+ * sentence-transformers runs), or a path to either file. Unsupported or corrupt files fail with
+ * AR_ERR_MODEL / AR_ERR_PARSE and a message naming the file and the field or byte offset. */
 AR_API ar_status ar_tokenizer_load(const char *path, ar_tokenizer **out, ar_error *err);
 /* Returns the number of ids written (<= n_max). If they do not fit and AR_TOK_TRUNCATE is not set,
- * returns -(number needed) and writes nothing useful (llama_tokenize's protocol). */
+ * returns -(number needed) and writes nothing useful (llama_tokenize's protocol). Returns INT_MIN on
+ * out-of-memory or bad arguments (t NULL, text NULL with len > 0, n_max < 0). */
 AR_API int ar_tokenizer_encode(const ar_tokenizer *t, const char *text, size_t len, int32_t *ids,
                                int n_max, int flags);
-/* Number of ids ar_tokenizer_encode would produce without truncation. */
+/* Number of ids ar_tokenizer_encode would produce without truncation (INT_MIN as above). Needs no id
+ * array, so it is the segmenter's cap (ar_count_fn) through a small wrapper. */
 AR_API int ar_tokenizer_count(const ar_tokenizer *t, const char *text, size_t len, int flags);
 AR_API int ar_tokenizer_vocab_size(const ar_tokenizer *t);
 AR_API void ar_tokenizer_free(ar_tokenizer *t);
