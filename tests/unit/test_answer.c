@@ -305,3 +305,33 @@ TEST(answer_uncited_llm_answer_references_top_segments) {
   ASSERT_STREQ(a.refs[2].video_id, "v3");
   ar_answer_free(&a);
 }
+
+/* Every allocation failing in turn: NOMEM or success, never a crash or a leak (ASan checks). */
+TEST(answer_out_of_memory_paths) {
+  hit_spec h[] = {{"v1", "A", "https://youtu.be/x", "A GPU acelera o treino. Outra frase aqui.", 0, 10},
+                  {"v1", "A", "https://youtu.be/x", "A GPU tem núcleos.", 5, 20}};
+  ar_results r;
+  make_results(&r, h, 2);
+  int idx[] = {1, 0};
+  for (long n = 0; n < 200; n++) {
+    ar_error e = {0};
+    ar_reference *refs = NULL;
+    size_t nr = 0;
+    char *u = NULL, *t = NULL;
+    int used_n = 0, *used = NULL;
+    ar_alloc_fail_after(n);
+    ar_status s1 = ar_references_build(&r, idx, 2, &refs, &nr, &e);
+    ar_alloc_fail_after(n);
+    ar_status s2 = ar_prompt_user("GPU?", &r, 100, &u, &used_n, &e);
+    ar_alloc_fail_after(n);
+    ar_status s3 = ar_extractive_answer("GPU acelera", &r, "pt", &t, &used, &used_n, &e);
+    ar_alloc_fail_after(-1);
+    ASSERT(s1 == AR_OK || s1 == AR_ERR_NOMEM);
+    ASSERT(s2 == AR_OK || s2 == AR_ERR_NOMEM);
+    ASSERT(s3 == AR_OK || s3 == AR_ERR_NOMEM);
+    if (s1 == AR_OK) { ASSERT_EQ_INT(nr, 1); ar_references_free(refs, nr); }
+    if (s2 == AR_OK) { ASSERT(strstr(u, "Pergunta: GPU?")); ar_free(u); }
+    if (s3 == AR_OK) { ASSERT(strstr(t, "[1]")); ar_free(t); ar_free(used); }
+  }
+  ar_results_free(&r);
+}
