@@ -269,7 +269,8 @@ def main():
     # 13. no LLM: the extractive answer with its references
     r = ask(ix, "-k", "5", Q)
     check("extractive: exit 0", r.returncode == 0, r.stderr)
-    check("extractive: labelled", "(Resposta extrativa: trechos das aulas, sem LLM configurado)" in r.stdout, r.stdout[-600:])
+    check("extractive: labelled", "**Resposta**: (Resposta extrativa: trechos das aulas, sem LLM configurado)\n" in r.stdout, r.stdout[-600:])
+    check("extractive: not called an LLM answer", "Resposta gerada pelo LLM" not in r.stdout)
     check("extractive: a relevant sentence", "dispositivos visíveis" in r.stdout.split("**Resposta", 1)[-1], r.stdout[-600:])
     check("extractive: references with deep links", "watch?v=GPU123&t=" in r.stdout.split("**Referências**:", 1)[-1], r.stdout[-300:])
     rj = ask(ix, "-k", "5", "--json", Q)
