@@ -36,6 +36,9 @@ TEST(answer_citations_forms) {
   int want[] = {2, 1, 3, 4, 5, 6, 7, 8};
   ASSERT_EQ_INT(n, 8);
   for (int i = 0; i < n; i++) ASSERT_EQ_INT(c[i], want[i]);
+  n = ar_citations("como diz o [Trecho 4] e os [segmentos 2 e 1], não [trecho] nem [Trechox 3]", 8, c);
+  ASSERT_EQ_INT(n, 3);
+  ASSERT_EQ_INT(c[0], 4); ASSERT_EQ_INT(c[1], 2); ASSERT_EQ_INT(c[2], 1);
   ASSERT_EQ_INT(ar_citations("sem citações", 5, c), 0);
   ASSERT_EQ_INT(ar_citations("[12]", 10, c), 0);  /* out of range: not a segment we gave it */
   ASSERT_EQ_INT(ar_citations("unterminated [1", 5, c), 0);
@@ -283,6 +286,26 @@ TEST(answer_llm_cache_in_index) {
   ASSERT_EQ_INT(json_array_size(log), 3);
   json_decref(log);
   for (int i = 0; i < 4; i++) ar_free(texts[i]);
+}
+
+/* A reasoning model's "<think>" block is not part of the answer (nor are its citations). */
+TEST(answer_strips_think_block) {
+  llm_srv s;
+  ASSERT(llm_srv_start(&s, "{\"default\":{\"content\":\"<think>talvez [1]? ou [2]</think>\\n\\nA resposta [2].\"}}") == 0);
+  hit_spec h[] = {{"v1", "A", "", "um", 0, 10}, {"v2", "B", "", "dois", 0, 10}};
+  ar_ask_params p = ar_ask_default_params();
+  p.llm.base_url = s.url;
+  ar_answer a;
+  memset(&a, 0, sizeof a);
+  make_results(&a.results, h, 2);
+  ar_error e = {0};
+  ar_status st = ar_answer_from_results(NULL, "q", &p, &a, &e);
+  llm_srv_stop(&s);
+  ASSERT_MSG(st == AR_OK, "%s", e.msg);
+  ASSERT_STREQ(a.text, "A resposta [2].");
+  ASSERT_EQ_INT(a.n_refs, 1);
+  ASSERT_STREQ(a.refs[0].video_id, "v2");
+  ar_answer_free(&a);
 }
 
 /* With no citation in the answer the references are the best segments the LLM was given. */
