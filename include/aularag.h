@@ -101,11 +101,15 @@ AR_API const char *ar_format_name(ar_format f);
 /* ---------------------------------------------------------------------------------------------
  * Manifest: CSV file,video_id,title,url (file relative to the manifest)  (src/transcript/)
  * ------------------------------------------------------------------------------------------- */
+/* CSV (RFC 4180 quoting, CRLF, BOM); header required, columns in any order, unknown ones ignored;
+ * file and video_id required; title defaults to video_id, url to "". Errors name FILE:LINE
+ * (unterminated quote, missing column, wrong field count, empty or duplicate video_id/file). */
 typedef struct ar_manifest_row {
   char *file;            /* as written in the CSV */
   char *path;            /* resolved: manifest dir + file, normalised */
+  char *real;            /* realpath(path) at load time, NULL if the file did not exist */
   char *video_id, *title, *url;
-  int line;              /* 1-based CSV line */
+  int line;              /* 1-based CSV line where the row starts */
 } ar_manifest_row;
 
 typedef struct ar_manifest {
