@@ -16,10 +16,10 @@ from llm_server import LLMServer  # noqa: E402
 
 def course(tmp, ar):
     """The sample course when it is there, else the shared 3Blue1Brown Portuguese set."""
-    ix = os.path.join(tmp, "bench.db")
+    ix = os.path.join(tmp, "sample.db" if os.path.exists(os.path.join(ROOT, "samples/course/manifest.csv")) else "bench.db")
     man = os.path.join(ROOT, "samples/course/manifest.csv")
     if os.path.exists(man):
-        name, args = "samples/course", ["--manifest", man]
+        name, args = "samples/course", ["--manifest", man, os.path.dirname(man)]
     else:
         data = os.path.join(ROOT, "../shared/data/transcripts-pt-3b1b")
         name, args = "shared 3b1b pt (no samples/course in this checkout)", [data]
@@ -29,15 +29,22 @@ def course(tmp, ar):
 
 
 def questions(ix, n):
-    """Questions from the course itself: 10 words from the middle of evenly spaced segments."""
-    db = sqlite3.connect(ix)
-    texts = [r[0] for r in db.execute("SELECT text FROM segments ORDER BY id")]
-    db.close()
+    """The course's question set when it has one, then 10-word windows of its own segments (at
+    shifting offsets, so a small course still gives n distinct questions)."""
     qs = []
-    for i in range(n):
-        w = texts[(i * len(texts)) // n].split()
-        mid = len(w) // 2
-        qs.append(" ".join(w[max(0, mid - 5):mid + 5]) + "?")
+    qfile = os.path.join(ROOT, "samples/course/questions.jsonl")
+    if "sample" in ix and os.path.exists(qfile):
+        with open(qfile, encoding="utf-8") as f:
+            qs = [json.loads(l)["question"] for l in f if l.strip()][:n]
+    db = sqlite3.connect(ix)
+    texts = [r[0].split() for r in db.execute("SELECT text FROM segments ORDER BY id")]
+    db.close()
+    i = 0
+    while len(qs) < n:
+        w = texts[i % len(texts)]
+        off = (i // len(texts)) * 7 % max(1, len(w) - 10)
+        qs.append(" ".join(w[off:off + 10]) + "?")
+        i += 1
     return qs
 
 
