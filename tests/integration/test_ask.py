@@ -246,6 +246,28 @@ def main():
         n = len(srv.requests())
     check("stream+cache: served from cache", n == 1 and "**Resposta gerada pelo LLM**: uma vez [1]" in r.stdout, (n, r.stdout[-300:]))
 
+    # on a terminal the answer streams by default (a pseudo-terminal stands in for one)
+    import pty
+    with LLMServer({"replies": [{"content": "no terminal [1]"}]}) as srv:
+        master, slave = pty.openpty()
+        p = subprocess.Popen([AR, "ask", "-i", ix, "-k", "2", "--llm-url", srv.url, "tty?"], stdout=slave,
+                             stderr=subprocess.PIPE, env=env_clean())
+        os.close(slave)
+        got = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            got += chunk
+        p.wait(30)
+        os.close(master)
+        log = srv.requests()
+    check("tty: streamed by default", p.returncode == 0 and log and log[0]["body"].get("stream") is True, log[:1])
+    check("tty: answer shown", "no terminal [1]" in got.decode("utf-8", "replace"), got[-300:])
+
     # 6. a stream cut midway: what arrived is shown, then an error (exit 1)
     with LLMServer({"replies": [{"chunks": ["A resposta ", "começa e ", "para"], "cut_after": 2}]}) as srv:
         r = ask(ix, "--stream", "--no-cache", Q, url=srv.url)
