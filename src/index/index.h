@@ -19,6 +19,7 @@ struct ar_index {
   char lang[8];          /* fixed at creation (meta 'lang') */
   int read_only;
   ar_analyzer *query_an; /* analysis of query text (the FTS tokenizer has its own instances) */
+  struct ar_vcache *vcache; /* dense: the loaded vector matrix (src/index/vectors.c), NULL until used */
 };
 
 /* Sets err from the connection's last error: "<path>: <what>: <sqlite message>". */
