@@ -143,8 +143,8 @@ int cmd_ask(int argc, char **argv) {
   ar_answer a;
   memset(&a, 0, sizeof a);
   st = ar_search(ix, q, &ap.search, &a.results, &err);
-  if (st == AR_OK && stream && use_llm) {
-    /* show the segments now, then the answer as it arrives */
+  const int live = st == AR_OK && stream && use_llm;  /* segments now, then the answer as it arrives */
+  if (live) {
     char *segs = ar_results_to_text(&a.results, hide);
     printf("%s\n%s\n**Resposta gerada pelo LLM**: ", segments_heading(a.results.mode), segs ? segs : "");
     fflush(stdout);
@@ -156,14 +156,14 @@ int cmd_ask(int argc, char **argv) {
   free(q);
   int rc = EXIT_OK;
   if (st != AR_OK) {
-    if (stream && use_llm) printf("\n");
+    if (live) printf("\n");
     rc = cli_fail(&err);
   } else if (json) {
     char *out = ar_answer_to_json(&a, hide);
     if (out) { puts(out); free(out); }
     else { fprintf(stderr, "aularag: out of memory\n"); rc = EXIT_RUNTIME; }
   } else {
-    if (!(stream && use_llm)) {
+    if (!live) {
       char *segs = ar_results_to_text(&a.results, hide);
       printf("%s\n%s\n%s %s", segments_heading(a.results.mode), segs ? segs : "",
              a.extractive ? "**Resposta**:" : "**Resposta gerada pelo LLM**:", a.text);
