@@ -33,6 +33,24 @@ static void on_token(const char *t, size_t n, void *ud) {
   fflush(stdout);
 }
 
+/* Markdown link text: brackets escaped so a title cannot end the link early. */
+static void put_md_text(const char *s) {
+  for (; *s; s++) {
+    if (*s == '[' || *s == ']' || *s == '\\') putchar('\\');
+    putchar(*s);
+  }
+}
+
+/* Markdown link target: spaces and parentheses percent-encoded. */
+static void put_md_url(const char *s) {
+  for (; *s; s++) {
+    if (*s == ' ') fputs("%20", stdout);
+    else if (*s == '(') fputs("%28", stdout);
+    else if (*s == ')') fputs("%29", stdout);
+    else putchar(*s);
+  }
+}
+
 static void print_refs(const ar_answer *a, int hide) {
   printf("\n\n**Referências**:\n");
   if (!a->n_refs) printf("(nenhuma)\n");
@@ -42,7 +60,11 @@ static void print_refs(const ar_answer *a, int hide) {
     char s[16], e[16];
     ar_format_hms(r->start_s, s);
     ar_format_hms(r->end_s, e);
-    printf("- [%s (%s–%s)](%s)\n", r->title && *r->title ? r->title : r->video_id, s, e, r->link);
+    fputs("- [", stdout);
+    put_md_text(r->title && *r->title ? r->title : r->video_id);
+    printf(" (%s–%s)](", s, e);
+    put_md_url(r->link);
+    fputs(")\n", stdout);
   }
 }
 

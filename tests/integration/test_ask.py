@@ -146,6 +146,19 @@ def sample_course(tmp):
           and line in r.stdout, (line, r.stdout[-400:]))
     check("sample: the main command's deep link is YouTube t=", "watch?v=aulaRAG0001&t=" in r.stdout)
 
+    # markdown stays a link whatever the title and URL hold
+    odd = os.path.join(tmp, "odd")
+    os.makedirs(odd)
+    with open(os.path.join(odd, "a.vtt"), "w") as f:
+        f.write(vtt([(0, 10, "O tensor fica na GPU."), (10, 20, "Fim.")]))
+    with open(os.path.join(odd, "m.csv"), "w") as f:
+        f.write('file,video_id,title,url\na.vtt,odd1,"Aula [extra] 1",https://example.org/v (1).mp4\n')
+    oix = os.path.join(tmp, "odd.db")
+    subprocess.run([AR, "ingest", "-i", oix, "--manifest", os.path.join(odd, "m.csv"), "--quiet", odd], capture_output=True)
+    r = ask(oix, "tensor GPU")
+    check("markdown: brackets escaped, URL encoded",
+          "- [Aula \\[extra\\] 1 (00:00:00–00:00:20)](https://example.org/v%20%281%29.mp4#t=0)" in r.stdout, r.stdout[-300:])
+
     # hybrid retrieval with a model (random-weight tiny BERT, tokenizer trained on the course text)
     py = "/usr/bin/python3"
     text = os.path.join(tmp, "course.txt")
