@@ -71,7 +71,9 @@ def make_course(d):
 
 
 def env_clean(**extra):
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("AULARAG_LLM", "OPENAI_"))}
+    # no LLM settings from the caller's environment, and no proxy between us and 127.0.0.1
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("AULARAG_LLM", "OPENAI_"))
+         and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
     e.update(extra)
     return e
 

@@ -15,6 +15,9 @@ int llm_srv_start(llm_srv *s, const char *script_json) {
   static int seq;
   char script[512], path[512];
   memset(s, 0, sizeof *s);
+  /* the client under test talks to 127.0.0.1 directly, whatever proxy the environment names */
+  const char *proxies[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
+  for (size_t i = 0; i < sizeof proxies / sizeof *proxies; i++) unsetenv(proxies[i]);
   snprintf(script, sizeof script, "%s/llm_script_%d_%d.json", test_tmpdir(), (int)getpid(), seq);
   snprintf(s->log, sizeof s->log, "%s/llm_log_%d_%d.jsonl", test_tmpdir(), (int)getpid(), seq++);
   FILE *f = fopen(script, "w");
