@@ -11,7 +11,7 @@
 #define AR_SCHEMA_VERSION 1
 /* Names the lexical analysis (stop lists, folding, stemmer). Stored in meta 'analyzer'; when a
  * writable index was made with another analysis, its FTS table is rebuilt at open. */
-#define AR_ANALYZER_VERSION "aularag-analysis-1"
+#define AR_ANALYZER_VERSION "aularag-analysis-2"
 
 struct ar_index {
   sqlite3 *db;           /* one connection; the dense helper reads/writes `vectors` through it */
@@ -41,6 +41,17 @@ ar_status ar_index_check(ar_index *ix, ar_error *err);
 /* Registers the "aularag" FTS5 tokenizer on a connection: tokenize='aularag <lang> [flags]'. */
 ar_status ar_fts_register(sqlite3 *db, ar_error *err);
 
+/* Registers the FTS5 auxiliary function ar_bm25(fts, k1, b) (src/index/fts_bm25.c): BM25 with
+ * tunable parameters, same formula and sign as FTS5's bm25(). Called by ar_fts_register. */
+ar_status ar_fts_register_bm25(sqlite3 *db, fts5_api *api, ar_error *err);
+
+/* BM25 of lexical search (chosen with bench/bench_lexical.sh on PsTuts-VQA): the usual k1/b, and
+ * Lucene's idf (1) rather than FTS5's (0), which gives a word found in over half of a small
+ * course's segments a weight of ~0; Lucene's idf won every metric at both segment sizes. */
+#define AR_BM25_K1 1.2
+#define AR_BM25_B 0.75
+#define AR_BM25_IDF 1
+
 /* A retrieved candidate before its text is loaded. */
 typedef struct ar_cand {
   int64_t id;            /* corpus id = segments.id */
@@ -51,17 +62,11 @@ typedef struct ar_cand {
  * double-quoted, de-duplicated by term and OR-ed. Any user text (quotes, parentheses, AND/OR/NEAR,
  * '*', '-', ':') becomes a valid expression. *out malloc'd; "" when no term survives. */
 ar_status ar_lexical_query(ar_analyzer *an, const char *question, char **out, ar_error *err);
-/* BM25 top-n: *out malloc'd (n_out may be 0). Score = -bm25() (FTS5: k1=1.2, b=0.75). */
+/* BM25 top-n: *out malloc'd (n_out may be 0). Score = -ar_bm25(fts, AR_BM25_K1, AR_BM25_B, AR_BM25_IDF). */
 ar_status ar_lexical_search(ar_index *ix, const char *question, int n, ar_cand **out, size_t *n_out,
                             ar_error *err);
 /* Fills video_id/title/url/text/start_s/end_s of hits whose corpus_id is set. */
 ar_status ar_hits_load(ar_index *ix, ar_hit *hits, size_t n, ar_error *err);
-
-/* TEMPORARY (ingest_manifest.c): the manifest reader ingest uses until wt/transcripts provides
- * ar_manifest_load/find/free; same contract. */
-ar_status ix_manifest_load(const char *path, ar_manifest *out, ar_error *err);
-const ar_manifest_row *ix_manifest_find(const ar_manifest *m, const char *path);
-void ix_manifest_free(ar_manifest *m);
 
 /* Shortest "%.Ng" (N = 1..17) that reads back as the same double: the seed's score format. */
 void ar_format_double(double v, char out[32]);

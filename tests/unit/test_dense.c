@@ -253,3 +253,28 @@ TEST(rrf_out_of_memory) {
   ASSERT(st == AR_ERR_NOMEM);
   ASSERT(f == NULL);
 }
+
+TEST(dense_out_of_memory_paths) {
+  /* every allocation of prepare and both scans may fail: a clean AR_ERR_NOMEM, no leak, no crash */
+  size_t n = 3000;
+  int dim = 20;
+  float *m = random_matrix(n, dim, 1.0), *q = random_matrix(1, dim, 1.0);
+  ar_dense_matrix dm = {.v = m, .n = n, .dim = dim};
+  ar_dense_hit h[5];
+  size_t nh;
+  ar_error err;
+  int saw_fail = 0;
+  for (long f = 0; f < 40; f++) {
+    ar_alloc_fail_after(f);
+    ar_status st = ar_dense_prepare(&dm, &err);
+    if (st == AR_OK) st = ar_dense_topk_path(&dm, q, 5, 1, 1, h, &nh, &err);
+    if (st == AR_OK) st = ar_dense_topk_path(&dm, q, 5, 1, 0, h, &nh, &err);
+    ar_alloc_fail_after(-1);
+    ASSERT(st == AR_OK || st == AR_ERR_NOMEM);
+    saw_fail |= st == AR_ERR_NOMEM;
+    ar_dense_release(&dm);
+    if (st == AR_OK) break;
+  }
+  ASSERT(saw_fail);
+  free(m); free(q);
+}

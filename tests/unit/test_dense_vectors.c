@@ -301,3 +301,35 @@ TEST(vectors_search_modes_without_model_or_vectors) {
   ar_results_free(&r);
   ar_index_close(ix);
 }
+
+TEST(vectors_out_of_memory_paths) {
+  /* embedding and searching with each of our allocations failing in turn: AR_ERR_NOMEM, and what was
+   * committed before stays consistent (a later clean run completes the job) */
+  char path[512];
+  ar_index *ix = open_tmp(path);
+  ASSERT(ix);
+  ASSERT(put_video(ix, "a", "alpha", 10));
+  fake f = {0};
+  ar_embedder e = {"fake:v1", DIM, fake_embed, &f};
+  ar_error err;
+  int64_t n;
+  float q[DIM];
+  text_vec("alpha segment 1 about topic 1", q);
+  int saw_fail = 0;
+  for (long k = 0; k < 60; k++) {
+    ar_vectors_invalidate(ix);
+    ar_alloc_fail_after(k);
+    ar_status st = ar_vectors_embed_pending_with(ix, &e, 3, NULL, NULL, &n, &err);
+    ar_cand *c = NULL;
+    size_t nc = 0;
+    if (st == AR_OK) st = ar_vectors_search(ix, "fake:v1", q, DIM, 4, &c, &nc, &err);
+    ar_alloc_fail_after(-1);
+    ASSERT(st == AR_OK || st == AR_ERR_NOMEM);
+    saw_fail |= st == AR_ERR_NOMEM;
+    ar_free(c);
+    if (st == AR_OK) { ASSERT_EQ_INT(nc, 4); break; }
+  }
+  ASSERT(saw_fail);
+  ASSERT_EQ_INT(count(ix, "SELECT count(*) FROM vectors"), 10);
+  ar_index_close(ix);
+}
