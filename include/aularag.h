@@ -210,6 +210,7 @@ typedef struct ar_model ar_model;
 
 typedef struct ar_model_params {
   int n_threads;         /* 0 = all cores */
+  int ids_only;          /* load without a tokenizer: only ar_model_embed_ids works (tests, tools) */
 } ar_model_params;
 
 typedef enum ar_embed_kind {
@@ -246,7 +247,9 @@ typedef struct ar_index ar_index;
 typedef struct ar_index_params {
   int read_only;         /* open without write access */
   int create;            /* create the file when missing (default 1) */
-  const char *lang;      /* analysis language for a new index: "pt" (default) or "en" */
+  const char *lang;      /* analysis language of a new index: "pt" or "en"; NULL = "pt" for a new index.
+                            Fixed at creation: a different non-NULL lang on an existing index is
+                            AR_ERR_MISMATCH. */
 } ar_index_params;
 
 typedef struct ar_index_info {
@@ -332,9 +335,11 @@ typedef struct ar_search_params {
 typedef struct ar_hit {
   int rank;              /* 1-based */
   int64_t corpus_id;
-  double score;          /* the mode's score: BM25 (lexical), cosine (dense), RRF (hybrid) */
-  double lexical_score;  /* NAN when not retrieved lexically */
-  double dense_score;    /* NAN when not retrieved densely */
+  double score;          /* the mode's score, higher is better: BM25 (lexical: k1=1.2 b=0.75, Lucene
+                            idf, computed by FTS5), cosine (dense), RRF (hybrid) */
+  double lexical_score;  /* BM25; NAN when not in the lexical candidates */
+  double dense_score;    /* cosine; NAN in lexical mode. In hybrid mode every hit has it (also those only
+                            BM25 found: then dense_rank is 0) */
   int lexical_rank, dense_rank;  /* 0 when absent */
   char *video_id, *title, *url, *text;
   double start_s, end_s;
@@ -357,8 +362,15 @@ AR_API const char *ar_search_mode_name(ar_search_mode m);
 AR_API void ar_format_hms(double seconds, char out[16]);           /* "HH:MM:SS", floor */
 /* YouTube: adds t=<int seconds>; other URLs: #t=<int seconds>; "" stays "". Returns malloc'd. */
 AR_API char *ar_deep_link(const char *url, double start_s);
-/* The search JSON object of product.md: {"query","mode","segments":[...]}. malloc'd. */
+/* The search JSON object of product.md: {"query","mode","segments":[...]}; each segment has rank
+ * corpus_id score video_id title url start end start_hms end_hms text link, plus lexical_score/
+ * lexical_rank and dense_score/dense_rank when retrieved that way. hide_urls: url and link are
+ * null. malloc'd (free with free()); NULL when out of memory. */
 AR_API char *ar_results_to_json(const ar_results *r, int hide_urls);
+/* The seed's segment block per hit ("- *Corpus ID:* ...", "- *Score:* " shortest round-trip
+ * double (the hit's score; in hybrid mode its dense cosine, the seed's meaning of Score), "- *URL:* " deep link or "oculto", Início/Fim HH:MM:SS, Transcrição), hits separated by
+ * a blank line. malloc'd; NULL when out of memory. */
+AR_API char *ar_results_to_text(const ar_results *r, int hide_urls);
 
 /* ---------------------------------------------------------------------------------------------
  * LLM client: OpenAI-compatible /v1/chat/completions over libcurl          (src/llm/)
@@ -370,12 +382,16 @@ typedef struct ar_llm_params {
   double temperature;    /* default 0 */
   int seed;              /* default 42 */
   int max_tokens;        /* 0 = server default */
-  int connect_timeout_ms, timeout_ms;
-  int max_retries;       /* on 429, 5xx, connection errors; default 4 */
+  int connect_timeout_ms;  /* default 10000 (a connect timeout is retried) */
+  int timeout_ms;        /* whole request, default 120000 (not retried: it bounds the wait) */
+  int max_retries;       /* on 429, 408, 5xx, connection errors; default 4 (none once streamed text was shown) */
+  int retry_base_ms;     /* first backoff wait (doubles each retry, with jitter), default 500 */
+  int retry_max_ms;      /* cap on one wait, Retry-After included, default 30000 */
   int stream;            /* use SSE */
-  int use_cache;         /* default 1 (needs cache_index) */
-  ar_index *cache_index;
-  /* Streaming: called with each piece of text as it arrives (whole UTF-8 sequences only). */
+  int use_cache;         /* default 1 (needs cache_index); cache errors count as a miss */
+  ar_index *cache_index; /* where replies are cached (keyed by endpoint, model, messages, params) */
+  /* Called with each piece of text as it arrives (whole UTF-8 sequences only) when stream is set,
+   * and once with the whole text for a cached reply. */
   void (*on_token)(const char *text, size_t len, void *user_data);
   void *user_data;
 } ar_llm_params;
@@ -388,7 +404,7 @@ typedef struct ar_chat_msg {
 typedef struct ar_llm_reply {
   char *content;
   int cached;            /* served from the index cache */
-  int attempts;
+  int attempts;          /* HTTP requests made (0 when cached) */
   int prompt_tokens, completion_tokens;  /* -1 when the server did not say */
   double latency_ms;
 } ar_llm_reply;
@@ -397,6 +413,10 @@ AR_API ar_llm_params ar_llm_default_params(void);
 /* Fills base_url/model/api_key from AULARAG_LLM_URL, AULARAG_LLM_MODEL, AULARAG_LLM_API_KEY
  * (falling back to OPENAI_API_KEY) where they are still NULL. */
 AR_API void ar_llm_params_from_env(ar_llm_params *p);
+/* One chat completion. Errors: AR_ERR_HTTP (endpoint unreachable or an error status, after the
+ * retries), AR_ERR_TIMEOUT, AR_ERR_PARSE (a reply that is not the expected JSON), AR_ERR_INVALID
+ * (no base_url). Messages name the endpoint, never the API key. Thread-safe for distinct params
+ * (cache_index: one per thread, as for any ar_index). */
 AR_API ar_status ar_llm_chat(const ar_llm_params *p, const ar_chat_msg *msgs, int n_msgs, ar_llm_reply *out,
                              ar_error *err);
 AR_API void ar_llm_reply_free(ar_llm_reply *r);
@@ -413,7 +433,7 @@ typedef struct ar_answer {
   ar_results results;    /* the retrieved segments the answer was built from */
   char *text;
   int extractive;        /* 1: no LLM configured, sentences picked from the segments */
-  ar_reference *refs;
+  ar_reference *refs;    /* the video moments of the cited segments (merged; times from the index) */
   size_t n_refs;
   ar_llm_reply llm;      /* zeroed for extractive answers */
 } ar_answer;
@@ -421,12 +441,18 @@ typedef struct ar_answer {
 typedef struct ar_ask_params {
   ar_search_params search;
   ar_llm_params llm;     /* base_url NULL/"" -> extractive answer */
-  int context_tokens;    /* budget for segment text in the prompt (approx. tokens), default 6000 */
+  int context_tokens;    /* budget for segment text in the prompt (approx. tokens = code points / 4),
+                          * default 6000; the last segment that fits is cut at a word boundary */
 } ar_ask_params;
 
 AR_API ar_ask_params ar_ask_default_params(void);
 AR_API ar_status ar_ask(ar_index *ix, const char *question, const ar_ask_params *p, ar_answer *out,
                         ar_error *err);
+/* The answer step alone, for results already retrieved into out->results (e.g. shown to the user
+ * before a streamed answer). ar_ask = ar_search + this. ix: the LLM cache and the extractive
+ * path's language (may be NULL: no cache, "pt"). On failure out->results is kept. */
+AR_API ar_status ar_answer_from_results(ar_index *ix, const char *question, const ar_ask_params *p,
+                                        ar_answer *out, ar_error *err);
 AR_API void ar_answer_free(ar_answer *a);
 /* The ask JSON object: search object + answer, answer_kind, references. malloc'd. */
 AR_API char *ar_answer_to_json(const ar_answer *a, int hide_urls);
