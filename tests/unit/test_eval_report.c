@@ -159,3 +159,43 @@ TEST(eval_report_md_failed_and_skipped_are_shown_not_zero) {
   ASSERT(!strstr(md, "0.00"));
   free(md);
 }
+
+TEST(eval_report_html_json_self_contained_and_escaped) {
+  char *seed = read_seed();
+  ASSERT(seed);
+  ar_eval_item it[2];
+  ASSERT(seed_item(seed, &it[0]));
+  ASSERT(seed_item(seed, &it[1]));
+  free(it[1].q.id);
+  it[1].q.id = ar_strdup("23");
+  free(it[1].answer);
+  it[1].answer = ar_strdup("<script>alert(1)</script> & mais");
+  it[1].refs[0].link = (free(it[1].refs[0].link), ar_strdup("javascript:alert(1)"));
+  it[1].label.status = AR_JUDGE_FAILED;
+  it[1].label.error = ar_strdup("no \"Label:\" line in the reply");
+  ar_eval_run_info info = seed_info(0);
+  info.bootstrap = 200;
+  ar_eval_summary s;
+  ar_eval_summarize(it, 2, &info, &s);
+  ASSERT_EQ_INT(s.agree.n, 1);
+  ASSERT_EQ_INT(s.auto_failed, 1);
+  ASSERT_NEAR(s.mean_ar.value, 1.0, 1e-12);
+  char *html = ar_report_html(it, 2, &info, &s);
+  ASSERT(html);
+  ASSERT(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; mais"));
+  ASSERT(!strstr(html, "<script"));
+  ASSERT(!strstr(html, "javascript:"));
+  ASSERT(!strstr(html, "<link") && !strstr(html, "src="));
+  ASSERT(strstr(html, "<svg"));
+  ASSERT(strstr(html, "href='https://www.youtube.com/watch?v=seed&amp;t=110'"));
+  ASSERT(strstr(html, "Pergunta 23</a>: anotação automatizada"));
+  char *js = ar_report_json(it, 2, &info, &s);
+  ASSERT(js && strstr(js, "\"automated_label\""));
+  ASSERT(strstr(js, "\"stage\": \"automated_label\""));
+  char *sum = ar_report_summary(it, 2, &info, &s);
+  ASSERT(sum && strstr(sum, "question 23: automated label: no \"Label:\" line"));
+  free(html); free(js); free(sum);
+  ar_eval_item_free(&it[0]);
+  ar_eval_item_free(&it[1]);
+  free(seed);
+}
