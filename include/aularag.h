@@ -344,10 +344,13 @@ typedef struct ar_llm_params {
   int max_tokens;        /* 0 = server default */
   int connect_timeout_ms, timeout_ms;
   int max_retries;       /* on 429, 5xx, connection errors; default 4 */
+  int retry_base_ms;     /* first backoff wait (doubles each retry, with jitter), default 500 */
+  int retry_max_ms;      /* cap on one wait, Retry-After included, default 30000 */
   int stream;            /* use SSE */
-  int use_cache;         /* default 1 (needs cache_index) */
-  ar_index *cache_index;
-  /* Streaming: called with each piece of text as it arrives (whole UTF-8 sequences only). */
+  int use_cache;         /* default 1 (needs cache_index); cache errors count as a miss */
+  ar_index *cache_index; /* where replies are cached (keyed by endpoint, model, messages, params) */
+  /* Called with each piece of text as it arrives (whole UTF-8 sequences only) when stream is set,
+   * and once with the whole text for a cached reply. */
   void (*on_token)(const char *text, size_t len, void *user_data);
   void *user_data;
 } ar_llm_params;
@@ -360,7 +363,7 @@ typedef struct ar_chat_msg {
 typedef struct ar_llm_reply {
   char *content;
   int cached;            /* served from the index cache */
-  int attempts;
+  int attempts;          /* HTTP requests made (0 when cached) */
   int prompt_tokens, completion_tokens;  /* -1 when the server did not say */
   double latency_ms;
 } ar_llm_reply;
@@ -369,6 +372,9 @@ AR_API ar_llm_params ar_llm_default_params(void);
 /* Fills base_url/model/api_key from AULARAG_LLM_URL, AULARAG_LLM_MODEL, AULARAG_LLM_API_KEY
  * (falling back to OPENAI_API_KEY) where they are still NULL. */
 AR_API void ar_llm_params_from_env(ar_llm_params *p);
+/* One chat completion. Errors: AR_ERR_HTTP (endpoint unreachable or an error status, after the
+ * retries), AR_ERR_TIMEOUT, AR_ERR_PARSE (a reply that is not the expected JSON), AR_ERR_INVALID
+ * (no base_url). Messages name the endpoint, never the API key. */
 AR_API ar_status ar_llm_chat(const ar_llm_params *p, const ar_chat_msg *msgs, int n_msgs, ar_llm_reply *out,
                              ar_error *err);
 AR_API void ar_llm_reply_free(ar_llm_reply *r);
