@@ -45,7 +45,7 @@ double ar_judgements_mean(const ar_judgement *j, size_t n, int max_score) {
   return m ? s / (double)m : NAN;
 }
 
-void ar_format_double(double x, char *out, size_t cap) {
+void ar_eval_format_double(double x, char *out, size_t cap) {
   if (isnan(x)) { snprintf(out, cap, "nan"); return; }
   if (isinf(x)) { snprintf(out, cap, x > 0 ? "inf" : "-inf"); return; }
   for (int prec = 1; prec <= 17; prec++) {
@@ -59,13 +59,29 @@ void ar_format_double(double x, char *out, size_t cap) {
 }
 
 /* ---- to JSON ---- */
-static json_t *jstr(const char *s) { return s ? json_string(s) : json_null(); }
+/* A JSON string even from bytes that are not valid UTF-8 (each bad byte becomes U+FFFD): a stray
+ * byte in a transcript or a judge's reply must not drop the field. */
+static json_t *jstr(const char *s) {
+  if (!s) return json_null();
+  json_t *j = json_string(s);
+  if (j) return j;
+  ar_buf b = {0};
+  size_t n = strlen(s);
+  for (size_t i = 0; i < n;) {
+    int l = ar_utf8_len((const unsigned char *)s + i, n - i);
+    if (l > 0) { ar_buf_append(&b, s + i, (size_t)l); i += (size_t)l; }
+    else { ar_buf_puts(&b, "\xEF\xBF\xBD"); i++; }
+  }
+  j = json_string(b.p ? b.p : "");
+  ar_buf_free(&b);
+  return j ? j : json_string("");
+}
 static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 static json_t *judgement_json(const ar_judgement *j, int max_score, char *const *labels, int n_labels) {
   json_t *o = json_object();
   json_object_set_new(o, "status", json_string(ar_judge_status_name(j->status)));
-  if (j->subject) json_object_set_new(o, "statement", json_string(j->subject));
+  if (j->subject) json_object_set_new(o, "statement", jstr(j->subject));
   if (max_score > 0) {
     json_object_set_new(o, "score", j->status == AR_JUDGE_OK ? json_integer(j->score) : json_null());
     json_object_set_new(o, "normalized", j->status == AR_JUDGE_OK ? json_real((double)j->score / max_score) : json_null());
@@ -108,8 +124,8 @@ static json_t *span_json(const char *video_id, double s, double e) {
 json_t *ar_eval_item_json(const ar_eval_item *it, int hide_urls, char *const *labels, int n_labels) {
   json_t *o = json_object();
   json_object_set_new(o, "index", json_integer((json_int_t)it->index));
-  json_object_set_new(o, "id", json_string(it->q.id));
-  json_object_set_new(o, "question", json_string(it->q.question));
+  json_object_set_new(o, "id", jstr(it->q.id));
+  json_object_set_new(o, "question", jstr(it->q.question));
   json_object_set_new(o, "manual", jstr(it->q.manual));
   json_object_set_new(o, "reference_answer", jstr(it->q.reference_answer));
   json_t *g = json_array();

@@ -20,7 +20,7 @@ static void item_md(ar_buf *b, const ar_eval_item *it, const ar_eval_run_info *i
   for (size_t i = 0; i < it->n_hits; i++) {
     const ar_hit *h = &it->hits[i];
     char sc[40], s[16], e[16];
-    ar_format_double(h->score, sc, sizeof sc);
+    ar_eval_format_double(h->score, sc, sizeof sc);
     ar_format_hms(h->start_s, s);
     ar_format_hms(h->end_s, e);
     ar_buf_printf(b, "- *Corpus ID:* %lld\n- *Score:* %s\n- *URL:* %s\n- *Início:* %s\n- *Fim:* %s\n- *Transcrição:* ",
