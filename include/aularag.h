@@ -409,12 +409,18 @@ typedef struct ar_answer {
 typedef struct ar_ask_params {
   ar_search_params search;
   ar_llm_params llm;     /* base_url NULL/"" -> extractive answer */
-  int context_tokens;    /* budget for segment text in the prompt (approx. tokens), default 6000 */
+  int context_tokens;    /* budget for segment text in the prompt (approx. tokens = code points / 4),
+                          * default 6000; the last segment that fits is cut at a word boundary */
 } ar_ask_params;
 
 AR_API ar_ask_params ar_ask_default_params(void);
 AR_API ar_status ar_ask(ar_index *ix, const char *question, const ar_ask_params *p, ar_answer *out,
                         ar_error *err);
+/* The answer step alone, for results already retrieved into out->results (e.g. shown to the user
+ * before a streamed answer). ar_ask = ar_search + this. ix: the LLM cache and the extractive
+ * path's language (may be NULL: no cache, "pt"). On failure out->results is kept. */
+AR_API ar_status ar_answer_from_results(ar_index *ix, const char *question, const ar_ask_params *p,
+                                        ar_answer *out, ar_error *err);
 AR_API void ar_answer_free(ar_answer *a);
 /* The ask JSON object: search object + answer, answer_kind, references. malloc'd. */
 AR_API char *ar_answer_to_json(const ar_answer *a, int hide_urls);
