@@ -16,7 +16,11 @@ static void put_line(ar_buf *b, const char *s) {
 static void item_md(ar_buf *b, const ar_eval_item *it, const ar_eval_run_info *info) {
   ar_buf_printf(b, "**Pergunta %s**: ", it->q.id);
   put_line(b, it->q.question);
-  ar_buf_puts(b, "\n\n**Segmentos recuperados pelo E5**:\n");
+  /* the seed's heading for E5 (dense) runs; other modes say what scored the segments, as `ask` does */
+  const char *m = it->mode ? it->mode : "dense";
+  ar_buf_printf(b, "\n\n%s\n", !strcmp(m, "lexical") ? "**Segmentos recuperados (BM25)**:"
+                                 : !strcmp(m, "hybrid") ? "**Segmentos recuperados (híbrido: E5 + BM25)**:"
+                                                        : "**Segmentos recuperados pelo E5**:");
   for (size_t i = 0; i < it->n_hits; i++) {
     const ar_hit *h = &it->hits[i];
     char sc[40], s[16], e[16];
@@ -43,12 +47,13 @@ static void item_md(ar_buf *b, const ar_eval_item *it, const ar_eval_run_info *i
     if (info->hide_urls) {
       ar_buf_puts(b, "- [Vídeo de referência oculto]()\n");
     } else {
-      char s[16];
+      char s[16], e[16];
       ar_format_hms(r->start_s, s);
+      ar_format_hms(r->end_s, e);
       const char *title = r->title && *r->title ? r->title : r->video_id ? r->video_id : "vídeo";
       ar_buf_puts(b, "- [");
       put_line(b, title);
-      ar_buf_printf(b, " (%s)](%s)\n", s, r->link ? r->link : "");
+      ar_buf_printf(b, " (%s–%s)](%s)\n", s, e, r->link ? r->link : "");
     }
   }
   ar_buf_printf(b, "\n**Anotação manual**: %s\n\n", it->q.manual ? it->q.manual : "-");

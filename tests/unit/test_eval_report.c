@@ -131,7 +131,7 @@ TEST(eval_report_json_round_trip_gives_the_same_report) {
   char *a = ar_report_md(&it, 1, &info), *b = ar_report_md(&back, 1, &info);
   ASSERT_STREQ(a, b);
   ASSERT(strstr(a, "- *URL:* https://www.youtube.com/watch?v=seed\n"));
-  ASSERT(strstr(a, "- [seed (00:00:00)](https://www.youtube.com/watch?v=seed&t=110)\n"));
+  ASSERT(strstr(a, "- [seed (00:00:00–00:00:00)](https://www.youtube.com/watch?v=seed&t=110)\n"));
   char *js2 = ar_eval_item_to_json(&back, 0);
   ASSERT_STREQ(js, js2);
   ar_retrieval r;
