@@ -79,9 +79,16 @@ static void process(run *r, ar_index *ix, size_t i, ar_eval_item *it) {
   ar_status st = ar_ask(ix, it->q.question, &ap, &a, &e);
   it->answer_ms = (ar_now_s() - t0) * 1000;
   if (st != AR_OK) {
+    /* the retrieved segments stay in the report (ar_ask keeps them when only the answer failed) */
     it->error = ar_strdup(e.msg[0] ? e.msg : ar_strerror(st));
+    it->hits = a.results.hits;
+    it->n_hits = a.results.n;
+    a.results.hits = NULL;
+    a.results.n = 0;
+    if (it->n_hits) it->mode = ar_strdup(ar_search_mode_name(a.results.mode));
     it->retrieve_ms = it->answer_ms;
-    if (has_llm) { it->answer_usage.calls = 1; it->answer_usage.failed_calls = st == AR_ERR_HTTP || st == AR_ERR_TIMEOUT; }
+    if (has_llm && it->n_hits) { it->answer_usage.calls = 1; it->answer_usage.failed_calls = 1; }
+    ar_answer_free(&a);
   } else {
     /* take the answer's allocations over instead of copying them */
     it->hits = a.results.hits;
