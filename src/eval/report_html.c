@@ -86,8 +86,8 @@ static void confusion_svg(ar_buf *b, const ar_eval_summary *s, const ar_eval_run
     for (int j = 0; j < k; j++) mx = AR_MAX(mx, s->agree.confusion[i][j]);
   int w = left + k * cell + 20, h = top + k * cell + 10;
   ar_buf_printf(b, "<figure><svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' role='img' "
-                   "aria-label='matriz de confusão'><text x='0' y='16' class=t>Matriz de confusão (linhas: manual; "
-                   "colunas: automatizada)</text>\n", AR_MAX(w, 420), h);
+                   "aria-label='matriz de confusão'><text x='0' y='16' class=t>Matriz de confusão</text>"
+                   "<text x='0' y='32' class=l>linhas: manual · colunas: automatizada</text>\n", AR_MAX(w, 300), h);
   for (int j = 0; j < k; j++) {
     ar_buf_printf(b, "<text x='%d' y='%d' text-anchor='middle' class=l>", left + j * cell + cell / 2, top - 8);
     esc(b, info->labels[j]);
@@ -199,7 +199,7 @@ char *ar_report_html(const ar_eval_item *items, size_t n, const ar_eval_run_info
                   ".cards{display:flex;flex-wrap:wrap;gap:.6em}.card{border:1px solid #ddd;border-radius:6px;padding:.5em .8em;min-width:9em}"
                   ".card .k{color:#555;font-size:.85em}.card .v{font-size:1.5em;font-weight:600}.card .ci{color:#666;font-size:.8em}"
                   ".charts{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}svg .t{font:600 13px system-ui}svg .l{font:12px system-ui}"
-                  "svg .n{font:600 14px system-ui}.q{border-top:1px solid #eee;padding:.4em 0}.ans{background:#f6f8fa;padding:.6em;border-radius:4px}"
+                  "svg .n{font:600 14px system-ui}.q{border-top:1px solid #eee;padding:.4em 0}.ans{background:#f6f8fa;padding:.6em;border-radius:4px;white-space:pre-wrap}"
                   ".tags{color:#444}.bad{color:#b00020}.muted{color:#777}pre{white-space:pre-wrap;background:#fafafa;padding:.5em}"
                   "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .5em;text-align:right}"
                   "a{color:#1a5fb4}</style></head><body>\n<h1>Relatório de avaliação</h1>\n<p class=muted>");

@@ -230,6 +230,17 @@ def main():
         check("resumed report equals the golden file", read(os.path.join(out4, "report.md")) == g)
         check("resumed count in report.json", json.loads(read(os.path.join(out4, "report.json")))["run"]["resumed_items"] == 2)
 
+    # 4b. --rpm paces every request across the workers (600/min: one per 0.1 s)
+    out6 = os.path.join(tmp, "out6")
+    with LLMServer(script()) as srv:
+        r = run(["eval", "-i", ix, "--questions", qpath, "--out", out6, "--llm-url", srv.url, "--llm-model",
+                 "respondedor", "--judge-model", "juiz", "--concurrency", "3", "--no-cache", "--rpm", "600",
+                 "--bootstrap", "0"])
+        ts = sorted(q["t"] for q in srv.requests())
+    check("rpm run exits 0", r.returncode == 0, r.stderr)
+    check("rpm spaces the requests", len(ts) == 14 and ts[-1] - ts[0] >= 13 * 0.1 * 0.9, "%d requests over %.3f s"
+          % (len(ts), ts[-1] - ts[0] if ts else 0))
+
     # 5. no LLM at all: extractive answers, judges skipped and said so
     out5 = os.path.join(tmp, "out5")
     r = run(["eval", "-i", ix, "--questions", qpath, "--out", out5])
