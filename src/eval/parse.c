@@ -188,6 +188,7 @@ char *ar_one_line(const char *s) {
     if (*p == '\r') continue;
     ar_buf_append(&b, *p == '\n' ? " " : p, 1);
   }
+  if (b.oom) { ar_buf_free(&b); return NULL; }
   char *r = ar_buf_steal(&b);
   if (!r) return NULL;
   size_t n = strlen(r), i = 0;

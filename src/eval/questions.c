@@ -32,22 +32,24 @@ static ar_status parse_one(const char *name, int line, json_t *o, ar_question *q
   if (json_is_integer(id)) {
     char b[32];
     snprintf(b, sizeof b, "%lld", (long long)json_integer_value(id));
-    q->id = ar_strdup(b);
+    if (!(q->id = ar_strdup(b))) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
   } else if (json_is_string(id) && json_string_length(id) > 0) {
-    q->id = ar_strdup(json_string_value(id));
+    if (!(q->id = ar_strdup(json_string_value(id)))) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
   } else {
     return ar_fail(err, AR_ERR_PARSE, "%s:%d: \"id\" missing (expected a number or a non-empty string)", name, line);
   }
   if (!json_is_string(qu) || json_string_length(qu) == 0)
     return ar_fail(err, AR_ERR_PARSE, "%s:%d: \"question\" missing (expected a non-empty string)", name, line);
-  q->question = ar_strdup(json_string_value(qu));
+  if (!(q->question = ar_strdup(json_string_value(qu)))) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
   json_t *m = json_object_get(o, "manual");
   if (m && !json_is_null(m)) {
     if (!json_is_string(m)) return ar_fail(err, AR_ERR_PARSE, "%s:%d: \"manual\" must be a string label", name, line);
-    if (json_string_length(m)) q->manual = ar_strdup(json_string_value(m));
+    if (json_string_length(m) && !(q->manual = ar_strdup(json_string_value(m))))
+      return ar_fail(err, AR_ERR_NOMEM, "out of memory");
   }
   json_t *ra = json_object_get(o, "reference_answer");
-  if (json_is_string(ra)) q->reference_answer = ar_strdup(json_string_value(ra));
+  if (json_is_string(ra) && !(q->reference_answer = ar_strdup(json_string_value(ra))))
+    return ar_fail(err, AR_ERR_NOMEM, "out of memory");
   json_t *g = json_object_get(o, "gold");
   if (g && !json_is_null(g)) {
     if (!json_is_array(g)) return ar_fail(err, AR_ERR_PARSE, "%s:%d: \"gold\" must be an array", name, line);
@@ -62,7 +64,7 @@ static ar_status parse_one(const char *name, int line, json_t *o, ar_question *q
         return ar_fail(err, AR_ERR_PARSE,
                        "%s:%d: gold[%zu]: expected {\"video_id\": string, \"start\": s, \"end\": s} with 0 <= start <= end",
                        name, line, i);
-      sp->video_id = ar_strdup(json_string_value(vid));
+      if (!(sp->video_id = ar_strdup(json_string_value(vid)))) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
       q->n_gold++;
     }
   }

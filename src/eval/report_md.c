@@ -9,7 +9,8 @@ static const char *status_text(const ar_judgement *j) {
 
 static void put_line(ar_buf *b, const char *s) {
   char *one = ar_one_line(s);
-  ar_buf_puts(b, one ? one : "");
+  if (!one) { b->oom = 1; return; }  /* the whole report fails rather than silently missing a field */
+  ar_buf_puts(b, one);
   ar_free(one);
 }
 
@@ -65,7 +66,8 @@ static void item_md(ar_buf *b, const ar_eval_item *it, const ar_eval_run_info *i
   ar_buf_puts(b, "**Raciocínio (AR CoT)**: ");
   if (it->ar.status == AR_JUDGE_OK) {
     char *cot = ar_cot_text(it->ar.raw);
-    ar_buf_puts(b, cot ? cot : "");
+    if (!cot) b->oom = 1;
+    else ar_buf_puts(b, cot);
     ar_free(cot);
   } else if (it->ar.status == AR_JUDGE_FAILED) {
     ar_buf_puts(b, "(falhou: ");

@@ -248,5 +248,6 @@ char *ar_report_summary(const ar_eval_item *items, size_t n, const ar_eval_run_i
     ar_buf_printf(&b, "    question %s: %s%s\n", it->q.id,
                   it->error ? "" : it->ar.status == AR_JUDGE_FAILED ? "answer relevance: " : "automated label: ", why);
   }
+  if (b.oom) { ar_buf_free(&b); return NULL; }
   return ar_buf_steal(&b);
 }

@@ -199,3 +199,50 @@ TEST(eval_report_html_json_self_contained_and_escaped) {
   ar_eval_item_free(&it[1]);
   free(seed);
 }
+
+/* Every allocation failing in turn: a clean NULL/NOMEM or the full result, never a crash or a leak. */
+TEST(eval_out_of_memory_paths) {
+  char *seed = read_seed();
+  ASSERT(seed);
+  ar_eval_item it;
+  ASSERT(seed_item(seed, &it));
+  ar_eval_run_info info = seed_info(0);
+  char *full = ar_report_md(&it, 1, &info);
+  ASSERT(full);
+  for (long k = 0; k < 400; k++) {
+    ar_alloc_fail_after(k);
+    char *md = ar_report_md(&it, 1, &info);
+    ar_alloc_fail_after(-1);
+    ASSERT_MSG(!md || !strcmp(md, full), "allocation %ld failed: partial report", k);
+    free(md);
+  }
+  free(full);
+  const char *qs = "{\"id\": 1, \"question\": \"a?\", \"manual\": \"C\", \"reference_answer\": \"r\","
+                   " \"gold\": [{\"video_id\": \"v\", \"start\": 1, \"end\": 2}]}\n{\"id\": \"x\", \"question\": \"b?\"}\n";
+  for (long k = 0; k < 40; k++) {
+    ar_question_set s;
+    ar_error err;
+    ar_alloc_fail_after(k);
+    ar_status st = ar_questions_parse("q.jsonl", qs, strlen(qs), &s, &err);
+    ar_alloc_fail_after(-1);
+    if (st == AR_OK) {
+      ASSERT_EQ_INT(s.n, 2);
+      ASSERT_STREQ(s.v[0].manual, "C");
+      ASSERT_STREQ(s.v[0].reference_answer, "r");
+      ASSERT_STREQ(s.v[0].gold[0].video_id, "v");
+      ar_questions_free(&s);
+    } else {
+      ASSERT_EQ_INT(st, AR_ERR_NOMEM);
+    }
+  }
+  for (long k = 0; k < 20; k++) {
+    char **v;
+    ar_alloc_fail_after(k);
+    size_t n = ar_split_sentences("Um. Dois! Três?", &v);
+    ar_alloc_fail_after(-1);
+    ASSERT(n == 0 || n == 3);
+    ar_strings_free(v, n);
+  }
+  ar_eval_item_free(&it);
+  free(seed);
+}
