@@ -80,9 +80,9 @@ typedef enum ar_format {
 } ar_format;
 
 typedef struct ar_cue {
-  double start_s, end_s;
-  char *text;            /* whitespace-normalised, non-empty */
-  int line;              /* 1-based line in the source where the cue starts (0 for JSON) */
+  double start_s, end_s; /* 0 <= start_s <= end_s; starts non-decreasing (see the repairs below) */
+  char *text;            /* whitespace-normalised (one space, trimmed), non-empty, valid UTF-8 */
+  int line;              /* 1-based line of the cue's timing line in the source (0 for JSON) */
 } ar_cue;
 
 typedef struct ar_cues {
@@ -90,7 +90,17 @@ typedef struct ar_cues {
   size_t n, cap;
 } ar_cues;
 
-/* Parses a transcript held in memory. `name` is used in error messages only. */
+/* Parses a transcript held in memory. `name` is used in error messages (and, for AR_FORMAT_AUTO,
+ * its extension). Errors are AR_ERR_PARSE with "NAME:LINE: what was expected" (JSON: NAME:LINE:COL,
+ * or NAME: segments[i]: ...). What is cleaned or repaired instead of rejected:
+ *  - markup: VTT/SRT tags (<c>, <i>, <v Name>, <00:00:01.000>, {\an8}) stripped, HTML entities
+ *    decoded; YouTube auto-captions' rolling repeated lines removed;
+ *  - encoding: UTF-8 BOM skipped; UTF-16 with BOM transcoded; a file that is not valid UTF-8 is read
+ *    as Windows-1252/Latin-1 and transcoded (if mostly valid UTF-8, only its bad bytes become U+FFFD);
+ *    NUL or many control bytes -> "binary data" error naming line and byte offset;
+ *  - times: negative -> 0; end before start -> end = start; a start up to 30 s before the previous
+ *    cue's start -> clamped to it (file order is spoken order); further back -> error; overlaps kept;
+ *  - an empty file, or cues without text, give AR_OK with zero cues (a video with no speech). */
 AR_API ar_status ar_transcript_parse(const char *name, const char *data, size_t len, ar_format fmt,
                                      ar_cues *out, ar_error *err);
 /* Reads and parses a file (format from extension/content). */
@@ -101,11 +111,15 @@ AR_API const char *ar_format_name(ar_format f);
 /* ---------------------------------------------------------------------------------------------
  * Manifest: CSV file,video_id,title,url (file relative to the manifest)  (src/transcript/)
  * ------------------------------------------------------------------------------------------- */
+/* CSV (RFC 4180 quoting, CRLF, BOM); header required, columns in any order, unknown ones ignored;
+ * file and video_id required; title defaults to video_id, url to "". Errors name FILE:LINE
+ * (unterminated quote, missing column, wrong field count, empty or duplicate video_id/file). */
 typedef struct ar_manifest_row {
   char *file;            /* as written in the CSV */
   char *path;            /* resolved: manifest dir + file, normalised */
+  char *real;            /* realpath(path) at load time, NULL if the file did not exist */
   char *video_id, *title, *url;
-  int line;              /* 1-based CSV line */
+  int line;              /* 1-based CSV line where the row starts */
 } ar_manifest_row;
 
 typedef struct ar_manifest {
@@ -121,7 +135,8 @@ AR_API void ar_manifest_free(ar_manifest *m);
 /* ---------------------------------------------------------------------------------------------
  * Segmenter: cues -> overlapping windows of whole cues                    (src/segment/)
  * ------------------------------------------------------------------------------------------- */
-/* Counts the units the cap is measured in (tokens of the encoder, prefix and specials included). */
+/* Counts the units the cap is measured in (tokens of the encoder, prefix and specials included).
+ * text is NOT NUL-terminated at len (it may point into a longer cue). Negative = failure. */
 typedef int (*ar_count_fn)(const char *text, size_t len, void *user_data);
 
 typedef struct ar_segment_params {
@@ -135,7 +150,8 @@ typedef struct ar_segment_params {
 typedef struct ar_segment {
   double start_s, end_s; /* first cue's start, last cue's end */
   char *text;            /* cue texts joined by one space */
-  size_t first_cue, n_cues;  /* cue range (after any split of over-long cues) */
+  size_t first_cue, n_cues;  /* range in the piece list: the non-blank cues, over-long ones split
+                              * (= cue indices for parser output when no cue was split) */
 } ar_segment;
 
 typedef struct ar_segments {
@@ -145,7 +161,12 @@ typedef struct ar_segments {
 
 AR_API ar_segment_params ar_segment_default_params(void);
 /* A cue longer than the cap on its own is split at word boundaries (times interpolated by
- * character position), so no text is ever dropped or silently truncated downstream. */
+ * character position), so no text is ever dropped or silently truncated downstream.
+ * Segments: pieces [b..e] grown while (end of e - start of b) <= window_s and the joined text fits
+ * max_units (checked on the joined text when count != NULL); the next segment starts at the first
+ * piece after b starting at or after (end of e - overlap_s), so overlap <= overlap_s at cue
+ * granularity, and always reaches past e. Cues with blank text are skipped. Invalid params or cue
+ * times (end < start, NaN), or a cap that one character exceeds -> AR_ERR_INVALID. */
 AR_API ar_status ar_segment_cues(const ar_cues *cues, const ar_segment_params *p, ar_segments *out,
                                  ar_error *err);
 AR_API void ar_segments_free(ar_segments *s);

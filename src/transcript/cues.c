@@ -57,7 +57,8 @@ size_t tr_parse_time(const char *s, size_t n, double *out) {
   if (ng == 3) { h = (double)g[0]; m = (double)g[1]; sec = (double)g[2]; if (g[1] > 59) return 0; }
   else { m = (double)g[0]; sec = (double)g[1]; }
   if (sec > 59) return 0;
-  *out = h * 3600 + m * 60 + sec + (fd ? (double)frac / pow(10, (double)fd) : 0);
+  static const double pow10[10] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+  *out = h * 3600 + m * 60 + sec + (double)frac / pow10[fd];
   return i;
 }
 
@@ -170,6 +171,7 @@ static int detect_rolling(const tr_draft *d) {
 }
 
 static void fmt_time(double t, char out[32]) {
+  if (!(t < 1e12)) { snprintf(out, 32, "%.6g s", t); return; }   /* absurd JSON values: no overflow */
   long long ms = (long long)llround(t * 1000);
   snprintf(out, 32, "%02lld:%02lld:%02lld.%03lld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, ms % 1000);
 }
