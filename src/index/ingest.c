@@ -192,14 +192,21 @@ ar_status ar_ingest(ar_index *ix, const char *const *paths, int n_paths, const a
     for (size_t i = 0; i < man.n; i++)
       if ((st = inputs_add(&in, man.rows[i].path, err))) goto done;
   /* the same file named twice (a folder and a file in it) is ingested once */
-  for (size_t i = 0; i < in.n; i++) {
-    char *ri = realpath(in.v[i].path, NULL);
-    for (size_t j = i + 1; ri && j < in.n; j++) {
-      char *rj = realpath(in.v[j].path, NULL);
-      if (rj && !strcmp(ri, rj)) { ar_free(in.v[j].path); in.v[j] = in.v[--in.n]; j--; }
-      free(rj);
+  {
+    char **real = ar_calloc(in.n ? in.n : 1, sizeof *real);
+    if (!real) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto done; }
+    for (size_t i = 0; i < in.n; i++) real[i] = realpath(in.v[i].path, NULL);
+    size_t kept = 0;
+    for (size_t i = 0; i < in.n; i++) {
+      int dup = 0;
+      for (size_t j = 0; j < kept && !dup; j++) dup = real[i] && real[j] && !strcmp(real[i], real[j]);
+      if (dup) { ar_free(in.v[i].path); free(real[i]); continue; }
+      in.v[kept] = in.v[i];
+      real[kept++] = real[i];
     }
-    free(ri);
+    in.n = kept;
+    for (size_t i = 0; i < kept; i++) free(real[i]);
+    ar_free(real);
   }
   for (size_t i = 0; i < in.n; i++) {
     in.v[i].row = p->manifest ? ar_manifest_find(&man, in.v[i].path) : NULL;

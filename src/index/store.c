@@ -123,7 +123,10 @@ static ar_status check_schema(ar_index *ix, const ar_index_params *p, ar_error *
   if ((st = ar_index_meta_get(ix, "analyzer", &an, err))) return st;
   int stale = !an || strcmp(an, AR_ANALYZER_VERSION) != 0;
   ar_free(an);
-  if (stale && !ix->read_only) {
+  if (stale && ix->read_only)
+    return ar_fail(err, AR_ERR_MISMATCH, "%s was indexed with another lexical analysis; open it once for writing to"
+                   " rebuild it (e.g. `aularag info --check -i %s`)", ix->path, ix->path);
+  if (stale) {
     /* The FTS postings were made by another analysis: rebuild them from segments. */
     if ((st = exec(ix, "BEGIN IMMEDIATE", err))) return st;
     if ((st = exec(ix, "INSERT INTO fts(fts) VALUES('rebuild')", err)) ||
