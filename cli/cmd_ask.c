@@ -161,7 +161,7 @@ int cmd_ask(int argc, char **argv) {
     if (!(stream && use_llm)) {
       char *segs = ar_results_to_text(&a.results, hide);
       printf("%s\n%s\n%s %s", segments_heading(a.results.mode), segs ? segs : "",
-             a.extractive ? "**Resposta extrativa**:" : "**Resposta gerada pelo LLM**:", a.text);
+             a.extractive ? "**Resposta**:" : "**Resposta gerada pelo LLM**:", a.text);
       free(segs);
     }
     print_refs(&a, hide);

@@ -35,7 +35,13 @@ static ar_status answer_llm(ar_index *ix, const char *question, const ar_ask_par
   st = ar_llm_chat(&lp, msgs, 2, &out->llm, err);
   ar_free(user);
   if (st != AR_OK) return st;
-  out->text = ar_strdup(out->llm.content);
+  /* Reasoning models may put their thinking first ("<think>…</think>"): the answer is what follows. */
+  const char *text = out->llm.content, *think_end;
+  if (!strncmp(text, "<think>", 7) && (think_end = strstr(text, "</think>")) != NULL) {
+    text = think_end + 8;
+    while (*text == ' ' || *text == '\n' || *text == '\r' || *text == '\t') text++;
+  }
+  out->text = ar_strdup(text);
   int *idx = ar_malloc((size_t)(n_used > 0 ? n_used : 1) * sizeof *idx);
   if (!out->text || !idx) { ar_free(idx); return ar_fail(err, AR_ERR_NOMEM, "out of memory"); }
   int n = ar_citations(out->text, n_used, idx);

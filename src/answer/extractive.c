@@ -16,7 +16,9 @@ typedef struct qterms { char *t[MAX_TERMS]; int n; } qterms;
 static int add_qterm(void *ud, const char *term, int len, int start, int end) {
   qterms *q = ud;
   for (int i = 0; i < q->n; i++) if ((int)strlen(q->t[i]) == len && !memcmp(q->t[i], term, (size_t)len)) return 0;
-  if (q->n < MAX_TERMS && (q->t[q->n] = ar_strndup(term, (size_t)len))) q->n++;
+  if (q->n == MAX_TERMS) return 0;
+  if (!(q->t[q->n] = ar_strndup(term, (size_t)len))) return -1;  /* out of memory: stop */
+  q->n++;
   return 0;
 }
 
@@ -79,7 +81,7 @@ ar_status ar_extractive_answer(const char *question, const ar_results *r, const 
   size_t n = 0, cap = 0;
   int *u = NULL;
   ar_buf b = {0};
-  ar_analyze(an, question, strlen(question), add_qterm, &q);
+  if (ar_analyze(an, question, strlen(question), add_qterm, &q)) goto oom;
   size_t n_seg = AR_MIN(r->n, (size_t)TOP_SEGMENTS);
   for (size_t s = 0; s < n_seg; s++)
     if (split(r->hits[s].text ? r->hits[s].text : "", (int)s, &v, &n, &cap)) goto oom;

@@ -1,6 +1,7 @@
 /* references.c - which segments an answer cites, and the video moments they become. */
 #include "answer/answer.h"
 #include <ctype.h>
+#include <strings.h>
 
 static int add_cite(int *out, int n, int n_max, int v) {
   if (v < 1 || v > n_max) return n;
@@ -14,6 +15,10 @@ int ar_citations(const char *text, int n_max, int *out) {
   if (!text || n_max <= 0) return 0;
   for (const char *p = text; (p = strchr(p, '[')) != NULL; p++) {
     const char *q = p + 1;
+    /* models sometimes name what they cite: "[Trecho 2]", "[segmentos 1 e 3]" */
+    static const char *const words[] = {"trechos ", "trecho ", "segmentos ", "segmento ", "segments ", "segment "};
+    for (size_t w = 0; w < sizeof words / sizeof *words; w++)
+      if (!strncasecmp(q, words[w], strlen(words[w]))) { q += strlen(words[w]); break; }
     /* only brackets holding numbers, separators and ranges: "[1]", "[1, 2]", "[2-4]", "[1 e 3]" */
     const char *e = q;
     int ok = 1, digits = 0;

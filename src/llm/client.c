@@ -233,6 +233,14 @@ static try_result try_once(CURL *h, call *c, const char *endpoint, ar_llm_reply 
     ar_fail(err, AR_ERR_HTTP, "LLM endpoint %s answered HTTP %ld%s", endpoint, c->status, detail);
     return retryable_status(c->status) ? TRY_RETRY : TRY_FAIL;
   }
+  /* SSE sent without its content type (a misconfigured proxy): parse it as a stream all the same. */
+  if (c->stream && !c->is_sse && c->body.n >= 5 && !strncmp(c->body.p + strspn(c->body.p, " \r\n"), "data:", 5)) {
+    c->is_sse = 1;
+    int frc = ar_sse_feed(&c->sse, c->body.p, c->body.n);
+    if (!frc) frc = ar_sse_finish(&c->sse);
+    if (c->cb_status != AR_OK) { ar_fail(err, c->cb_status, "%s", c->cb_err.msg); return TRY_FAIL; }
+    if (frc) { ar_fail(err, AR_ERR_NOMEM, "out of memory"); return TRY_FAIL; }
+  }
   if (c->stream && c->is_sse) {
     if (!c->done) {
       ar_fail(err, AR_ERR_HTTP, "LLM endpoint %s: the stream ended before the reply was complete (%zu bytes of "

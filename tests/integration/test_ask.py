@@ -114,6 +114,39 @@ def search(ix, q, k=10):
     return json.loads(r.stdout)
 
 
+def sample_course(tmp):
+    """The project's sample course (samples/course): every question with a gold span gets, from the
+    extractive path, a reference overlapping it; the LLM path maps [n] to the index's timestamps."""
+    course = os.path.join(ROOT, "samples/course")
+    if not os.path.exists(os.path.join(course, "manifest.csv")):
+        check("sample course present", False, course)
+        return
+    ix = os.path.join(tmp, "sample.db")
+    r = subprocess.run([AR, "ingest", "-i", ix, "--manifest", os.path.join(course, "manifest.csv"), "--quiet", course],
+                       capture_output=True, text=True)
+    check("sample: ingest", r.returncode == 0, r.stderr)
+    with open(os.path.join(course, "questions.jsonl"), encoding="utf-8") as f:
+        qs = [json.loads(l) for l in f if l.strip()]
+    for q in qs:
+        if not q.get("gold"):
+            continue
+        r = ask(ix, "-k", "5", "--json", q["question"])
+        o = json.loads(r.stdout) if r.returncode == 0 else {}
+        refs = o.get("references", [])
+        hit = any(g["video_id"] == x["video_id"] and x["start"] <= g["end"] and x["end"] >= g["start"]
+                  for g in q["gold"] for x in refs)
+        check("sample: question %s extractive reference overlaps the gold span" % q["id"], hit, (q["question"], refs))
+    q1 = qs[0]["question"]
+    segs = search(ix, q1, 5)["segments"]
+    with LLMServer({"default": {"content": "São os que o TensorFlow pode usar [1]."}}) as srv:
+        r = ask(ix, "-k", "5", q1, url=srv.url)
+    want = expected_refs(segs[:1])[0]
+    line = "- [%s (%s–%s)](%s)" % (want["title"], hms(want["start"]), hms(want["end"]), want["link"])
+    check("sample: LLM answer and its reference", "**Resposta gerada pelo LLM**: São os que o TensorFlow pode usar [1]." in r.stdout
+          and line in r.stdout, (line, r.stdout[-400:]))
+    check("sample: the main command's deep link is YouTube t=", "watch?v=aulaRAG0001&t=" in r.stdout)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="aularag-ask-")
     ix = make_course(tmp)
@@ -213,6 +246,28 @@ def main():
         n = len(srv.requests())
     check("stream+cache: served from cache", n == 1 and "**Resposta gerada pelo LLM**: uma vez [1]" in r.stdout, (n, r.stdout[-300:]))
 
+    # on a terminal the answer streams by default (a pseudo-terminal stands in for one)
+    import pty
+    with LLMServer({"replies": [{"content": "no terminal [1]"}]}) as srv:
+        master, slave = pty.openpty()
+        p = subprocess.Popen([AR, "ask", "-i", ix, "-k", "2", "--llm-url", srv.url, "tty?"], stdout=slave,
+                             stderr=subprocess.PIPE, env=env_clean())
+        os.close(slave)
+        got = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            got += chunk
+        p.wait(30)
+        os.close(master)
+        log = srv.requests()
+    check("tty: streamed by default", p.returncode == 0 and log and log[0]["body"].get("stream") is True, log[:1])
+    check("tty: answer shown", "no terminal [1]" in got.decode("utf-8", "replace"), got[-300:])
+
     # 6. a stream cut midway: what arrived is shown, then an error (exit 1)
     with LLMServer({"replies": [{"chunks": ["A resposta ", "começa e ", "para"], "cut_after": 2}]}) as srv:
         r = ask(ix, "--stream", "--no-cache", Q, url=srv.url)
@@ -269,7 +324,8 @@ def main():
     # 13. no LLM: the extractive answer with its references
     r = ask(ix, "-k", "5", Q)
     check("extractive: exit 0", r.returncode == 0, r.stderr)
-    check("extractive: labelled", "(Resposta extrativa: trechos das aulas, sem LLM configurado)" in r.stdout, r.stdout[-600:])
+    check("extractive: labelled", "**Resposta**: (Resposta extrativa: trechos das aulas, sem LLM configurado)\n" in r.stdout, r.stdout[-600:])
+    check("extractive: not called an LLM answer", "Resposta gerada pelo LLM" not in r.stdout)
     check("extractive: a relevant sentence", "dispositivos visíveis" in r.stdout.split("**Resposta", 1)[-1], r.stdout[-600:])
     check("extractive: references with deep links", "watch?v=GPU123&t=" in r.stdout.split("**Referências**:", 1)[-1], r.stdout[-300:])
     rj = ask(ix, "-k", "5", "--json", Q)
@@ -291,6 +347,7 @@ def main():
     r = subprocess.run([AR, "ask", "-i", os.path.join(tmp, "missing.db"), "q"], capture_output=True, text=True, env=env_clean())
     check("missing index: exit 1 naming it", r.returncode == 1 and "missing.db" in r.stderr, r.stderr)
 
+    sample_course(tmp)
     import shutil
     shutil.rmtree(tmp, ignore_errors=True)
     print("test_ask: %d passed, %d failed" % (passed, failed))

@@ -36,6 +36,9 @@ TEST(answer_citations_forms) {
   int want[] = {2, 1, 3, 4, 5, 6, 7, 8};
   ASSERT_EQ_INT(n, 8);
   for (int i = 0; i < n; i++) ASSERT_EQ_INT(c[i], want[i]);
+  n = ar_citations("como diz o [Trecho 4] e os [segmentos 2 e 1], não [trecho] nem [Trechox 3]", 8, c);
+  ASSERT_EQ_INT(n, 3);
+  ASSERT_EQ_INT(c[0], 4); ASSERT_EQ_INT(c[1], 2); ASSERT_EQ_INT(c[2], 1);
   ASSERT_EQ_INT(ar_citations("sem citações", 5, c), 0);
   ASSERT_EQ_INT(ar_citations("[12]", 10, c), 0);  /* out of range: not a segment we gave it */
   ASSERT_EQ_INT(ar_citations("unterminated [1", 5, c), 0);
@@ -285,6 +288,26 @@ TEST(answer_llm_cache_in_index) {
   for (int i = 0; i < 4; i++) ar_free(texts[i]);
 }
 
+/* A reasoning model's "<think>" block is not part of the answer (nor are its citations). */
+TEST(answer_strips_think_block) {
+  llm_srv s;
+  ASSERT(llm_srv_start(&s, "{\"default\":{\"content\":\"<think>talvez [1]? ou [2]</think>\\n\\nA resposta [2].\"}}") == 0);
+  hit_spec h[] = {{"v1", "A", "", "um", 0, 10}, {"v2", "B", "", "dois", 0, 10}};
+  ar_ask_params p = ar_ask_default_params();
+  p.llm.base_url = s.url;
+  ar_answer a;
+  memset(&a, 0, sizeof a);
+  make_results(&a.results, h, 2);
+  ar_error e = {0};
+  ar_status st = ar_answer_from_results(NULL, "q", &p, &a, &e);
+  llm_srv_stop(&s);
+  ASSERT_MSG(st == AR_OK, "%s", e.msg);
+  ASSERT_STREQ(a.text, "A resposta [2].");
+  ASSERT_EQ_INT(a.n_refs, 1);
+  ASSERT_STREQ(a.refs[0].video_id, "v2");
+  ar_answer_free(&a);
+}
+
 /* With no citation in the answer the references are the best segments the LLM was given. */
 TEST(answer_uncited_llm_answer_references_top_segments) {
   llm_srv s;
@@ -304,4 +327,34 @@ TEST(answer_uncited_llm_answer_references_top_segments) {
   ASSERT_STREQ(a.refs[0].video_id, "v1");
   ASSERT_STREQ(a.refs[2].video_id, "v3");
   ar_answer_free(&a);
+}
+
+/* Every allocation failing in turn: NOMEM or success, never a crash or a leak (ASan checks). */
+TEST(answer_out_of_memory_paths) {
+  hit_spec h[] = {{"v1", "A", "https://youtu.be/x", "A GPU acelera o treino. Outra frase aqui.", 0, 10},
+                  {"v1", "A", "https://youtu.be/x", "A GPU tem núcleos.", 5, 20}};
+  ar_results r;
+  make_results(&r, h, 2);
+  int idx[] = {1, 0};
+  for (long n = 0; n < 200; n++) {
+    ar_error e = {0};
+    ar_reference *refs = NULL;
+    size_t nr = 0;
+    char *u = NULL, *t = NULL;
+    int used_n = 0, *used = NULL;
+    ar_alloc_fail_after(n);
+    ar_status s1 = ar_references_build(&r, idx, 2, &refs, &nr, &e);
+    ar_alloc_fail_after(n);
+    ar_status s2 = ar_prompt_user("GPU?", &r, 100, &u, &used_n, &e);
+    ar_alloc_fail_after(n);
+    ar_status s3 = ar_extractive_answer("GPU acelera", &r, "pt", &t, &used, &used_n, &e);
+    ar_alloc_fail_after(-1);
+    ASSERT(s1 == AR_OK || s1 == AR_ERR_NOMEM);
+    ASSERT(s2 == AR_OK || s2 == AR_ERR_NOMEM);
+    ASSERT(s3 == AR_OK || s3 == AR_ERR_NOMEM);
+    if (s1 == AR_OK) { ASSERT_EQ_INT(nr, 1); ar_references_free(refs, nr); }
+    if (s2 == AR_OK) { ASSERT(strstr(u, "Pergunta: GPU?")); ar_free(u); }
+    if (s3 == AR_OK) { ASSERT(strstr(t, "[1]")); ar_free(t); ar_free(used); }
+  }
+  ar_results_free(&r);
 }
