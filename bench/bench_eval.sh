@@ -26,11 +26,16 @@ with open(sys.argv[2], "w", encoding="utf-8") as f:
         f.write(json.dumps(q, ensure_ascii=False) + "\n")
 PYEOF
 median() { sort -g | awk '{a[NR]=$1} END{print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
-wall() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || echo "FAILED: $*" >&2; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+# wall seconds; the CPU seconds (user+sys) of the same run go to $T/cpu (the machine is shared: CPU time
+# is the steadier number when other jobs compete for the cores)
+wall() { /usr/bin/time -f "%e %U %S" -o "$T/time" "$@" >/dev/null 2>&1 || echo "FAILED: $*" >&2
+  awk '{print $2 + $3}' "$T/time" >> "$T/cpu"; awk '{print $1}' "$T/time"; }
+cpu_median() { median < "$T/cpu"; rm -f "$T/cpu"; }
 
 # (a) no LLM
 A=$(for i in $(seq "$RUNS"); do wall env -u AULARAG_LLM_URL -u AULARAG_JUDGE_URL "$AR" eval -i "$T/ix.db" \
       --questions "$T/q.jsonl" --out "$T/a" --concurrency 1 --quiet; done | median)
+A_cpu=$(cpu_median)
 
 # (b) instant test LLM, no cache; (c) the re-run from the cache
 printf '%s' '{"default":{"content":"Criteria: c\nSupporting Evidence: e [1].\nScore: 2\nLabel: C"}}' > "$T/script.json"
@@ -49,10 +54,12 @@ import json,sys; r=json.load(open('$T/b/report.json'))
 t=sum(i['answer_ms']+i['judge_ms']-i['answer_usage']['latency_ms']-i['judge_usage']['latency_ms'] for i in r['items'])
 print(t/1000)")")
 done
+rm -f "$T/cpu"
 CALLS=$($PY -c "import json; r=json.load(open('$T/b/report.json')); u=r['summary']['usage']; print(u['answer']['calls']+u['judge']['calls'])")
 "$AR" eval -i "$T/ix.db" --questions "$T/q.jsonl" --out "$T/c" --llm-url "$URL" --concurrency 1 --quiet >/dev/null 2>&1
 C=$(for i in $(seq "$RUNS"); do wall "$AR" eval -i "$T/ix.db" --questions "$T/q.jsonl" --out "$T/c" --llm-url "$URL" \
       --concurrency 1 --quiet; done | median)
+C_cpu=$(cpu_median)
 Bw=$(printf '%s\n' "${B_wall[@]}" | median); Bc=$(printf '%s\n' "${B_cpu[@]}" | median)
 
 # statistics: ours vs sklearn/scipy on the same labels (N questions, 1000 bootstrap draws)
@@ -61,11 +68,13 @@ read -r REF_MS REF_VALS < <($PY bench/eval_stats_ref.py "$T/labels.txt" 1000 3)
 
 echo "questions: $N (sample course questions repeated), 1 worker, median of $RUNS runs; 2-core machine shared"
 echo "with other jobs: numbers are noisy"
-printf '%-58s %10s %12s\n' "case" "seconds" "questions/s"
-printf '%-58s %10.3f %12.1f\n' "(a) no LLM: retrieve + extractive answer + reports" "$A" "$(echo "$N / $A" | bc -l)"
-printf '%-58s %10.3f %12.1f\n' "(b) instant LLM, no cache: whole run (wall)" "$Bw" "$(echo "$N / $Bw" | bc -l)"
-printf '%-58s %10.3f %12.1f\n' "(b) same, excluding LLM call time ($CALLS calls)" "$Bc" "$(echo "$N / $Bc" | bc -l)"
-printf '%-58s %10.3f %12.1f\n' "(c) re-run, every LLM call from the cache (wall)" "$C" "$(echo "$N / $C" | bc -l)"
+printf '%-52s %9s %9s %12s %12s\n' "case" "wall s" "CPU s" "q/s (wall)" "q/s (CPU)"
+printf '%-52s %9.3f %9.3f %12.1f %12.1f\n' "(a) no LLM: retrieve + extractive answer + reports" "$A" "$A_cpu" \
+  "$(echo "$N / $A" | bc -l)" "$(echo "$N / $A_cpu" | bc -l)"
+printf '%-52s %9.3f %9s %12.1f %12s\n' "(b) instant LLM, no cache: whole run" "$Bw" "" "$(echo "$N / $Bw" | bc -l)" ""
+printf '%-52s %9.3f %9s %12.1f %12s\n' "(b) same, excluding LLM call time ($CALLS calls)" "$Bc" "" "$(echo "$N / $Bc" | bc -l)" ""
+printf '%-52s %9.3f %9.3f %12.1f %12.1f\n' "(c) re-run, every LLM call from the cache" "$C" "$C_cpu" \
+  "$(echo "$N / $C" | bc -l)" "$(echo "$N / $C_cpu" | bc -l)"
 echo
 printf '%-58s %10s %12s\n' "statistics + 6 bootstrap CIs (1000 draws), N=$N" "ms" "ratio"
 printf '%-58s %10.1f %12s\n' "aularag (C, ar_eval_summarize)" "$OURS_MS" "1.0"
