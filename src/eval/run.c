@@ -43,6 +43,7 @@ typedef struct run {
   size_t n_done, n_resumed;
   ar_pacer pacer;
   pthread_mutex_t mu;           /* journal, progress, first error */
+  pthread_mutex_t model_mu;     /* the query encoder, shared by the workers */
   FILE *journal;
   ar_status status;
   ar_error err;
@@ -74,9 +75,17 @@ static void process(run *r, ar_index *ix, size_t i, ar_eval_item *it) {
   int has_llm = ap.llm.base_url && *ap.llm.base_url;
   if (has_llm) ar_pacer_wait(&r->pacer);  /* the answer call (cached or not: ar_ask decides inside) */
   ar_answer a;
+  memset(&a, 0, sizeof a);
   ar_error e = {0};
+  /* ar_ask in two steps: retrieval timed on its own, and under a lock when a model embeds the query
+   * (an ar_model is not thread-safe; the LLM part still runs in parallel) */
   double t0 = ar_now_s();
-  ar_status st = ar_ask(ix, it->q.question, &ap, &a, &e);
+  if (ap.search.model) pthread_mutex_lock(&r->model_mu);
+  ar_status st = ar_search(ix, it->q.question, &ap.search, &a.results, &e);
+  if (ap.search.model) pthread_mutex_unlock(&r->model_mu);
+  double t1 = ar_now_s();
+  int searched = st == AR_OK;
+  if (st == AR_OK) st = ar_answer_from_results(ix, it->q.question, &ap, &a, &e);
   it->answer_ms = (ar_now_s() - t0) * 1000;
   if (st != AR_OK) {
     /* the retrieved segments stay in the report (ar_ask keeps them when only the answer failed) */
@@ -85,9 +94,9 @@ static void process(run *r, ar_index *ix, size_t i, ar_eval_item *it) {
     it->n_hits = a.results.n;
     a.results.hits = NULL;
     a.results.n = 0;
-    if (it->n_hits) it->mode = ar_strdup(ar_search_mode_name(a.results.mode));
-    it->retrieve_ms = it->answer_ms;
-    if (has_llm && it->n_hits) { it->answer_usage.calls = 1; it->answer_usage.failed_calls = 1; }
+    if (searched) it->mode = ar_strdup(ar_search_mode_name(a.results.mode));
+    it->retrieve_ms = (t1 - t0) * 1000;
+    if (has_llm && searched) { it->answer_usage.calls = 1; it->answer_usage.failed_calls = 1; }
     ar_answer_free(&a);
   } else {
     /* take the answer's allocations over instead of copying them */
@@ -110,7 +119,7 @@ static void process(run *r, ar_index *ix, size_t i, ar_eval_item *it) {
       it->answer_usage.completion_tokens = a.llm.completion_tokens > 0 ? a.llm.completion_tokens : 0;
       it->answer_usage.latency_ms = a.llm.latency_ms;
     }
-    it->retrieve_ms = it->answer_ms - it->answer_usage.latency_ms;  /* the part of ask that is not the LLM */
+    it->retrieve_ms = (t1 - t0) * 1000;
     ar_answer_free(&a);
   }
   ar_llm_params jp;
@@ -292,6 +301,7 @@ ar_status ar_eval_run(const char *index_path, const char *questions_path, const 
   r.done = ar_calloc(qs.n, 1);
   if (!r.items || !r.done) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto out_items; }
   pthread_mutex_init(&r.mu, NULL);
+  pthread_mutex_init(&r.model_mu, NULL);
   ar_pacer_init(&r.pacer, p->rpm);
   char key[65];
   settings_key(index_path, questions_path, p, r.judge, key);
@@ -352,6 +362,7 @@ out_run:
   ar_buf_free(&jpath);
   ar_pacer_destroy(&r.pacer);
   pthread_mutex_destroy(&r.mu);
+  pthread_mutex_destroy(&r.model_mu);
 out_items:
   for (size_t i = 0; r.items && i < qs.n; i++) ar_eval_item_free(&r.items[i]);
   ar_free(r.items);

@@ -241,6 +241,24 @@ def main():
     check("rpm spaces the requests", len(ts) == 14 and ts[-1] - ts[0] >= 13 * 0.1 * 0.9, "%d requests over %.3f s"
           % (len(ts), ts[-1] - ts[0] if ts else 0))
 
+    # 4c. the answer call fails for one question: reported as failed, its segments kept, the run goes on
+    out7 = os.path.join(tmp, "out7")
+    sc = script()
+    sc["replies"].insert(0, {"match": "Pergunta: " + Q[1], "times": 0, "status": 500})
+    with LLMServer(sc) as srv:
+        r = run(["eval", "-i", ix, "--questions", qpath, "--out", out7, "--llm-url", srv.url, "--llm-model",
+                 "respondedor", "--judge-model", "juiz", "--no-cache", "--retries", "0", "--bootstrap", "0"])
+    check("failed answer: run exits 0", r.returncode == 0, r.stderr)
+    if r.returncode == 0:
+        md7 = read(os.path.join(out7, "report.md"))
+        b2 = md7[md7.index("**Pergunta 2**"):md7.index("**Pergunta q3**")]
+        check("failed answer shown as failed, segments kept", "**Resposta gerada pelo LLM**: (falhou: " in b2
+              and "- *Corpus ID:* 2\n" in b2 and "**Answer Relevance (AR)**: não avaliado" in b2, b2)
+        s7 = json.loads(read(os.path.join(out7, "report.json")))["summary"]
+        check("failed answer listed", s7["failed"] == 1 and any(f["stage"] == "answer" and f["id"] == "2"
+                                                                 for f in s7["failures"]), json.dumps(s7["failures"]))
+        check("failed question in the summary", "question 2: " in r.stdout and "1 failed" in r.stdout, r.stdout)
+
     # 5. no LLM at all: extractive answers, judges skipped and said so
     out5 = os.path.join(tmp, "out5")
     r = run(["eval", "-i", ix, "--questions", qpath, "--out", out5])
