@@ -203,6 +203,7 @@ typedef struct ar_model ar_model;
 
 typedef struct ar_model_params {
   int n_threads;         /* 0 = all cores */
+  int ids_only;          /* load without a tokenizer: only ar_model_embed_ids works (tests, tools) */
 } ar_model_params;
 
 typedef enum ar_embed_kind {
@@ -329,8 +330,9 @@ typedef struct ar_hit {
   int64_t corpus_id;
   double score;          /* the mode's score, higher is better: BM25 (lexical: -bm25() of FTS5, k1=1.2
                             b=0.75), cosine (dense), RRF (hybrid) */
-  double lexical_score;  /* NAN when not retrieved lexically */
-  double dense_score;    /* NAN when not retrieved densely */
+  double lexical_score;  /* BM25; NAN when not in the lexical candidates */
+  double dense_score;    /* cosine; NAN in lexical mode. In hybrid mode every hit has it (also those only
+                            BM25 found: then dense_rank is 0) */
   int lexical_rank, dense_rank;  /* 0 when absent */
   char *video_id, *title, *url, *text;
   double start_s, end_s;
@@ -359,7 +361,7 @@ AR_API char *ar_deep_link(const char *url, double start_s);
  * null. malloc'd (free with free()); NULL when out of memory. */
 AR_API char *ar_results_to_json(const ar_results *r, int hide_urls);
 /* The seed's segment block per hit ("- *Corpus ID:* ...", "- *Score:* " shortest round-trip
- * double, "- *URL:* " deep link or "oculto", Início/Fim HH:MM:SS, Transcrição), hits separated by
+ * double (the hit's score; in hybrid mode its dense cosine, the seed's meaning of Score), "- *URL:* " deep link or "oculto", Início/Fim HH:MM:SS, Transcrição), hits separated by
  * a blank line. malloc'd; NULL when out of memory. */
 AR_API char *ar_results_to_text(const ar_results *r, int hide_urls);
 

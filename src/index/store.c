@@ -1,5 +1,6 @@
 /* store.c - the SQLite index file: open/create, schema, videos and segments, meta, LLM cache. */
 #include "index/index.h"
+#include "index/vectors.h"
 #include "core/util.h"
 #include <math.h>
 #include <sys/stat.h>
@@ -206,6 +207,7 @@ void ar_index_close(ar_index *ix) {
   if (!ix) return;
   if (ix->db) sqlite3_close_v2(ix->db);
   ar_analyzer_free(ix->query_an);
+  ar_vcache_free(ix->vcache);
   ar_free(ix->path);
   ar_free(ix);
 }
@@ -385,6 +387,7 @@ ar_status ar_index_put_video_ex(ar_index *ix, const ar_video *v, const ar_segmen
   sqlite3_finalize(q);
   q = NULL;
   if ((st = exec(ix, "COMMIT", err))) goto fail;
+  ar_vectors_invalidate(ix);  /* dense: the loaded matrix may hold this video's old vectors */
   if (changed) *changed = 1;
   return AR_OK;
 dbfail:

@@ -443,3 +443,26 @@ TEST(ingest_and_search_survive_allocation_failures) {
   ASSERT(ok_at > 0);
   if (getenv("AR_DEBUG_OOM")) fprintf(stderr, "  first success at allocation %d\n", ok_at);
 }
+
+TEST(ar_bm25_equals_fts5_bm25_at_default_parameters) {
+  ar_index *ix = open_new(tmp_path("bm25.db"), NULL);
+  ASSERT(ix);
+  int ch;
+  ASSERT_EQ_INT(put(ix, "gpu", "", GPU, &ch), AR_OK);
+  ASSERT_EQ_INT(put(ix, "backprop", "", BACKPROP, &ch), AR_OK);
+  /* SQLite's own bm25() is the reference */
+  sqlite3_stmt *q;
+  ASSERT_EQ_INT(sqlite3_prepare_v2(ix->db, "SELECT rowid, bm25(fts), ar_bm25(fts, 1.2, 0.75), ar_bm25(fts, 2.0, 0.3)"
+                                   " FROM fts WHERE fts MATCH ?1", -1, &q, NULL), SQLITE_OK);
+  sqlite3_bind_text(q, 1, "\"gpu\" OR \"cpu\" OR \"gradiente\" OR \"camada\"", -1, SQLITE_STATIC);
+  int rows = 0, differ = 0;
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    rows++;
+    ASSERT_NEAR(sqlite3_column_double(q, 2), sqlite3_column_double(q, 1), 1e-12);
+    differ |= fabs(sqlite3_column_double(q, 3) - sqlite3_column_double(q, 1)) > 1e-9;
+  }
+  sqlite3_finalize(q);
+  ASSERT_EQ_INT(rows, 4);
+  ASSERT(differ);  /* other parameters do change the scores */
+  ar_index_close(ix);
+}
