@@ -102,7 +102,6 @@ int cmd_eval(int argc, char **argv) {
   if (optind < argc) return cli_usage_error("eval", usage, "unexpected argument '%s'", argv[optind]);
   index = cli_env_default(index, "AULARAG_INDEX");
   model = cli_env_default(model, "AULARAG_MODEL");
-  (void)model;  /* DENSE HOOK (wt/dense): load it (ar_model_load) into p.ask.search.model for dense/hybrid */
   if (!index) return cli_usage_error("eval", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (!questions) return cli_usage_error("eval", usage, "no question set: give --questions FILE");
   if (!out) return cli_usage_error("eval", usage, "no output folder: give --out DIR");
@@ -121,7 +120,12 @@ int cmd_eval(int argc, char **argv) {
   if (!quiet && isatty(STDERR_FILENO)) p.progress = on_progress;
   char *summary = NULL;
   ar_error err = {0};
+  /* one encoder for the run: it embeds each question (workers take turns on it) */
+  if (model && p.ask.search.mode != AR_MODE_LEXICAL &&
+      ar_model_load(model, ar_model_default_params(), &p.ask.search.model, &err) != AR_OK)
+    return cli_fail(&err);
   ar_status st = ar_eval_run(index, questions, out, &p, &summary, &err);
+  ar_model_free(p.ask.search.model);
   if (st != AR_OK) return cli_fail(&err);
   if (summary) fputs(summary, stdout);
   printf("reports: %s/report.md, %s/report.json, %s/report.html\n", out, out, out);
