@@ -177,6 +177,14 @@ int ar_parse_label(const char *reply, char *const *labels, int n_labels, const c
     size_t n = strlen(labels[i]);
     if ((size_t)(ve - vb) == n && !strncasecmp(vb, labels[i], n)) return i;
   }
+  /* "C (correta)", "P - parcialmente correta": a label followed by its gloss */
+  for (int i = 0; i < n_labels; i++) {
+    size_t n = strlen(labels[i]);
+    if ((size_t)(ve - vb) <= n || strncasecmp(vb, labels[i], n)) continue;
+    const char *q = vb + n;
+    while (q < ve && (*q == ' ' || *q == '*')) q++;
+    if (q > vb + n && q < ve && (*q == '(' || *q == '-' || *q == ':' || (unsigned char)*q == 0xE2)) return i;
+  }
   *why = "the last \"Label:\" line names no label of the set";
   return -1;
 }

@@ -68,6 +68,11 @@ TEST(eval_label_last_line_only) {
   ASSERT_EQ_INT(ar_parse_label("The answer is C.", labels, 3, &why), -1);
   ASSERT(why && strstr(why, "Label"));
   ASSERT_EQ_INT(ar_parse_label("Label: C or P", labels, 3, NULL), -1);
+  ASSERT_EQ_INT(ar_parse_label("Label: P (parcialmente correta)", labels, 3, NULL), 1);
+  ASSERT_EQ_INT(ar_parse_label("Label: I - incorreta", labels, 3, NULL), 2);
+  ASSERT_EQ_INT(ar_parse_label("Label: I — incorreta", labels, 3, NULL), 2);
+  ASSERT_EQ_INT(ar_parse_label("Label: Incorrect", labels, 3, NULL), -1);  /* not "I" + gloss */
+  ASSERT_EQ_INT(ar_parse_label("Label: C(correta)", labels, 3, NULL), -1);
   ASSERT_EQ_INT(ar_parse_label(NULL, labels, 3, NULL), -1);
 }
 
