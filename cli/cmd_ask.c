@@ -106,7 +106,6 @@ int cmd_ask(int argc, char **argv) {
   }
   index = cli_env_default(index, "AULARAG_INDEX");
   model = cli_env_default(model, "AULARAG_MODEL");
-  (void)model;  /* DENSE HOOK (wt/dense): load it (ar_model_load) into ap.search.model for dense/hybrid */
   ar_llm_params_from_env(&ap.llm);
   if (!index) return cli_usage_error("ask", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (optind >= argc) return cli_usage_error("ask", usage, "no question given");
@@ -134,12 +133,18 @@ int cmd_ask(int argc, char **argv) {
     if (ar_index_open(index, ip, &ix, &err2) == AR_OK) st = AR_OK;
   }
   if (st != AR_OK) { free(q); return cli_fail(&err); }
+  if (model && ap.search.mode != AR_MODE_LEXICAL &&  /* the model embeds the question for dense/hybrid */
+      ar_model_load(model, ar_model_default_params(), &ap.search.model, &err) != AR_OK) {
+    free(q);
+    ar_index_close(ix);
+    return cli_fail(&err);
+  }
 
   ar_answer a;
   memset(&a, 0, sizeof a);
   st = ar_search(ix, q, &ap.search, &a.results, &err);
-  if (st == AR_OK && stream && use_llm) {
-    /* show the segments now, then the answer as it arrives */
+  const int live = st == AR_OK && stream && use_llm;  /* segments now, then the answer as it arrives */
+  if (live) {
     char *segs = ar_results_to_text(&a.results, hide);
     printf("%s\n%s\n**Resposta gerada pelo LLM**: ", segments_heading(a.results.mode), segs ? segs : "");
     fflush(stdout);
@@ -151,14 +156,14 @@ int cmd_ask(int argc, char **argv) {
   free(q);
   int rc = EXIT_OK;
   if (st != AR_OK) {
-    if (stream && use_llm) printf("\n");
+    if (live) printf("\n");
     rc = cli_fail(&err);
   } else if (json) {
     char *out = ar_answer_to_json(&a, hide);
     if (out) { puts(out); free(out); }
     else { fprintf(stderr, "aularag: out of memory\n"); rc = EXIT_RUNTIME; }
   } else {
-    if (!(stream && use_llm)) {
+    if (!live) {
       char *segs = ar_results_to_text(&a.results, hide);
       printf("%s\n%s\n%s %s", segments_heading(a.results.mode), segs ? segs : "",
              a.extractive ? "**Resposta**:" : "**Resposta gerada pelo LLM**:", a.text);
@@ -168,5 +173,6 @@ int cmd_ask(int argc, char **argv) {
   }
   ar_answer_free(&a);
   ar_index_close(ix);
+  ar_model_free(ap.search.model);
   return rc;
 }

@@ -345,3 +345,17 @@ TEST(llm_client_sse_without_its_content_type) {
   ASSERT_STREQ(r.content, "Olá");
   ar_llm_reply_free(&r);
 }
+
+/* The status is right even when the caller does not want the message (err == NULL). */
+TEST(llm_client_status_without_err) {
+  llm_srv s;
+  ASSERT(llm_srv_start(&s, "{\"replies\":[{\"body\":\"not json\"},{\"delay_s\":2}]}") == 0);
+  ar_llm_params p = params(&s);
+  ar_llm_reply r;
+  ar_status st1 = ar_llm_chat(&p, MSGS, 2, &r, NULL);
+  p.timeout_ms = 300;
+  ar_status st2 = ar_llm_chat(&p, MSGS, 2, &r, NULL);
+  llm_srv_stop(&s);
+  ASSERT_EQ_INT(st1, AR_ERR_PARSE);
+  ASSERT_EQ_INT(st2, AR_ERR_TIMEOUT);
+}
