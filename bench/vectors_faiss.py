@@ -1,22 +1,31 @@
 #!/usr/bin/python3
 """vectors_faiss.py - bench helper: writes the random data (gen) or times FAISS IndexFlatIP (run).
-  gen ROWS.f32 N DIM QUERIES.f32 NQ SEED   unit-norm gaussian rows and queries, raw float32
+  gen ROWS.f32 N DIM QUERIES.f32 NQ SEED [CROWD]   unit-norm gaussian rows and queries, raw float32;
+      CROWD > 0 pulls every row and query toward one direction (mean cosine ~CROWD, like e5's 0.7-0.9)
   run ROWS.f32 N DIM QUERIES.f32 NQ K THREADS IDS_OUT   prints "faiss <median ms> <min ms>"
 """
 import sys, time
 import numpy as np
 
 
-def gen(rows, n, dim, queries, nq, seed):
+def gen(rows, n, dim, queries, nq, seed, crowd=0.0):
     rng = np.random.default_rng(seed)
+    base = rng.standard_normal(dim).astype(np.float32)
+    base /= np.linalg.norm(base)
+    a, b = np.float32(np.sqrt(crowd)), np.float32(np.sqrt(1 - crowd))
+
+    def draw(m):
+        x = rng.standard_normal((m, dim), dtype=np.float32)
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        if crowd > 0:
+            x = a * base + b * x
+            x /= np.linalg.norm(x, axis=1, keepdims=True)
+        return x.astype(np.float32)
+
     with open(rows, "wb") as f:
         for lo in range(0, n, 100000):  # chunks keep the peak memory low
-            x = rng.standard_normal((min(100000, n - lo), dim), dtype=np.float32)
-            x /= np.linalg.norm(x, axis=1, keepdims=True)
-            x.tofile(f)
-    q = rng.standard_normal((nq, dim), dtype=np.float32)
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    q.tofile(queries)
+            draw(min(100000, n - lo)).tofile(f)
+    draw(nq).tofile(queries)
 
 
 def run(rows, n, dim, queries, nq, k, threads, ids_out):
@@ -42,6 +51,6 @@ def run(rows, n, dim, queries, nq, k, threads, ids_out):
 if __name__ == "__main__":
     a = sys.argv
     if a[1] == "gen":
-        gen(a[2], int(a[3]), int(a[4]), a[5], int(a[6]), int(a[7]))
+        gen(a[2], int(a[3]), int(a[4]), a[5], int(a[6]), int(a[7]), float(a[8]) if len(a) > 8 else 0.0)
     else:
         run(a[2], int(a[3]), int(a[4]), a[5], int(a[6]), int(a[7]), int(a[8]), a[9])
