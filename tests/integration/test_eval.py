@@ -33,8 +33,10 @@ def env():
     return e
 
 
-def run(args, **kw):
-    return subprocess.run([AR] + args, capture_output=True, text=True, env=env(), timeout=120, **kw)
+def run(args, extra_env=None, **kw):
+    e = env()
+    e.update(extra_env or {})
+    return subprocess.run([AR] + args, capture_output=True, text=True, env=e, timeout=120, **kw)
 
 
 VTT_A = """WEBVTT
@@ -191,10 +193,17 @@ def main():
 
     # 3. --hide-urls as in the seed
     out3 = os.path.join(tmp, "out3")
-    with LLMServer(script()) as srv:
+    with LLMServer(script()) as srv, LLMServer(script()) as jsrv:
+        # the judge from the environment: its own endpoint and model
         r = run(["eval", "-i", ix, "--questions", qpath, "--out", out3, "--llm-url", srv.url, "--llm-model",
-                 "respondedor", "--judge-model", "juiz", "--hide-urls"])
+                 "respondedor", "--hide-urls", "--no-cache"],
+                extra_env={"AULARAG_JUDGE_URL": jsrv.url, "AULARAG_JUDGE_MODEL": "juiz-env"})
+        a_models = {q["body"]["model"] for q in srv.requests()}
+        j_models = {q["body"]["model"] for q in jsrv.requests()}
+        n_a, n_j = len(srv.requests()), len(jsrv.requests())
     check("hide-urls exits 0", r.returncode == 0, r.stderr)
+    check("judge endpoint and model from the environment", a_models == {"respondedor"} and n_a == 3
+          and j_models == {"juiz-env"} and n_j == 11, "%r %d %r %d" % (a_models, n_a, j_models, n_j))
     if r.returncode == 0:
         md3 = read(os.path.join(out3, "report.md"))
         check("hide-urls report", md3 == golden(rep, hide=True), md3)
