@@ -462,19 +462,30 @@ AR_API char *ar_answer_to_json(const ar_answer *a, int hide_urls);
  * ------------------------------------------------------------------------------------------- */
 typedef struct ar_eval_params {
   ar_ask_params ask;
-  ar_llm_params judge;   /* judge endpoint/model; defaults to the answering LLM's */
+  ar_llm_params judge;   /* judge endpoint/model; base_url NULL = the answering LLM's (model and key
+                            too, unless set); base_url "" = no judge (judges reported as skipped) */
   const char *labels;    /* label set, default "C,P,I" (best first) */
   int hide_urls;
-  int concurrency;       /* questions in flight, default 4 */
-  int rpm;               /* requests per minute limit, 0 = none */
-  int bootstrap;         /* bootstrap draws, default 1000 */
-  ar_progress_fn progress;
+  int concurrency;       /* questions in flight, default 4 (one index connection each) */
+  int rpm;               /* LLM requests per minute, shared by all workers; 0 = no limit.
+                            Cache hits of judge calls do not count. */
+  int bootstrap;         /* bootstrap draws for the 95% intervals, default 1000 (0 = none) */
+  int context_judge;     /* judge each retrieved segment's relevance, default 1 */
+  int groundedness_judge;  /* judge each answer sentence against the segments, default 1 */
+  double tolerance_s;    /* gold-span matching tolerance, default 5 s */
+  int resume;            /* reuse out_dir/progress.jsonl of an interrupted run with the same
+                            settings, default 1 */
+  ar_progress_fn progress;  /* stage "eval", done/total questions; called from worker threads
+                               (serialised) */
   void *user_data;
 } ar_eval_params;
 
 AR_API ar_eval_params ar_eval_default_params(void);
 /* index_path (not a handle): workers open their own connections. Writes report.{md,json,html}
- * into out_dir and a summary into *summary (malloc'd, may be NULL). */
+ * into out_dir and a summary into *summary (malloc'd, may be NULL). Finished questions are
+ * journalled in out_dir/progress.jsonl as they complete (removed once the reports are written),
+ * so an interrupted run resumes where it stopped. A question whose retrieval or answer fails is
+ * reported as failed; the run goes on. */
 AR_API ar_status ar_eval_run(const char *index_path, const char *questions_path, const char *out_dir,
                              const ar_eval_params *p, char **summary, ar_error *err);
 
