@@ -304,6 +304,7 @@ typedef struct ar_ingest_params {
 
 typedef struct ar_ingest_stats {
   int files_ok, files_failed, files_unchanged;
+  int files_empty;       /* transcripts with no cues: skipped with a warning, not an error */
   int64_t cues, segments, embedded;
   double seconds;
 } ar_ingest_stats;
