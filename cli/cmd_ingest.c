@@ -131,8 +131,8 @@ int cmd_ingest(int argc, char **argv) {
   ar_index_close(ix);
   ar_model_free(p.model);
   if (st != AR_OK && st != AR_ERR_PARSE) return cli_fail(&err);
-  printf("ingested %d transcripts (%d unchanged, %d failed): %lld cues -> %lld segments in %.2f s\n",
-         s.files_ok + s.files_unchanged, s.files_unchanged, s.files_failed, (long long)s.cues,
+  printf("ingested %d transcripts (%d unchanged, %d empty, %d failed): %lld cues -> %lld segments in %.2f s\n",
+         s.files_ok + s.files_unchanged, s.files_unchanged, s.files_empty, s.files_failed, (long long)s.cues,
          (long long)s.segments, s.seconds);
   if (model) printf("embedded %lld segments\n", (long long)s.embedded);
   if (st == AR_ERR_PARSE) return cli_fail(&err);

@@ -53,7 +53,8 @@ int cmd_tokenize(int argc, char **argv) {
   int32_t *ids = malloc((size_t)ids_cap * sizeof *ids);
   if (!ids) { ar_tokenizer_free(tok); fprintf(stderr, "aularag tokenize: out of memory\n"); return EXIT_RUNTIME; }
   ssize_t n;
-  char num[16];
+  char *out = NULL;
+  size_t out_cap = 0;
   long lineno = 0;
   while ((n = getline(&line, &cap, stdin)) >= 0) {
     lineno++;
@@ -81,16 +82,31 @@ int cmd_tokenize(int argc, char **argv) {
     }
     json_decref(js);
     if (got < 0) { fprintf(stderr, "aularag tokenize: out of memory\n"); rc = EXIT_RUNTIME; break; }
-    putchar('[');
-    for (int i = 0; i < got; i++) {
-      int l = snprintf(num, sizeof num, i ? ",%d" : "%d", (int)ids[i]);
-      fwrite(num, 1, (size_t)l, stdout);
+    /* ids are small non-negative ints: format by hand (printf was a fifth of the run time) */
+    if ((size_t)got * 12 + 4 > out_cap) {
+      char *o2 = realloc(out, (size_t)got * 12 + 4);
+      if (!o2) { fprintf(stderr, "aularag tokenize: out of memory\n"); rc = EXIT_RUNTIME; break; }
+      out = o2;
+      out_cap = (size_t)got * 12 + 4;
     }
-    fputs("]\n", stdout);
+    char *o = out;
+    *o++ = '[';
+    for (int i = 0; i < got; i++) {
+      if (i) *o++ = ',';
+      uint32_t v = (uint32_t)ids[i];
+      char tmp[10];
+      int k = 0;
+      do { tmp[k++] = (char)('0' + v % 10); v /= 10; } while (v);
+      while (k) *o++ = tmp[--k];
+    }
+    *o++ = ']';
+    *o++ = '\n';
+    fwrite(out, 1, (size_t)(o - out), stdout);
   }
   if (ferror(stdin)) { fprintf(stderr, "aularag tokenize: error reading stdin\n"); rc = EXIT_RUNTIME; }
   if (fflush(stdout) != 0) { fprintf(stderr, "aularag tokenize: error writing stdout\n"); rc = EXIT_RUNTIME; }
   free(line);
+  free(out);
   free(ids);
   ar_tokenizer_free(tok);
   return rc;

@@ -174,23 +174,30 @@ AR_API void ar_segments_free(ar_segments *s);
 /* ---------------------------------------------------------------------------------------------
  * Tokenizer: XLM-R SentencePiece Unigram (sentencepiece.bpe.model or tokenizer.json)  (src/tokenizer/)
  * Ids are Hugging Face ids (<s>=0 <pad>=1 </s>=2 <unk>=3, spm piece j>=3 -> j+1, <mask>=last).
- * A loaded tokenizer is immutable: safe to share between threads.
+ * A loaded tokenizer is immutable: safe to share between threads (each call uses its own scratch).
+ * tokenizer.json follows Hugging Face tokenizers, the .model file follows sentencepiece (they differ on
+ * rare input: README "aularag tokenize"). In both, special-token strings inside the text ("<s>", "</s>",
+ * "<unk>", "<pad>", "<mask>") become their ids, as in transformers. Text need not be valid UTF-8 nor
+ * NUL-terminated (len is used).
  * ------------------------------------------------------------------------------------------- */
 typedef struct ar_tokenizer ar_tokenizer;
 
 enum {
-  AR_TOK_ADD_SPECIAL = 1,  /* wrap in <s> ... </s> */
+  AR_TOK_ADD_SPECIAL = 1,  /* wrap in <s> ... </s> (the file's post-processor template) */
   AR_TOK_TRUNCATE = 2      /* keep the first n_max ids (with </s> last when ADD_SPECIAL) */
 };
 
 /* dir holding tokenizer.json and/or sentencepiece.bpe.model (tokenizer.json preferred: it is what
- * sentence-transformers runs), or a path to either file. */
+ * sentence-transformers runs), or a path to either file. Unsupported or corrupt files fail with
+ * AR_ERR_MODEL / AR_ERR_PARSE and a message naming the file and the field or byte offset. */
 AR_API ar_status ar_tokenizer_load(const char *path, ar_tokenizer **out, ar_error *err);
 /* Returns the number of ids written (<= n_max). If they do not fit and AR_TOK_TRUNCATE is not set,
- * returns -(number needed) and writes nothing useful (llama_tokenize's protocol). */
+ * returns -(number needed) and writes nothing useful (llama_tokenize's protocol). Returns INT_MIN on
+ * out-of-memory or bad arguments (t NULL, text NULL with len > 0, n_max < 0). */
 AR_API int ar_tokenizer_encode(const ar_tokenizer *t, const char *text, size_t len, int32_t *ids,
                                int n_max, int flags);
-/* Number of ids ar_tokenizer_encode would produce without truncation. */
+/* Number of ids ar_tokenizer_encode would produce without truncation (INT_MIN as above). Needs no id
+ * array, so it is the segmenter's cap (ar_count_fn) through a small wrapper. */
 AR_API int ar_tokenizer_count(const ar_tokenizer *t, const char *text, size_t len, int flags);
 AR_API int ar_tokenizer_vocab_size(const ar_tokenizer *t);
 AR_API void ar_tokenizer_free(ar_tokenizer *t);
@@ -299,6 +306,7 @@ typedef struct ar_ingest_params {
 
 typedef struct ar_ingest_stats {
   int files_ok, files_failed, files_unchanged;
+  int files_empty;       /* transcripts with no cues: skipped with a warning, not an error */
   int64_t cues, segments, embedded;
   double seconds;
 } ar_ingest_stats;
@@ -377,12 +385,16 @@ typedef struct ar_llm_params {
   double temperature;    /* default 0 */
   int seed;              /* default 42 */
   int max_tokens;        /* 0 = server default */
-  int connect_timeout_ms, timeout_ms;
-  int max_retries;       /* on 429, 5xx, connection errors; default 4 */
+  int connect_timeout_ms;  /* default 10000 (a connect timeout is retried) */
+  int timeout_ms;        /* whole request, default 120000 (not retried: it bounds the wait) */
+  int max_retries;       /* on 429, 408, 5xx, connection errors; default 4 (none once streamed text was shown) */
+  int retry_base_ms;     /* first backoff wait (doubles each retry, with jitter), default 500 */
+  int retry_max_ms;      /* cap on one wait, Retry-After included, default 30000 */
   int stream;            /* use SSE */
-  int use_cache;         /* default 1 (needs cache_index) */
-  ar_index *cache_index;
-  /* Streaming: called with each piece of text as it arrives (whole UTF-8 sequences only). */
+  int use_cache;         /* default 1 (needs cache_index); cache errors count as a miss */
+  ar_index *cache_index; /* where replies are cached (keyed by endpoint, model, messages, params) */
+  /* Called with each piece of text as it arrives (whole UTF-8 sequences only) when stream is set,
+   * and once with the whole text for a cached reply. */
   void (*on_token)(const char *text, size_t len, void *user_data);
   void *user_data;
 } ar_llm_params;
@@ -395,7 +407,7 @@ typedef struct ar_chat_msg {
 typedef struct ar_llm_reply {
   char *content;
   int cached;            /* served from the index cache */
-  int attempts;
+  int attempts;          /* HTTP requests made (0 when cached) */
   int prompt_tokens, completion_tokens;  /* -1 when the server did not say */
   double latency_ms;
 } ar_llm_reply;
@@ -404,6 +416,10 @@ AR_API ar_llm_params ar_llm_default_params(void);
 /* Fills base_url/model/api_key from AULARAG_LLM_URL, AULARAG_LLM_MODEL, AULARAG_LLM_API_KEY
  * (falling back to OPENAI_API_KEY) where they are still NULL. */
 AR_API void ar_llm_params_from_env(ar_llm_params *p);
+/* One chat completion. Errors: AR_ERR_HTTP (endpoint unreachable or an error status, after the
+ * retries), AR_ERR_TIMEOUT, AR_ERR_PARSE (a reply that is not the expected JSON), AR_ERR_INVALID
+ * (no base_url). Messages name the endpoint, never the API key. Thread-safe for distinct params
+ * (cache_index: one per thread, as for any ar_index). */
 AR_API ar_status ar_llm_chat(const ar_llm_params *p, const ar_chat_msg *msgs, int n_msgs, ar_llm_reply *out,
                              ar_error *err);
 AR_API void ar_llm_reply_free(ar_llm_reply *r);
@@ -420,7 +436,7 @@ typedef struct ar_answer {
   ar_results results;    /* the retrieved segments the answer was built from */
   char *text;
   int extractive;        /* 1: no LLM configured, sentences picked from the segments */
-  ar_reference *refs;
+  ar_reference *refs;    /* the video moments of the cited segments (merged; times from the index) */
   size_t n_refs;
   ar_llm_reply llm;      /* zeroed for extractive answers */
 } ar_answer;
@@ -428,12 +444,18 @@ typedef struct ar_answer {
 typedef struct ar_ask_params {
   ar_search_params search;
   ar_llm_params llm;     /* base_url NULL/"" -> extractive answer */
-  int context_tokens;    /* budget for segment text in the prompt (approx. tokens), default 6000 */
+  int context_tokens;    /* budget for segment text in the prompt (approx. tokens = code points / 4),
+                          * default 6000; the last segment that fits is cut at a word boundary */
 } ar_ask_params;
 
 AR_API ar_ask_params ar_ask_default_params(void);
 AR_API ar_status ar_ask(ar_index *ix, const char *question, const ar_ask_params *p, ar_answer *out,
                         ar_error *err);
+/* The answer step alone, for results already retrieved into out->results (e.g. shown to the user
+ * before a streamed answer). ar_ask = ar_search + this. ix: the LLM cache and the extractive
+ * path's language (may be NULL: no cache, "pt"). On failure out->results is kept. */
+AR_API ar_status ar_answer_from_results(ar_index *ix, const char *question, const ar_ask_params *p,
+                                        ar_answer *out, ar_error *err);
 AR_API void ar_answer_free(ar_answer *a);
 /* The ask JSON object: search object + answer, answer_kind, references. malloc'd. */
 AR_API char *ar_answer_to_json(const ar_answer *a, int hide_urls);
@@ -443,19 +465,30 @@ AR_API char *ar_answer_to_json(const ar_answer *a, int hide_urls);
  * ------------------------------------------------------------------------------------------- */
 typedef struct ar_eval_params {
   ar_ask_params ask;
-  ar_llm_params judge;   /* judge endpoint/model; defaults to the answering LLM's */
+  ar_llm_params judge;   /* judge endpoint/model; base_url NULL = the answering LLM's (model and key
+                            too, unless set); base_url "" = no judge (judges reported as skipped) */
   const char *labels;    /* label set, default "C,P,I" (best first) */
   int hide_urls;
-  int concurrency;       /* questions in flight, default 4 */
-  int rpm;               /* requests per minute limit, 0 = none */
-  int bootstrap;         /* bootstrap draws, default 1000 */
-  ar_progress_fn progress;
+  int concurrency;       /* questions in flight, default 4 (one index connection each) */
+  int rpm;               /* LLM requests per minute, shared by all workers; 0 = no limit.
+                            Cache hits of judge calls do not count. */
+  int bootstrap;         /* bootstrap draws for the 95% intervals, default 1000 (0 = none) */
+  int context_judge;     /* judge each retrieved segment's relevance, default 1 */
+  int groundedness_judge;  /* judge each answer sentence against the segments, default 1 */
+  double tolerance_s;    /* gold-span matching tolerance, default 5 s */
+  int resume;            /* reuse out_dir/progress.jsonl of an interrupted run with the same
+                            settings, default 1 */
+  ar_progress_fn progress;  /* stage "eval", done/total questions; called from worker threads
+                               (serialised) */
   void *user_data;
 } ar_eval_params;
 
 AR_API ar_eval_params ar_eval_default_params(void);
 /* index_path (not a handle): workers open their own connections. Writes report.{md,json,html}
- * into out_dir and a summary into *summary (malloc'd, may be NULL). */
+ * into out_dir and a summary into *summary (malloc'd, may be NULL). Finished questions are
+ * journalled in out_dir/progress.jsonl as they complete (removed once the reports are written),
+ * so an interrupted run resumes where it stopped. A question whose retrieval or answer fails is
+ * reported as failed; the run goes on. */
 AR_API ar_status ar_eval_run(const char *index_path, const char *questions_path, const char *out_dir,
                              const ar_eval_params *p, char **summary, ar_error *err);
 

@@ -69,6 +69,7 @@ int ar_buf_reserve(ar_buf *b, size_t extra) {
   if (!p) { b->oom = 1; return -1; }
   b->p = p;
   b->cap = cap;
+  b->p[b->n] = 0;   /* keep the "always NUL-terminated" promise even before the first append */
   return 0;
 }
 int ar_buf_append(ar_buf *b, const char *s, size_t n) {

@@ -251,7 +251,17 @@ ar_status ar_ingest(ar_index *ix, const char *const *paths, int n_paths, const a
     ar_cues cues = {0};
     ar_segments segs = {0};
     ar_status fst = ar_transcript_load(x->path, &cues, &e);
-    if (!fst && cues.n == 0) fst = ar_fail(&e, AR_ERR_PARSE, "%s: no cues (empty transcript)", x->path);
+    if (!fst && cues.n == 0) {
+      /* Decision: a transcript without speech (a 0-byte file, or only blank cues) is a video with
+       * nothing to search, not a broken input: warn and skip it; whatever the index holds for it stays. */
+      stats->files_empty++;
+      if (p->warn) {
+        ar_fail(&e, AR_OK, "%s: empty transcript (no cues); skipped", x->path);
+        p->warn(&e, p->user_data);
+      }
+      ar_cues_free(&cues);
+      continue;
+    }
     if (!fst) fst = ar_segment_cues(&cues, &seg, &segs, &e);
     if (fst == AR_ERR_NOMEM) { *err = e; st = fst; ar_cues_free(&cues); ar_segments_free(&segs); goto done; }
     if (fst == AR_ERR_INVALID && !cues.n) fst = AR_ERR_PARSE;

@@ -10,8 +10,13 @@ struct qbuild {
   int oom;
 };
 
+/* A pasted paragraph is still a question; its first terms are plenty for BM25, and the cap keeps
+ * the expression (and the de-duplication scan) small. */
+#define MAX_QUERY_TERMS 256
+
 static int on_query_term(void *ud, const char *term, int len, int start, int end) {
   struct qbuild *b = ud;
+  if (b->n_terms >= MAX_QUERY_TERMS) return 1;
   for (int i = 0; i < b->n_terms; i++)
     if ((int)strlen(b->terms[i]) == len && !memcmp(b->terms[i], term, (size_t)len)) return 0;
   if (b->n_terms == b->cap_terms) {

@@ -41,7 +41,7 @@ static ar_status add_norm(ar_tokenizer *t, tok_norm_step s, const char *path, ar
 
 static ar_status parse_normalizer(ar_tokenizer *t, json_t *n, const char *field, const char *path, ar_error *err) {
   ar_status st = AR_OK;
-  if (json_is_null(n)) return AR_OK;
+  if (!n || json_is_null(n)) return AR_OK;
   const char *type = json_string_value(json_object_get(n, "type"));
   if (!json_is_object(n) || !type) FAIL("%s: %s: expected an object with a \"type\"", path, field);
   if (!strcmp(type, "Sequence")) {
@@ -114,7 +114,7 @@ static ar_status add_pre(ar_tokenizer *t, tok_pre_step s, const char *path, ar_e
 
 static ar_status parse_pre(ar_tokenizer *t, json_t *n, const char *field, const char *path, ar_error *err) {
   ar_status st = AR_OK;
-  if (json_is_null(n)) return AR_OK;
+  if (!n || json_is_null(n)) return AR_OK;
   const char *type = json_string_value(json_object_get(n, "type"));
   if (!json_is_object(n) || !type) FAIL("%s: %s: expected an object with a \"type\"", path, field);
   if (!strcmp(type, "Sequence")) {
@@ -214,9 +214,29 @@ ar_status tok_load_hf(ar_tokenizer *t, const char *path, const char *data, size_
   ar_status st = AR_OK;
   json_error_t je;
   tok_key *keys = NULL;
-  json_t *root = json_loadb(data, len, JSON_ALLOW_NUL, &je);
+  char *blob = NULL, *rest = NULL;
+  double *fast_scores = NULL;
+  size_t fast_n = 0, va, vb;
+  json_t *root = NULL;
+  /* model.vocab by the fast scanner; jansson gets the rest with the array replaced by [] */
+  if (tok_json_find_vocab(data, len, &va)) {
+    if ((st = tok_json_parse_vocab(data, len, va, &vb, path, &blob, &keys, &fast_scores, &fast_n, err)) != AR_OK)
+      goto done;
+    rest = ar_malloc(len - (vb - va) + 3);
+    if (!rest) { st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path); goto done; }
+    memcpy(rest, data, va);
+    memcpy(rest + va, "[]", 2);
+    memcpy(rest + va + 2, data + vb, len - vb);
+    root = json_loadb(rest, len - (vb - va) + 2, JSON_ALLOW_NUL, &je);
+  } else {
+    root = json_loadb(data, len, JSON_ALLOW_NUL, &je);
+  }
   if (!root) {
-    return ar_fail(err, AR_ERR_PARSE, "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
+    /* positions past the vocabulary shift by its length: report the byte offset in the real file */
+    size_t pos = (size_t)je.position;
+    if (rest && pos > va) pos += (vb - va) - 2;
+    st = ar_fail(err, AR_ERR_PARSE, "%s: byte %zu: %s", path, pos, je.text);
+    goto done;
   }
   if (!json_is_object(root)) FAIL("%s: expected a JSON object at the top", path);
   json_t *model = json_object_get(root, "model");
@@ -226,8 +246,9 @@ ar_status tok_load_hf(ar_tokenizer *t, const char *path, const char *data, size_
     FAIL("%s: model.type \"%s\" is not supported (only Unigram)", path, mtype ? mtype : "(missing)");
   if (json_is_true(json_object_get(model, "byte_fallback"))) FAIL("%s: model.byte_fallback=true is not supported", path);
   json_t *vocab = json_object_get(model, "vocab");
-  if (!json_is_array(vocab) || json_array_size(vocab) == 0) FAIL("%s: model.vocab: expected a non-empty array", path);
-  size_t nv = json_array_size(vocab);
+  if (!fast_n && (!json_is_array(vocab) || json_array_size(vocab) == 0))
+    FAIL("%s: model.vocab: expected a non-empty array", path);
+  size_t nv = fast_n ? fast_n : json_array_size(vocab);
   if (nv > (size_t)INT32_MAX / 2) FAIL("%s: model.vocab: too many entries", path);
   json_t *unk = json_object_get(model, "unk_id");
   if (!json_is_integer(unk) || json_integer_value(unk) < 0 || (size_t)json_integer_value(unk) >= nv)
@@ -245,10 +266,14 @@ ar_status tok_load_hf(ar_tokenizer *t, const char *path, const char *data, size_
   }
   t->n_vocab = n_vocab;
   t->score = ar_calloc((size_t)n_vocab, sizeof *t->score);
-  keys = ar_malloc(nv * sizeof *keys);
+  if (!keys) keys = ar_malloc(nv * sizeof *keys);
   if (!t->score || !keys) { st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path); goto done; }
   double min_s = INFINITY;
-  for (size_t i = 0; i < nv; i++) {
+  for (size_t i = 0; i < nv && fast_n; i++) {
+    t->score[i] = fast_scores[i];
+    if (fast_scores[i] < min_s) min_s = fast_scores[i];
+  }
+  for (size_t i = 0; i < nv && !fast_n; i++) {
     json_t *e = json_array_get(vocab, i), *p = json_array_get(e, 0), *s = json_array_get(e, 1);
     if (!json_is_array(e) || !json_is_string(p) || !json_is_number(s))
       FAIL("%s: model.vocab[%zu]: expected [piece, score]", path, i);
@@ -288,6 +313,9 @@ ar_status tok_load_hf(ar_tokenizer *t, const char *path, const char *data, size_
   }
 done:
   ar_free(keys);
+  ar_free(blob);
+  ar_free(rest);
+  ar_free(fast_scores);
   json_decref(root);
   return st;
 }

@@ -183,8 +183,9 @@ ar_status tok_load_spm(ar_tokenizer *t, const char *path, const uint8_t *data, s
     else if (pc[i].type == PIECE_USER) t->score[id] = (double)((float)pc[i].len * max_s) - 0.1;
     else continue;
     if (pc[i].len == 0) { ar_free(keys); st = ar_fail(err, AR_ERR_MODEL, "%s: piece %zu is empty", path, i); goto done; }
-    for (uint32_t b = 1; b + 3 <= pc[i].len; b++)
-      if (!memcmp(pc[i].s + b, "\xE2\x96\x81", 3)) t->chunkable = 0;
+    for (const char *q = pc[i].s + 1, *e = pc[i].s + pc[i].len; q + 3 <= e && (q = memchr(q, 0xE2, (size_t)(e - q)));
+         q++)
+      if (q + 3 <= e && !memcmp(q, "\xE2\x96\x81", 3)) t->chunkable = 0;
     keys[nk++] = (tok_key){pc[i].s, pc[i].len, id};
   }
   t->unk_id = 3;
@@ -197,6 +198,18 @@ ar_status tok_load_spm(ar_tokenizer *t, const char *path, const uint8_t *data, s
     if (err) { snprintf(m, sizeof m, "%.200s: %.800s", path, err->msg); st = ar_fail(err, st, "%s", m); }
     goto done;
   }
+  /* user-defined symbols also bypass the normalizer (sentencepiece's PrefixMatcher) */
+  nk = 0;
+  keys = ar_malloc(n * sizeof *keys);
+  if (!keys) { st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path); goto done; }
+  for (size_t i = 3; i < n; i++)
+    if (pc[i].type == PIECE_USER) keys[nk++] = (tok_key){pc[i].s, pc[i].len, (int32_t)i + 1};
+  if (nk) {
+    st = tok_trie_build(&t->user, keys, nk, err);
+    if (st == AR_OK) t->has_user = 1;
+  }
+  ar_free(keys);
+  if (st != AR_OK) goto done;
   t->fuse_unk = 1;
   t->prefix[0] = 0; t->n_prefix = 1;
   t->suffix[0] = 2; t->n_suffix = 1;

@@ -5,13 +5,20 @@
 #include <stdint.h>
 
 /* ---- piece trie: byte trie with the children of a node stored contiguously, sorted by label ---- */
+typedef struct tok_node {
+  uint32_t begin;      /* index of the first child */
+  int32_t id;          /* vocab id of the piece ending here, -1 none */
+  uint16_t nchild;     /* number of children (<= 256) */
+  int32_t dense;       /* wide nodes: row in tok_trie.dense (child per byte), else -1 */
+} tok_node;
+
 typedef struct tok_trie {
   uint32_t n_nodes;
   int32_t root[256];   /* child of the root for each first byte, -1 none */
-  uint32_t *begin;     /* [n_nodes] index of the first child */
-  uint16_t *nchild;    /* [n_nodes] number of children (<= 256) */
-  uint8_t *label;      /* [n_nodes] byte on the edge into the node */
-  int32_t *id;         /* [n_nodes] vocab id of the piece ending here, -1 none */
+  tok_node *node;      /* [n_nodes]; one struct so a step touches one cache line plus the labels */
+  uint8_t *label;      /* [n_nodes] byte on the edge into the node (siblings contiguous, sorted) */
+  int32_t *dense;      /* [n_dense][256] child per byte of nodes with many children (e.g. after ▁) */
+  uint32_t n_dense;
 } tok_trie;
 
 typedef struct tok_key { const char *s; uint32_t len; int32_t id; } tok_key;
@@ -19,10 +26,11 @@ typedef struct tok_key { const char *s; uint32_t len; int32_t id; } tok_key;
 ar_status tok_trie_build(tok_trie *t, tok_key *keys, size_t n, ar_error *err);
 void tok_trie_free(tok_trie *t);
 
-/* Child of `node` by byte b (node 0 is the root), or -1. */
+/* Child of `node` (not the root: use root[b]) by byte b, or -1. */
 static inline int32_t tok_trie_next(const tok_trie *t, int32_t node, uint8_t b) {
-  if (node == 0) return t->root[b];
-  uint32_t lo = t->begin[node], n = t->nchild[node];
+  const tok_node *nd = &t->node[node];
+  if (nd->dense >= 0) return t->dense[(size_t)nd->dense * 256 + b];
+  uint32_t lo = nd->begin, n = nd->nchild;
   const uint8_t *lab = t->label + lo;
   if (n <= 8) {
     for (uint32_t i = 0; i < n; i++) {
@@ -95,6 +103,8 @@ struct ar_tokenizer {
   double unk_score;      /* HF: min_score - 10 (f64) */
   float unk_score_f;     /* spm: min_score - 10 (float) */
   tok_trie trie;
+  tok_trie user;         /* spm USER_DEFINED pieces: the normalizer copies them verbatim */
+  int has_user;
   tok_charsmap cm;
   int has_cm;
   /* sentencepiece normalizer spec */
@@ -123,6 +133,13 @@ struct ar_tokenizer {
 /* Loaders (fill a zeroed handle; the caller frees it on failure). */
 ar_status tok_load_spm(ar_tokenizer *t, const char *path, const uint8_t *data, size_t len, ar_error *err);
 ar_status tok_load_hf(ar_tokenizer *t, const char *path, const char *data, size_t len, ar_error *err);
+/* tokenizer.json's model.vocab without jansson: where the array starts (0 if not found), and its parse
+ * into one blob of piece bytes + keys + scores (*b is set past the closing ']'). */
+int tok_json_find_vocab(const char *s, size_t n, size_t *a);
+ar_status tok_json_parse_vocab(const char *s, size_t len, size_t a, size_t *b, const char *path, char **blob,
+                               tok_key **keys, double **scores, size_t *count, ar_error *err);
+/* A JSON number at p (NUL-terminated buffer): exact fast path for plain decimals, strtod otherwise. */
+double tok_json_number(const char *p, const char *e, char **end);
 /* Adds a special-token string (copied). */
 ar_status tok_add_special(ar_tokenizer *t, const char *s, size_t len, int32_t id, int lstrip, int rstrip,
                           int normalized, ar_error *err);
@@ -138,6 +155,7 @@ typedef struct tok_scratch {
   int32_t *path;
   size_t path_cap;
   int oom;
+  _Alignas(16) char arena[12288];  /* initial buffers: a cue line never touches malloc */
 } tok_scratch;
 
 typedef struct tok_out {
@@ -154,12 +172,28 @@ static inline void tok_emit(tok_out *o, int32_t id) {
 }
 static inline int tok_out_full(const tok_out *o) { return o->stop_at >= 0 && o->n >= o->stop_at; }
 
-/* Normalizes one piece of text (between special tokens) and emits its ids. Returns 0, -1 on OOM. */
+/* Normalizes one piece of text (between special tokens) and emits its ids. Returns 0, -1 on OOM.
+ * at_start: the piece begins the text (Metaspace prepend_scheme "first"). */
 int tok_encode_segment(const ar_tokenizer *t, const char *s, size_t n, int at_start, tok_scratch *sc,
                        tok_out *o);
+int tok_spm_segment(const ar_tokenizer *t, const uint8_t *s, size_t n, tok_scratch *sc, tok_out *o);
+int tok_hf_segment(const ar_tokenizer *t, const uint8_t *s, size_t n, int at_start, tok_scratch *sc, tok_out *o);
+/* Leftmost-longest special-token match at or after `from` among those with the given `normalized` flag,
+ * extended over whitespace by lstrip/rstrip (HF AddedVocabulary). Returns 1 with the span and id, or 0. */
+int tok_split_special(const ar_tokenizer *t, const uint8_t *s, size_t n, size_t from, int normalized,
+                      size_t *ms, size_t *me, int32_t *id);
+/* Rust char::is_whitespace: the byte length of the whitespace character at s / ending at s[end], or 0. */
+size_t tok_ws_at(const uint8_t *s, size_t n);
+size_t tok_ws_before(const uint8_t *s, size_t lo, size_t end);
 /* Viterbi over normalized bytes s[0..n); spm: base carries the float path score across chunks. */
 int tok_viterbi(const ar_tokenizer *t, const char *s, size_t n, tok_scratch *sc, tok_out *o, float *base);
-void *tok_scratch_grow(void **p, size_t *cap, size_t need, int *oom);
+/* Grows one scratch buffer to `need` bytes (the first ones live in sc->arena: no malloc for short text). */
+void *tok_scratch_grow_slow(tok_scratch *sc, void **p, size_t *cap, size_t need);
+static inline void *tok_scratch_grow(tok_scratch *sc, void **p, size_t *cap, size_t need) {
+  return need <= *cap ? *p : tok_scratch_grow_slow(sc, p, cap, need);
+}
+void tok_scratch_init(tok_scratch *sc);
+void tok_scratch_free(tok_scratch *sc);
 
 /* UTF-8 length from the lead byte alone (sentencepiece's OneCharLen). */
 static inline int tok_lead_len(uint8_t c) {

@@ -4,11 +4,6 @@
 #include <limits.h>
 #include <sys/stat.h>
 
-size_t tok_ws_before(const uint8_t *s, size_t lo, size_t end);
-size_t tok_ws_at(const uint8_t *s, size_t n);
-int tok_split_special(const ar_tokenizer *t, const uint8_t *s, size_t n, size_t from, int normalized,
-                      size_t *ms, size_t *me, int32_t *id);
-
 ar_status tok_add_special(ar_tokenizer *t, const char *s, size_t len, int32_t id, int lstrip, int rstrip,
                           int normalized, ar_error *err) {
   if (id < 0 || id >= t->n_vocab)
@@ -118,6 +113,7 @@ ar_status ar_tokenizer_load(const char *path, ar_tokenizer **out, ar_error *err)
 void ar_tokenizer_free(ar_tokenizer *t) {
   if (!t) return;
   tok_trie_free(&t->trie);
+  tok_trie_free(&t->user);
   tok_charsmap_free(&t->cm);
   for (int i = 0; i < t->n_norm; i++) { ar_free(t->norm[i].pat); ar_free(t->norm[i].content); }
   ar_free(t->norm);
@@ -131,17 +127,31 @@ void ar_tokenizer_free(ar_tokenizer *t) {
 
 int ar_tokenizer_vocab_size(const ar_tokenizer *t) { return t ? t->n_vocab : 0; }
 
-static void scratch_free(tok_scratch *sc) {
-  for (int i = 0; i < 3; i++) ar_free(sc->buf[i]);
-  for (int i = 0; i < 2; i++) ar_free(sc->pc[i]);
-  ar_free(sc->nodes);
-  ar_free(sc->path);
+void tok_scratch_init(tok_scratch *sc) {
+  char *a = sc->arena;
+  for (int i = 0; i < 3; i++) { sc->buf[i] = a; sc->buf_cap[i] = 1536; a += 1536; }
+  for (int i = 0; i < 2; i++) { sc->pc[i] = (uint32_t *)(void *)a; sc->pc_cap[i] = 1024; a += 1024; }
+  sc->path = (int32_t *)(void *)a; sc->path_cap = 1536; a += 1536;
+  sc->nodes = a; sc->nodes_cap = (size_t)(sc->arena + sizeof sc->arena - a);
+  sc->oom = 0;
+}
+
+void tok_scratch_free(tok_scratch *sc) {
+  void *p[7] = {sc->buf[0], sc->buf[1], sc->buf[2], sc->pc[0], sc->pc[1], sc->nodes, sc->path};
+  for (int i = 0; i < 7; i++)
+    if (!((char *)p[i] >= sc->arena && (char *)p[i] < sc->arena + sizeof sc->arena)) ar_free(p[i]);
+}
+
+int tok_encode_segment(const ar_tokenizer *t, const char *s, size_t n, int at_start, tok_scratch *sc,
+                       tok_out *o) {
+  if (t->hf) return tok_hf_segment(t, (const uint8_t *)s, n, at_start, sc, o);
+  return tok_spm_segment(t, (const uint8_t *)s, n, sc, o);
 }
 
 /* Content ids (no template) into o. Returns 0, -1 on OOM. */
 static int run(const ar_tokenizer *t, const char *text, size_t len, tok_out *o) {
   tok_scratch sc;
-  memset(&sc, 0, sizeof sc);
+  tok_scratch_init(&sc);
   const uint8_t *s = (const uint8_t *)text;
   size_t pos = 0;
   int rc = 0;
@@ -154,7 +164,7 @@ static int run(const ar_tokenizer *t, const char *text, size_t len, tok_out *o) 
     tok_emit(o, id);
     pos = me;
   }
-  scratch_free(&sc);
+  tok_scratch_free(&sc);
   return rc;
 }
 

@@ -1,14 +1,42 @@
 /* trie.c - the vocabulary trie: built once from sorted piece keys, walked byte by byte in Viterbi. */
 #include "tokenizer/tok_internal.h"
 
-static int key_cmp(const void *a, const void *b) {
-  const tok_key *x = a, *y = b;
+/* byte d of a key, -1 past its end (so shorter keys sort first) */
+static inline int kbyte(const tok_key *k, uint32_t d) { return d < k->len ? (uint8_t)k->s[d] : -1; }
+
+static int key_less(const tok_key *x, const tok_key *y, uint32_t d) {
   uint32_t n = x->len < y->len ? x->len : y->len;
-  int c = memcmp(x->s, y->s, n);
-  if (c) return c;
-  if (x->len != y->len) return x->len < y->len ? -1 : 1;
-  /* equal keys: ascending id, so the highest id ends up winning (HF's token->id map keeps the last) */
-  return (x->id > y->id) - (x->id < y->id);
+  int c = n > d ? memcmp(x->s + d, y->s + d, n - d) : 0;
+  if (c) return c < 0;
+  if (x->len != y->len) return x->len < y->len;
+  return x->id < y->id;  /* equal keys: ascending id, so the highest id ends up winning */
+}
+
+/* Multikey quicksort (Bentley & Sedgewick): sorts keys sharing their first d bytes; much faster than
+ * qsort+memcmp on 250k pieces because each byte is looked at about once. */
+static void mkqsort(tok_key *a, size_t n, uint32_t d) {
+  while (n > 12) {
+    int v = kbyte(&a[n / 2], d);
+    size_t lt = 0, i = 0, gt = n;
+    while (i < gt) {
+      int c = kbyte(&a[i], d);
+      if (c < v) { tok_key t = a[lt]; a[lt++] = a[i]; a[i++] = t; }
+      else if (c > v) { tok_key t = a[--gt]; a[gt] = a[i]; a[i] = t; }
+      else i++;
+    }
+    mkqsort(a, lt, d);
+    mkqsort(a + gt, n - gt, d);
+    if (v < 0) {  /* identical keys: order by id */
+      for (size_t x = lt + 1; x < gt; x++)
+        for (size_t y = x; y > lt && a[y].id < a[y - 1].id; y--) { tok_key t = a[y]; a[y] = a[y - 1]; a[y - 1] = t; }
+      return;
+    }
+    a += lt;
+    n = gt - lt;
+    d++;
+  }
+  for (size_t x = 1; x < n; x++)
+    for (size_t y = x; y > 0 && key_less(&a[y], &a[y - 1], d); y--) { tok_key t = a[y]; a[y] = a[y - 1]; a[y - 1] = t; }
 }
 
 typedef struct build_ctx {
@@ -23,23 +51,15 @@ static int32_t alloc_nodes(build_ctx *c, uint32_t n) {
   if (t->n_nodes + n > c->cap) {
     uint32_t cap = c->cap ? c->cap : 1024;
     while (cap < t->n_nodes + n) cap *= 2;
-    uint32_t *b = ar_realloc(t->begin, (size_t)cap * sizeof *b);
-    if (b) t->begin = b;
-    uint16_t *nc = ar_realloc(t->nchild, (size_t)cap * sizeof *nc);
-    if (nc) t->nchild = nc;
+    tok_node *nd = ar_realloc(t->node, (size_t)cap * sizeof *nd);
+    if (nd) t->node = nd;
     uint8_t *l = ar_realloc(t->label, cap);
     if (l) t->label = l;
-    int32_t *id = ar_realloc(t->id, (size_t)cap * sizeof *id);
-    if (id) t->id = id;
-    if (!b || !nc || !l || !id) { c->oom = 1; return -1; }
+    if (!nd || !l) { c->oom = 1; return -1; }
     c->cap = cap;
   }
   int32_t first = (int32_t)t->n_nodes;
-  for (uint32_t i = 0; i < n; i++) {
-    t->begin[first + i] = 0;
-    t->nchild[first + i] = 0;
-    t->id[first + i] = -1;
-  }
+  for (uint32_t i = 0; i < n; i++) t->node[first + i] = (tok_node){0, -1, 0, -1};
   t->n_nodes += n;
   return first;
 }
@@ -49,7 +69,7 @@ static int32_t alloc_nodes(build_ctx *c, uint32_t n) {
 static void build(build_ctx *c, int32_t node, size_t lo, size_t hi, uint32_t depth) {
   tok_key *k = c->k;
   while (lo < hi && k[lo].len == depth) {  /* keys ending here: sorted first, last duplicate wins */
-    c->t->id[node] = k[lo].id;
+    c->t->node[node].id = k[lo].id;
     lo++;
   }
   if (lo >= hi) return;
@@ -61,8 +81,8 @@ static void build(build_ctx *c, int32_t node, size_t lo, size_t hi, uint32_t dep
   }
   int32_t first = alloc_nodes(c, groups);
   if (first < 0) return;
-  c->t->begin[node] = (uint32_t)first;
-  c->t->nchild[node] = (uint16_t)groups;
+  c->t->node[node].begin = (uint32_t)first;
+  c->t->node[node].nchild = groups;
   uint32_t g = 0;
   for (size_t i = lo; i < hi;) {
     uint8_t b = (uint8_t)k[i].s[depth];
@@ -82,19 +102,33 @@ ar_status tok_trie_build(tok_trie *t, tok_key *keys, size_t n, ar_error *err) {
   for (size_t i = 0; i < n; i++)
     if (keys[i].len == 0 || keys[i].len > 4096)
       return ar_fail(err, AR_ERR_MODEL, "piece %d has length %u (must be 1..4096)", (int)keys[i].id, keys[i].len);
-  qsort(keys, n, sizeof *keys, key_cmp);
+  mkqsort(keys, n, 0);
   build_ctx c = {t, keys, 0, 0};
   if (alloc_nodes(&c, 1) < 0) return ar_fail(err, AR_ERR_NOMEM, "out of memory building the vocabulary trie");
   build(&c, 0, 0, n, 0);
   if (c.oom) { tok_trie_free(t); return ar_fail(err, AR_ERR_NOMEM, "out of memory building the vocabulary trie"); }
-  for (uint32_t i = 0; i < t->nchild[0]; i++) t->root[t->label[t->begin[0] + i]] = (int32_t)(t->begin[0] + i);
+  for (uint32_t i = 0; i < t->node[0].nchild; i++) t->root[t->label[t->node[0].begin + i]] = (int32_t)(t->node[0].begin + i);
+  /* wide nodes get a direct 256-entry row: one load instead of a binary search */
+  uint32_t wide = 0;
+  for (uint32_t i = 1; i < t->n_nodes; i++) wide += t->node[i].nchild >= 24;
+  if (wide) {
+    t->dense = ar_malloc((size_t)wide * 256 * sizeof *t->dense);
+    if (!t->dense) { tok_trie_free(t); return ar_fail(err, AR_ERR_NOMEM, "out of memory building the vocabulary trie"); }
+    for (uint32_t i = 1; i < t->n_nodes; i++) {
+      tok_node *nd = &t->node[i];
+      if (nd->nchild < 24) continue;
+      int32_t *row = t->dense + (size_t)t->n_dense * 256;
+      for (int b = 0; b < 256; b++) row[b] = -1;
+      for (uint32_t j = 0; j < nd->nchild; j++) row[t->label[nd->begin + j]] = (int32_t)(nd->begin + j);
+      nd->dense = (int32_t)t->n_dense++;
+    }
+  }
   return AR_OK;
 }
 
 void tok_trie_free(tok_trie *t) {
-  ar_free(t->begin);
-  ar_free(t->nchild);
+  ar_free(t->node);
   ar_free(t->label);
-  ar_free(t->id);
+  ar_free(t->dense);
   memset(t, 0, sizeof *t);
 }

@@ -2,12 +2,13 @@
  * EncodeOptimized / HF's encode_optimized), unknown characters scored min_score - 10 and fused. */
 #include "tokenizer/tok_internal.h"
 
-void *tok_scratch_grow(void **p, size_t *cap, size_t need, int *oom) {
-  if (need <= *cap) return *p;
+void *tok_scratch_grow_slow(tok_scratch *sc, void **p, size_t *cap, size_t need) {
   size_t c = *cap ? *cap : 256;
   while (c < need) c *= 2;
-  void *q = ar_realloc(*p, c);
-  if (!q) { *oom = 1; return NULL; }
+  int on_stack = *p && (char *)*p >= sc->arena && (char *)*p < sc->arena + sizeof sc->arena;
+  void *q = on_stack ? ar_malloc(c) : ar_realloc(*p, c);
+  if (!q) { sc->oom = 1; return NULL; }
+  if (on_stack) memcpy(q, *p, *cap);
   *p = q;
   *cap = c;
   return q;
@@ -22,10 +23,10 @@ int tok_viterbi(const ar_tokenizer *t, const char *str, size_t n, tok_scratch *s
   if (n == 0) return 0;
   if (n > (size_t)INT32_MAX - 1) return -1;
   size_t paths = 0;
-  if (!tok_scratch_grow((void **)&sc->path, &sc->path_cap, (n + 1) * sizeof(int32_t) * 2, &sc->oom)) return -1;
+  if (!tok_scratch_grow(sc, (void **)&sc->path, &sc->path_cap, (n + 1) * sizeof(int32_t) * 2)) return -1;
   int32_t *path = sc->path;  /* pairs (start, id), reversed */
   if (t->hf) {
-    node_d *nd = tok_scratch_grow(&sc->nodes, &sc->nodes_cap, (n + 1) * sizeof(node_d), &sc->oom);
+    node_d *nd = tok_scratch_grow(sc, &sc->nodes, &sc->nodes_cap, (n + 1) * sizeof(node_d));
     if (!nd) return -1;
     for (size_t i = 0; i <= n; i++) nd[i].start = -1;
     nd[0].score = 0.0;
@@ -34,11 +35,9 @@ int tok_viterbi(const ar_tokenizer *t, const char *str, size_t n, tok_scratch *s
       size_t mblen = (size_t)tok_lead_len(s[pos]);
       if (mblen > n - pos) mblen = n - pos;
       int single = 0;
-      int32_t node = 0;
-      for (size_t k = pos; k < n; k++) {
-        node = tok_trie_next(tr, node, s[k]);
-        if (node < 0) break;
-        int32_t id = tr->id[node];
+      int32_t node = tr->root[s[pos]];
+      for (size_t k = pos; k < n && node >= 0; k++, node = k < n ? tok_trie_next(tr, node, s[k]) : -1) {
+        int32_t id = tr->node[node].id;
         if (id < 0) continue;
         node_d *tn = &nd[k + 1];
         double cand = t->score[id] + here;
@@ -54,7 +53,7 @@ int tok_viterbi(const ar_tokenizer *t, const char *str, size_t n, tok_scratch *s
     }
     for (size_t e = n; e > 0; e = (size_t)nd[e].start) { path[2 * paths] = nd[e].start; path[2 * paths + 1] = nd[e].id; paths++; }
   } else {
-    node_f *nf = tok_scratch_grow(&sc->nodes, &sc->nodes_cap, (n + 1) * sizeof(node_f), &sc->oom);
+    node_f *nf = tok_scratch_grow(sc, &sc->nodes, &sc->nodes_cap, (n + 1) * sizeof(node_f));
     if (!nf) return -1;
     for (size_t i = 0; i <= n; i++) nf[i].start = -1;
     nf[0].score = *base;
@@ -63,11 +62,9 @@ int tok_viterbi(const ar_tokenizer *t, const char *str, size_t n, tok_scratch *s
       size_t mblen = (size_t)tok_lead_len(s[pos]);
       if (mblen > n - pos) mblen = n - pos;
       int single = 0;
-      int32_t node = 0;
-      for (size_t k = pos; k < n; k++) {
-        node = tok_trie_next(tr, node, s[k]);
-        if (node < 0) break;
-        int32_t id = tr->id[node];
+      int32_t node = tr->root[s[pos]];
+      for (size_t k = pos; k < n && node >= 0; k++, node = k < n ? tok_trie_next(tr, node, s[k]) : -1) {
+        int32_t id = tr->node[node].id;
         if (id < 0) continue;
         node_f *tn = &nf[k + 1];
         /* spm: the piece score (double for user-defined pieces) plus the float path score, compared in

@@ -113,9 +113,10 @@ def adversarial():
 
 def long_lines(corpus):
     text = " ".join(corpus)
-    return [("100KB prose", text[:100000], False), ("100KB one letter", "a" * 100000, False),
-            # one 100 KB word: spm sums path scores in float, HF in f64; over this many pieces the rounding
-            # picks different (equal-looking) paths, so the references may disagree here
+    # sentencepiece sums path scores over the whole text in float, HF per word in f64: past ~10^4 tokens
+    # the float sums (|score| ~ 10^5, ulp ~ 0.01) round near-ties differently, so on these long lines the
+    # two references may disagree (seen with the 32k model on prose, 8k on the unspaced line)
+    return [("100KB prose", text[:100000], True), ("100KB one letter", "a" * 100000, False),
             ("100KB no spaces", "".join(corpus[:3000]).replace(" ", "")[:100000], True)]
 
 
@@ -296,6 +297,53 @@ def main():
             compare("hf %s %s layout: adversarial + cue lines" % (tag, layout),
                     [n for n, _ in strs] + ["cue line"] * (len(items) - len(strs)), ours(lj, items, binary=FAST_BIN),
                     hf_reference(lj, items, tmp), items)
+    # tokenizer.json variants derived from the 8k file: options the converters do not write for XLM-R
+    # but that the loader accepts, each checked against npm tokenizers
+    base = json.load(open(os.path.join(tmp, "m8000", "tokenizer.json"), encoding="utf-8"))
+
+    def variant(name, edit):
+        v = json.loads(json.dumps(base))
+        edit(v)
+        path = os.path.join(tmp, "variant-%s.json" % name.replace(" ", "-"))
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(v, f, ensure_ascii=False)
+        items = [s for _, s in strs] + sample[:500]
+        compare("hf 8k variant %s" % name, ["text"] * len(items), ours(path, items), hf_reference(path, items, tmp),
+                items)
+
+    def set_mask(v):
+        v["added_tokens"][4]["normalized"] = True
+        v["added_tokens"][4]["rstrip"] = True
+
+    def metaspace(scheme, split=True):
+        def edit(v):
+            v["pre_tokenizer"]["pretokenizers"][1] = {"type": "Metaspace", "replacement": "\u2581",
+                                                      "prepend_scheme": scheme, "split": split}
+        return edit
+
+    def strip_and_string_replace(v):
+        v["normalizer"] = {"type": "Sequence", "normalizers": [
+            v["normalizer"], {"type": "Strip", "strip_left": True, "strip_right": True},
+            {"type": "Replace", "pattern": {"String": "ão"}, "content": "ao"}]}
+        v["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always",
+                              "split": True}
+
+    variant("mask normalized+rstrip", set_mask)
+    variant("metaspace first", metaspace("first"))
+    variant("metaspace never", metaspace("never"))
+    variant("metaspace no split", metaspace("always", False))
+    variant("strip and string replace", strip_and_string_replace)
+    # sentencepiece normalizer options and user-defined symbols (they bypass the normalizer, win in
+    # Viterbi, and "▁▁x" holds inner ▁ so the whole-string Viterbi runs): the .model path only
+    vdir = os.path.join(tmp, "variant")
+    subprocess.run([sys.executable, os.path.join(TOOLS, "make_tokenizer.py"), "--text", train, "--vocab", "1000",
+                    "--out", vdir, "--spm-arg=--add_dummy_prefix=false", "--spm-arg=--remove_extra_whitespaces=false",
+                    "--spm-arg=--user_defined_symbols=\uff21\uff22,aula,<br>,\u2581\u2581x"], check=True)
+    vm = os.path.join(vdir, "sentencepiece.bpe.model")
+    extra = ["ＡＢ aula  x", " a  ▁▁x  ", "aulas <br>ＡＢＣ\tfim ", "  ", "x  ▁▁x▁▁x aulaula"]
+    items = [b for _, b in json_ok] + [e.encode() for e in extra] + [l.encode() for l in sample[:1000]]
+    compare("spm 1k no dummy prefix, keep spaces, user symbols", ["text"] * len(items), ours(vm, items),
+            spm_reference(vm, items), [b.decode(errors="replace") for b in items])
     print("test_tokenizer: %d passed, %d failed" % (passed, failed))
     subprocess.run(["rm", "-rf", tmp])
     return 1 if failed else 0

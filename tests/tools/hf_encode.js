@@ -2,8 +2,11 @@
 // usage: node hf_encode.js TOKENIZER_JSON INPUT_JSON [--no-special]
 //   INPUT_JSON holds a JSON array of strings (exact strings, so tabs/CR/odd characters survive);
 //   prints one JSON array of ids per input string. Used by the tokenizer tests and the benchmark.
+// usage: node hf_encode.js TOKENIZER_JSON --load REPEAT
+//   times Tokenizer.fromFile (median of REPEAT) and prints it as JSON.
 // usage: node hf_encode.js TOKENIZER_JSON --bench TEXT_FILE REPEAT
-//   encodes every line of TEXT_FILE REPEAT times (batch API) and prints the best wall time in seconds.
+//   encodes every line of TEXT_FILE REPEAT times (encodeBatch of 64: the fastest batch size measured here)
+//   and prints the wall times and their median as JSON.
 'use strict';
 const path = require('path');
 const fs = require('fs');
@@ -11,6 +14,17 @@ const { Tokenizer } = require(path.join(__dirname, '../../tools/node_modules/tok
 
 async function main() {
   const argv = process.argv.slice(2);
+  if (argv[1] === '--load') {
+    const times = [];
+    for (let r = 0; r < parseInt(argv[2] || '3', 10); r++) {
+      const t0 = process.hrtime.bigint();
+      Tokenizer.fromFile(argv[0]);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+    times.sort((a, b) => a - b);
+    process.stdout.write(JSON.stringify({ times, median: times[times.length >> 1] }) + '\n');
+    return;
+  }
   const tok = Tokenizer.fromFile(argv[0]);
   if (argv[1] === '--bench') {
     const lines = fs.readFileSync(argv[2], 'utf8').split('\n');
@@ -21,8 +35,8 @@ async function main() {
     for (let r = 0; r < rep; r++) {
       const t0 = process.hrtime.bigint();
       n = 0;
-      for (let i = 0; i < lines.length; i += 1024) {
-        const encs = await tok.encodeBatch(lines.slice(i, i + 1024));
+      for (let i = 0; i < lines.length; i += 64) {
+        const encs = await tok.encodeBatch(lines.slice(i, i + 64));
         for (const e of encs) n += e.getIds().length;
       }
       times.push(Number(process.hrtime.bigint() - t0) / 1e9);

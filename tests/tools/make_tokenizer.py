@@ -3,7 +3,7 @@
 Hugging Face tokenizer.json, for tests and benchmarks (no real XLM-R files are available here).
 
 usage: make_tokenizer.py --text FILE --vocab N --out DIR [--layout xlmr|t430|modern] [--pad-to N]
-                         [--no-cache]
+                         [--no-cache] [--spm-arg=--flag=value ...]
 
 Writes DIR/sentencepiece.bpe.model (spm_train --model_type=unigram --normalization_rule_name=nmt_nfkc,
 <unk>=0 <s>=1 </s>=2 like XLM-R) and DIR/tokenizer.json laid out like XLM-R's (e5-spec.md §3.5):
@@ -21,6 +21,7 @@ import base64
 import hashlib
 import json
 import os
+import random
 import shutil
 import struct
 import subprocess
@@ -126,22 +127,35 @@ def pad_model(src, dst, n_total):
     rest = bytearray()
     for f, w, v, raw in fields(buf):
         (out if f == 1 else rest).extend(raw)
-    k, n = 0, len(pieces)
+    # Synthetic pieces shaped like XLM-R's: many scripts, 1-8 characters, most starting with U+2581,
+    # seeded so the file is the same every run.
+    rng = random.Random(250000)
+    pools = [("abcdefghijklmnopqrstuvwxyz", 10), ("áéíóúâêôãõçàü", 1),
+             ("".join(chr(c) for c in range(0x430, 0x450)), 3), ("".join(chr(c) for c in range(0x4E00, 0x4F80)), 3),
+             ("".join(chr(c) for c in range(0x627, 0x64B)), 1), ("".join(chr(c) for c in range(0x905, 0x939)), 1),
+             ("".join(chr(c) for c in range(0x3041, 0x3097)), 1), ("0123456789", 1)]
+    weights = [w for _, w in pools]
+    n = len(pieces)
     while n < n_total:
-        p = "\u2581zz%x" % k if k % 2 == 0 else "q%xj" % k
-        k += 1
+        chars, _ = rng.choices(pools, weights)[0]
+        p = "".join(rng.choice(chars) for _ in range(rng.randint(1, 8 if len(chars) > 100 and chars[0] < "\u4e00" else 6)))
+        if rng.random() < 0.6:
+            p = "\u2581" + p
         if p in have:
             continue
-        out += enc_piece(p, lo - 1.0 - k * 1e-4)
+        have.add(p)
+        out += enc_piece(p, lo - 1.0 - rng.random() * 8.0)
         n += 1
     open(dst, "wb").write(bytes(out + rest))
 
 
 # ---- training (cached) ----
-def train(text, vocab, cache_dir, use_cache=True):
+def train(text, vocab, cache_dir, use_cache=True, extra=()):
     h = hashlib.sha256()
     h.update(open(text, "rb").read())
     key = "%s-v%d-nmt_nfkc-unigram-1" % (h.hexdigest()[:16], vocab)
+    if extra:
+        key += "-" + hashlib.sha256("\0".join(extra).encode()).hexdigest()[:12]
     cached = os.path.join(cache_dir, key + ".model")
     if use_cache and os.path.exists(cached):
         return cached
@@ -152,7 +166,7 @@ def train(text, vocab, cache_dir, use_cache=True):
         cmd = [SPM_TRAIN, "--input=" + text, "--model_prefix=" + prefix, "--vocab_size=%d" % vocab,
                "--model_type=unigram", "--normalization_rule_name=nmt_nfkc", "--character_coverage=0.9995",
                "--hard_vocab_limit=false", "--num_threads=2", "--input_sentence_size=2000000",
-               "--shuffle_input_sentence=false", "--minloglevel=2"]
+               "--shuffle_input_sentence=false", "--minloglevel=2"] + list(extra)
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if r.returncode != 0:
             sys.stderr.write(r.stderr.decode(errors="replace")[-2000:])
@@ -227,9 +241,11 @@ def main():
     ap.add_argument("--layout", default="xlmr", choices=["xlmr", "t430", "modern"])
     ap.add_argument("--pad-to", type=int, default=0, help="pad with synthetic pieces to this many")
     ap.add_argument("--no-cache", action="store_true")
+    ap.add_argument("--spm-arg", action="append", default=[],
+                    help="extra spm_train flag (repeatable), e.g. --spm-arg=--add_dummy_prefix=false")
     a = ap.parse_args()
     cache = os.environ.get("AULARAG_SPM_CACHE", "/tmp/aularag-spm-cache")
-    model = train(a.text, a.vocab, cache, not a.no_cache)
+    model = train(a.text, a.vocab, cache, not a.no_cache, tuple(a.spm_arg))
     os.makedirs(a.out, exist_ok=True)
     dst = os.path.join(a.out, "sentencepiece.bpe.model")
     if a.pad_to:

@@ -56,3 +56,13 @@ TEST(buf_printf_grows) {
   ASSERT(strncmp(b.p, "0,1,2,", 6) == 0);
   ar_buf_free(&b);
 }
+
+/* Regression: ar_buf_steal on a buffer that was only reserved returned unterminated memory. */
+TEST(buf_steal_after_reserve_is_terminated) {
+  ar_buf b = {0};
+  ASSERT_EQ_INT(ar_buf_reserve(&b, 100), 0);
+  char *s = ar_buf_steal(&b);
+  ASSERT(s != NULL);
+  ASSERT_EQ_INT(strlen(s), 0);
+  free(s);
+}

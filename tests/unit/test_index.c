@@ -173,6 +173,18 @@ TEST(index_queries_with_fts_syntax_never_fail) {
     if (st == AR_OK) ar_results_free(&r);
   }
   ASSERT_EQ_INT(top_id(ix, "\"GPU\" AND (prefetch*", NULL), 2);
+  /* a pasted wall of text: capped at the first 256 distinct terms, still answers */
+  ar_buf big = {0};
+  for (int i = 0; i < 3000; i++) ar_buf_printf(&big, "palavra%d ", i);
+  char *expr = NULL;
+  ASSERT_EQ_INT(ar_lexical_query(ix->query_an, big.p, &expr, NULL), AR_OK);
+  int ors = 0;
+  for (const char *c = expr; (c = strstr(c, " OR ")); c++) ors++;
+  ASSERT_EQ_INT(ors, 255);
+  ar_free(expr);
+  ar_buf_puts(&big, " prefetch");
+  ASSERT(top_id(ix, big.p, NULL) == -1);  /* terms past the cap are not searched */
+  ar_buf_free(&big);
   /* only stop words: no hits, no error */
   ASSERT_EQ_INT(top_id(ix, "o que é isso?", NULL), -1);
   /* empty question is a usage error */

@@ -1,109 +1,14 @@
-/* normalize.c - text -> normalized pieces: sentencepiece's normalizer (longest charsmap match, ▁ escaping,
- * dummy prefix, whitespace collapsing) and HF's pipeline (grapheme-wise Precompiled, Replace, Strip,
- * WhitespaceSplit, Metaspace), then Viterbi on each piece. */
+/* hf_pipeline.c - Hugging Face tokenizers' pipeline for one segment: normalizers (grapheme-wise
+ * Precompiled, Replace, Strip), pre-tokenizers (WhitespaceSplit, Metaspace), then Viterbi per word. */
 #include "tokenizer/tok_internal.h"
 #include <utf8proc.h>
 
-#define SPACE_SYM "\xE2\x96\x81" /* U+2581 */
-
 static char *need(tok_scratch *sc, int k, size_t n) {
-  return tok_scratch_grow((void **)&sc->buf[k], &sc->buf_cap[k], n + 1, &sc->oom);
+  return tok_scratch_grow(sc, (void **)&sc->buf[k], &sc->buf_cap[k], n + 1);
 }
 static uint32_t *need_pc(tok_scratch *sc, int k, size_t pairs) {
-  return tok_scratch_grow((void **)&sc->pc[k], &sc->pc_cap[k], (pairs + 1) * 2 * sizeof(uint32_t), &sc->oom);
+  return tok_scratch_grow(sc, (void **)&sc->pc[k], &sc->pc_cap[k], (pairs + 1) * 2 * sizeof(uint32_t));
 }
-
-/* ---- sentencepiece ---- */
-
-/* NormalizePrefix: the replacement for the longest charsmap key at s, else the code point itself, else
- * U+FFFD for one invalid byte. Returns the bytes consumed. */
-static size_t spm_prefix(const ar_tokenizer *t, const uint8_t *s, size_t n, const char **rep, size_t *rlen) {
-  uint8_t b = s[0];
-  if (b < 0x80 && (n == 1 || (s[1] < 0x80 && !t->ascii_cont[b]))) {
-    if (t->ascii_val[b] < 0) { *rep = (const char *)s; *rlen = 1; }
-    else { *rep = t->cm.repl + t->ascii_val[b]; *rlen = t->ascii_len[b]; }
-    return 1;
-  }
-  if (t->has_cm) {
-    uint32_t lens[32], vals[32];
-    int k = tok_charsmap_search(&t->cm, s, n, lens, vals, 32);
-    if (k > 32) k = 32;
-    if (k > 0) {
-      uint32_t best = 0;
-      for (int i = 1; i < k; i++) if (lens[i] > lens[best]) best = (uint32_t)i;
-      *rep = tok_charsmap_repl(&t->cm, vals[best], rlen);
-      return lens[best];
-    }
-  }
-  int l = ar_utf8_len(s, n);
-  if (l == 0) { *rep = "\xEF\xBF\xBD"; *rlen = 3; return 1; }
-  *rep = (const char *)s;
-  *rlen = (size_t)l;
-  return (size_t)l;
-}
-
-/* Normalizer::Normalize into sc->buf[0]; returns the length, or -1 on OOM. */
-static long spm_normalize(const ar_tokenizer *t, const uint8_t *s, size_t n, tok_scratch *sc) {
-  const char *rep;
-  size_t rl, pos = 0, m = 0;
-  if (t->remove_extra_ws) {
-    while (pos < n) {
-      size_t c = spm_prefix(t, s + pos, n - pos, &rep, &rl);
-      if (!(rl == 1 && rep[0] == ' ')) break;
-      pos += c;
-    }
-  }
-  if (pos == n) return 0;
-  char *o = need(sc, 0, (n - pos) * 3 + 16);
-  if (!o) return -1;
-  if (t->add_dummy_prefix) { memcpy(o, SPACE_SYM, 3); m = 3; }
-  int prev_space = t->remove_extra_ws;
-  while (pos < n) {
-    size_t c = spm_prefix(t, s + pos, n - pos, &rep, &rl);
-    if (prev_space) while (rl && rep[0] == ' ') { rep++; rl--; }
-    if (rl) {
-      if (!(o = need(sc, 0, m + rl * 3 + (n - pos) * 3 + 16))) return -1;
-      for (size_t i = 0; i < rl; i++) {
-        if (rep[i] == ' ') { memcpy(o + m, SPACE_SYM, 3); m += 3; }
-        else o[m++] = rep[i];
-      }
-      prev_space = rep[rl - 1] == ' ';
-    }
-    pos += c;
-    if (!t->remove_extra_ws) prev_space = 0;
-  }
-  if (t->remove_extra_ws)
-    while (m >= 3 && !memcmp(o + m - 3, SPACE_SYM, 3)) m -= 3;
-  return (long)m;
-}
-
-static int spm_segment(const ar_tokenizer *t, const uint8_t *s, size_t n, tok_scratch *sc, tok_out *o) {
-  long m = spm_normalize(t, s, n, sc);
-  if (m < 0) return -1;
-  const char *x = sc->buf[0];
-  float base = 0.0f;
-  o->last_unk = 0;
-  if (!t->chunkable) return tok_viterbi(t, x, (size_t)m, sc, o, &base);
-  /* No piece holds ▁ past its first byte, so every path passes through each ▁: run Viterbi word by
-   * word, carrying the float path score so the arithmetic is exactly that of the whole string. */
-  size_t a = 0;
-  while (a < (size_t)m) {
-    size_t b = a + 1;
-    while (b < (size_t)m) {
-      const char *q = memchr(x + b, 0xE2, (size_t)m - b);
-      if (!q) { b = (size_t)m; break; }
-      b = (size_t)(q - x);
-      if (b + 3 <= (size_t)m && !memcmp(q, SPACE_SYM, 3)) break;
-      b++;
-    }
-    if (tok_viterbi(t, x + a, b - a, sc, o, &base) < 0) return -1;
-    if (tok_out_full(o)) return 0;
-    a = b;
-  }
-  return 0;
-}
-
-/* ---- Hugging Face ---- */
 
 /* Rust char::is_whitespace at s (bytes of the character, 0 if not whitespace). */
 static size_t ws_at(const uint8_t *s, size_t n) {
@@ -120,7 +25,6 @@ static size_t ws_at(const uint8_t *s, size_t n) {
 }
 
 /* Whitespace character ending exactly at s[end] (bytes, 0 if none). */
-size_t tok_ws_before(const uint8_t *s, size_t lo, size_t end);
 size_t tok_ws_before(const uint8_t *s, size_t lo, size_t end) {
   for (size_t l = 1; l <= 3 && l <= end - lo; l++) {
     size_t st = end - l;
@@ -129,7 +33,6 @@ size_t tok_ws_before(const uint8_t *s, size_t lo, size_t end) {
   }
   return 0;
 }
-size_t tok_ws_at(const uint8_t *s, size_t n);
 size_t tok_ws_at(const uint8_t *s, size_t n) { return ws_at(s, n); }
 
 static size_t grapheme_end(const uint8_t *s, size_t pos, size_t n) {
@@ -289,7 +192,8 @@ static int hf_pretok_model(const ar_tokenizer *t, int xb, size_t n, int at_start
         }
         size_t w0 = y0;
         for (size_t j = y0; j < m;) {
-          if (j > w0 && m - j >= (size_t)st->repl_len && !memcmp(y + j, st->repl, (size_t)st->repl_len)) {
+          if (j > w0 && y[j] == st->repl[0] && m - j >= (size_t)st->repl_len &&
+              !memcmp(y + j, st->repl, (size_t)st->repl_len)) {
             uint32_t *q = need_pc(sc, pb, nq + 1);
             if (!q) return -1;
             q[2 * nq] = (uint32_t)w0; q[2 * nq + 1] = (uint32_t)(j - w0); nq++;
@@ -318,10 +222,7 @@ static int hf_pretok_model(const ar_tokenizer *t, int xb, size_t n, int at_start
   return 0;
 }
 
-int tok_split_special(const ar_tokenizer *t, const uint8_t *s, size_t n, size_t from, int normalized,
-                      size_t *ms, size_t *me, int32_t *id);
-
-static int hf_segment(const ar_tokenizer *t, const uint8_t *s, size_t n, int at_start, tok_scratch *sc,
+int tok_hf_segment(const ar_tokenizer *t, const uint8_t *s, size_t n, int at_start, tok_scratch *sc,
                       tok_out *o) {
   /* Rust strings are valid UTF-8: each invalid byte becomes U+FFFD first (documented decision) */
   int cur = -1;
@@ -380,10 +281,4 @@ static int hf_segment(const ar_tokenizer *t, const uint8_t *s, size_t n, int at_
   }
   ar_free(copy);
   return rc;
-}
-
-int tok_encode_segment(const ar_tokenizer *t, const char *s, size_t n, int at_start, tok_scratch *sc,
-                       tok_out *o) {
-  if (t->hf) return hf_segment(t, (const uint8_t *)s, n, at_start, sc, o);
-  return spm_segment(t, (const uint8_t *)s, n, sc, o);
 }
