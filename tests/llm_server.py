@@ -1,0 +1,346 @@
+#!/usr/bin/python3
+"""llm_server.py - a scripted OpenAI-compatible chat server for tests (stdlib only, 127.0.0.1).
+
+Run it as a program:
+
+    /usr/bin/python3 tests/llm_server.py --script replies.json [--log requests.jsonl] [--port 0]
+
+It binds 127.0.0.1 (port 0 = a free port) and prints one line `PORT <n>` on stdout once it is
+listening; it serves until killed (SIGTERM/SIGINT) or until its stdin reaches EOF when
+--stdin-eof is given (so a test that dies takes the server with it).
+
+Or import it from a Python test:
+
+    sys.path.insert(0, os.path.join(root, "tests")); from llm_server import LLMServer
+    with LLMServer({"replies": [{"content": "Olá [1]"}]}) as srv:
+        run(["aularag", "ask", "--llm-url", srv.url, ...])
+        srv.requests()          # the request log, parsed
+
+Endpoints: POST /v1/chat/completions (also /chat/completions), GET /v1/models, GET /healthz.
+Control: GET /_log (the request log as a JSON array), POST /_script (replace the script with the
+body; the log is kept), POST /_reset (clear the log and the use counts).
+
+Script (JSON object):
+    {"replies": [REPLY, ...], "default": REPLY}
+A request is answered by the first reply in order that still has uses left and whose "match"
+(if any) is a substring of the last user message; otherwise by "default" (built in: content
+"Resposta de teste [1]."). REPLY fields, all optional:
+    match      substring of the last user message this reply is for
+    times      how many requests it answers (default 1; 0 = unlimited)
+    status     HTTP status (default 200)
+    headers    extra response headers, e.g. {"Retry-After": "1"}
+    delay_s    sleep this long before sending anything (timeouts)
+    content    the assistant text (default "Resposta de teste [1].")
+    echo       true: content = the last user message
+    stream     true/false forces SSE or not; default: what the request's "stream" asked
+    chunks     stream: the content deltas (default: content cut into 4-character pieces)
+    chunk_delay_s  stream: sleep between deltas (default 0.005)
+    cut_after  stream: close the connection after this many deltas, without [DONE]
+    byte_split stream: write the raw SSE bytes this many at a time, flushing each piece (so a
+               UTF-8 sequence or an SSE line is split across TCP reads)
+    body       send this string verbatim as the body (malformed JSON, HTML error pages)
+    usage      the "usage" object (default: counts of whitespace-separated words)
+    finish_reason  default "stop"
+Log (--log file, JSON Lines, and GET /_log): one object per request:
+    {"n": 1, "method": "POST", "path": "/v1/chat/completions", "headers": {lower-case name: value},
+     "body": parsed JSON (or the raw text when it is not JSON), "reply": index in "replies" or
+     "default", "t": unix time}
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DEFAULT_CONTENT = "Resposta de teste [1]."
+
+
+class State:
+    def __init__(self, script, log_path):
+        self.lock = threading.Lock()
+        self.log_path = log_path
+        self.log = []
+        self.set_script(script)
+
+    def set_script(self, script):
+        if isinstance(script, list):
+            script = {"replies": script}
+        self.script = script or {}
+        self.uses = [0] * len(self.script.get("replies", []))
+
+    def pick(self, last_user):
+        with self.lock:
+            for i, r in enumerate(self.script.get("replies", [])):
+                times = r.get("times", 1)
+                if times and self.uses[i] >= times:
+                    continue
+                m = r.get("match")
+                if m is not None and m not in (last_user or ""):
+                    continue
+                self.uses[i] += 1
+                return i, r
+            return "default", self.script.get("default", {})
+
+    def record(self, entry):
+        with self.lock:
+            entry["n"] = len(self.log) + 1
+            self.log.append(entry)
+            if self.log_path:
+                with open(self.log_path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def last_user_message(body):
+    try:
+        for m in reversed(body.get("messages", [])):
+            if m.get("role") == "user":
+                c = m.get("content")
+                return c if isinstance(c, str) else json.dumps(c, ensure_ascii=False)
+    except AttributeError:
+        pass
+    return ""
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "aularag-test-llm/1"
+
+    def log_message(self, fmt, *args):  # quiet: tests read the request log instead
+        pass
+
+    def _send(self, status, body, ctype="application/json", headers=None):
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, str(v))
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def _read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def do_GET(self):
+        st = self.server.state
+        if self.path == "/_log":
+            with st.lock:
+                self._send(200, json.dumps(st.log, ensure_ascii=False))
+        elif self.path in ("/healthz", "/health"):
+            self._send(200, '{"ok":true}')
+        elif self.path.rstrip("/") in ("/v1/models", "/models"):
+            self._send(200, json.dumps({"object": "list", "data": [{"id": "test-model", "object": "model"}]}))
+        else:
+            self._send(404, '{"error":{"message":"not found"}}')
+
+    def do_POST(self):
+        st = self.server.state
+        raw = self._read_body()
+        if self.path == "/_script":
+            st.set_script(json.loads(raw or b"{}"))
+            return self._send(200, '{"ok":true}')
+        if self.path == "/_reset":
+            with st.lock:
+                st.log = []
+                st.uses = [0] * len(st.uses)
+            return self._send(200, '{"ok":true}')
+        text = raw.decode("utf-8", "replace")
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = text
+        if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+            st.record({"method": "POST", "path": self.path, "headers": self._headers(), "body": body,
+                       "reply": None, "t": time.time()})
+            return self._send(404, '{"error":{"message":"unknown path %s"}}' % self.path)
+        idx, r = st.pick(last_user_message(body) if isinstance(body, dict) else "")
+        st.record({"method": "POST", "path": self.path, "headers": self._headers(), "body": body,
+                   "reply": idx, "t": time.time()})
+        if r.get("delay_s"):
+            time.sleep(float(r["delay_s"]))
+        status = int(r.get("status", 200))
+        headers = r.get("headers", {})
+        if "body" in r:
+            return self._send(status, r["body"], headers=headers)
+        if status != 200:
+            msg = {"error": {"message": "scripted error %d" % status, "type": "test"}}
+            return self._send(status, json.dumps(msg), headers=headers)
+        content = r.get("content", DEFAULT_CONTENT)
+        if r.get("echo"):
+            content = last_user_message(body)
+        model = body.get("model", "") if isinstance(body, dict) else ""
+        stream = r.get("stream")
+        if stream is None:
+            stream = bool(isinstance(body, dict) and body.get("stream"))
+        usage = r.get("usage") or {"prompt_tokens": len(text.split()), "completion_tokens": len(content.split()),
+                                   "total_tokens": len(text.split()) + len(content.split())}
+        if not stream:
+            out = {"id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": model,
+                   "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                                "finish_reason": r.get("finish_reason", "stop")}],
+                   "usage": usage}
+            return self._send(200, json.dumps(out, ensure_ascii=False), headers=headers)
+        self._stream(r, content, model, usage, headers)
+
+    def _stream(self, r, content, model, usage, headers):
+        chunks = r.get("chunks")
+        if chunks is None:
+            chunks = [content[i:i + 4] for i in range(0, len(content), 4)]
+        events = []
+        for c in chunks:
+            ev = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": model,
+                  "choices": [{"index": 0, "delta": {"content": c}, "finish_reason": None}]}
+            events.append("data: " + json.dumps(ev, ensure_ascii=False) + "\n\n")
+        cut = r.get("cut_after")
+        if cut is not None:
+            events = events[:int(cut)]
+        else:
+            fin = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": model,
+                   "choices": [{"index": 0, "delta": {}, "finish_reason": r.get("finish_reason", "stop")}],
+                   "usage": usage}
+            events.append("data: " + json.dumps(fin, ensure_ascii=False) + "\n\n")
+            events.append("data: [DONE]\n\n")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")  # body ends when the connection closes
+        for k, v in headers.items():
+            self.send_header(k, str(v))
+        self.end_headers()
+        self.close_connection = True
+        delay = float(r.get("chunk_delay_s", 0.005))
+        split = r.get("byte_split")
+        try:
+            for ev in events:
+                data = ev.encode("utf-8")
+                step = int(split) if split else len(data)
+                for i in range(0, len(data), step):
+                    self.wfile.write(data[i:i + step])
+                    self.wfile.flush()
+                    if split:
+                        time.sleep(0.002)
+                if delay:
+                    time.sleep(delay)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _headers(self):
+        return {k.lower(): v for k, v in self.headers.items()}
+
+
+def serve(script, log_path=None, port=0):
+    srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    srv.daemon_threads = True
+    srv.state = State(script, log_path)
+    return srv
+
+
+class LLMServer:
+    """Starts this file as a subprocess (so the client under test and the server never share a
+    GIL) and stops it on exit. script: a dict/list, or a path to a JSON file."""
+
+    def __init__(self, script=None, log_path=None):
+        self.script = script if script is not None else {}
+        self.log_path = log_path
+        self.proc = None
+        self.port = None
+
+    def __enter__(self):
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix="aularag-llm-")
+        path = self.script
+        if not isinstance(path, str):
+            path = os.path.join(self.dir, "script.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(self.script, f, ensure_ascii=False)
+        self.log_path = self.log_path or os.path.join(self.dir, "requests.jsonl")
+        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--script", path, "--log",
+                                      self.log_path, "--stdin-eof"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT "):
+            raise RuntimeError("llm_server did not start: %r" % line)
+        self.port = int(line.split()[1])
+        self.url = "http://127.0.0.1:%d" % self.port
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            for f in (self.proc.stdin, self.proc.stdout):
+                try:
+                    f.close()
+                except OSError:
+                    pass
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def requests(self):
+        """The request log: a list of dicts (see the module docstring)."""
+        out = []
+        if os.path.exists(self.log_path):
+            with open(self.log_path, encoding="utf-8") as f:
+                out = [json.loads(l) for l in f if l.strip()]
+        return out
+
+    def set_script(self, script):
+        self._post("/_script", json.dumps(script))
+
+    def reset(self):
+        self._post("/_reset", "{}")
+
+    def _post(self, path, body):
+        import urllib.request
+        req = urllib.request.Request(self.url + path, data=body.encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=5).read()
+
+
+def main():
+    ap = argparse.ArgumentParser(description="scripted OpenAI-compatible chat server for tests")
+    ap.add_argument("--script", help="JSON file: {\"replies\": [...], \"default\": {...}}")
+    ap.add_argument("--log", help="append one JSON line per request here")
+    ap.add_argument("--port", type=int, default=0, help="0 = a free port")
+    ap.add_argument("--stdin-eof", action="store_true", help="exit when stdin reaches EOF")
+    a = ap.parse_args()
+    script = {}
+    if a.script:
+        with open(a.script, encoding="utf-8") as f:
+            script = json.load(f)
+    srv = serve(script, a.log, a.port)
+    print("PORT %d" % srv.server_address[1], flush=True)
+    if a.stdin_eof:
+        t = threading.Thread(target=srv.serve_forever, daemon=True)
+        t.start()
+        try:
+            sys.stdin.read()
+        except KeyboardInterrupt:
+            pass
+        srv.shutdown()
+    else:
+        try:
+            srv.serve_forever()
+        except KeyboardInterrupt:
+            pass
+    srv.server_close()
+
+
+if __name__ == "__main__":
+    import signal
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    main()
