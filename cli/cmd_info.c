@@ -1,8 +1,72 @@
-/* cmd_info.c - `aularag info`: placeholder until its issue lands (exits 1 with a clear message). */
+/* cmd_info.c - `aularag info`: what an index holds (and, with --check, whether it is consistent). */
 #include "cli.h"
+#include "index/index.h"
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *usage =
+  "usage: aularag info -i INDEX [--json] [--check]\n"
+  "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
+  "  --json               one JSON object\n"
+  "  --check              also verify it: SQLite integrity_check, FTS5 integrity-check, references\n"
+  "                       (exit 1 when something is wrong)\n";
 
 int cmd_info(int argc, char **argv) {
-  (void)argc; (void)argv;
-  fprintf(stderr, "aularag info: not built yet\n");
-  return EXIT_RUNTIME;
+  static const struct option opts[] = {
+    {"index", required_argument, 0, 'i'}, {"json", no_argument, 0, 'j'},
+    {"check", no_argument, 0, 'c'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  const char *index = NULL;
+  int json = 0, check = 0, c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'i': index = optarg; break;
+    case 'j': json = 1; break;
+    case 'c': check = 1; break;
+    case 'h': fputs(usage, stdout); return EXIT_OK;
+    case ':': return cli_usage_error("info", usage, "option '%s' needs a value", argv[optind - 1]);
+    default: return cli_usage_error("info", usage, "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc) return cli_usage_error("info", usage, "unexpected argument '%s'", argv[optind]);
+  index = cli_env_default(index, "AULARAG_INDEX");
+  if (!index) return cli_usage_error("info", usage, "no index: give -i INDEX or set AULARAG_INDEX");
+  ar_error err = {0};
+  ar_index *ix = NULL;
+  ar_index_params ip = ar_index_default_params();
+  ip.read_only = !check;  /* FTS5's integrity-check is issued as a write */
+  ip.create = 0;
+  if (ar_index_open(index, ip, &ix, &err) != AR_OK) return cli_fail(&err);
+  ar_index_info in;
+  if (ar_index_info_get(ix, &in, &err) != AR_OK) { ar_index_close(ix); return cli_fail(&err); }
+  ar_status cst = AR_OK;
+  ar_error cerr = {0};
+  if (check) cst = ar_index_check(ix, &cerr);
+  char *created = NULL;
+  ar_index_meta_get(ix, "created", &created, NULL);
+  ar_index_close(ix);
+  if (json) {
+    json_t *o = json_pack("{s:s, s:i, s:s, s:I, s:I, s:I, s:s, s:i, s:I, s:s}", "index", index,
+                          "schema_version", in.schema_version, "lang", in.lang, "videos", (json_int_t)in.n_videos,
+                          "segments", (json_int_t)in.n_segments, "vectors", (json_int_t)in.n_vectors,
+                          "model", in.model, "dim", in.dim, "file_bytes", (json_int_t)in.file_bytes,
+                          "created", created ? created : "");
+    if (o && check) json_object_set_new(o, "check", json_string(cst ? cerr.msg : "ok"));
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (s) puts(s);
+    free(s);
+    json_decref(o);
+  } else {
+    printf("index:     %s\nschema:    %d\nlanguage:  %s\ncreated:   %s\nvideos:    %lld\nsegments:  %lld\n"
+           "vectors:   %lld\nmodel:     %s\ndim:       %d\nsize:      %.1f MB (%lld bytes)\n",
+           index, in.schema_version, in.lang, created ? created : "", (long long)in.n_videos,
+           (long long)in.n_segments, (long long)in.n_vectors, in.model[0] ? in.model : "(none: lexical only)",
+           in.dim, in.file_bytes / 1e6, (long long)in.file_bytes);
+    if (check) printf("check:     %s\n", cst ? cerr.msg : "ok");
+  }
+  free(created);
+  if (cst) { fprintf(stderr, "aularag: %s\n", cerr.msg); return EXIT_RUNTIME; }
+  return EXIT_OK;
 }

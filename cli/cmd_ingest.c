@@ -1,8 +1,106 @@
-/* cmd_ingest.c - `aularag ingest`: placeholder until its issue lands (exits 1 with a clear message). */
+/* cmd_ingest.c - `aularag ingest`: transcripts (files/folders, optional manifest) -> index. */
 #include "cli.h"
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *usage =
+  "usage: aularag ingest -i INDEX [--manifest FILE] [--lang pt|en] [--model DIR]\n"
+  "                      [--window SEC] [--overlap SEC] [--max-words N] [--quiet] PATH...\n"
+  "  -i, --index FILE     the index (created when missing; default $AULARAG_INDEX)\n"
+  "  --manifest FILE      CSV file,video_id,title,url (files relative to it); without PATHs,\n"
+  "                       every file it lists is ingested\n"
+  "  --lang pt|en         analysis language of a NEW index (default pt; fixed afterwards)\n"
+  "  --model DIR          also embed segments with this E5 model (default $AULARAG_MODEL)\n"
+  "  --window SEC         segment length (default 120)\n"
+  "  --overlap SEC        overlap between consecutive segments (default 30)\n"
+  "  --max-words N        hard cap on words per segment (default 350)\n"
+  "  --quiet              no progress or warnings on stderr\n"
+  "  PATH                 .vtt .srt .json files, or folders searched recursively\n"
+  "Re-ingesting a video replaces it atomically; an unchanged one keeps its corpus ids.\n"
+  "A bad transcript is reported (FILE:LINE) and skipped; the others go on (exit 1 at the end).\n";
+
+struct ui { int tty, quiet, last_len; };
+
+static int on_progress(const ar_progress *p, void *ud) {
+  struct ui *u = ud;
+  if (!u->tty || u->quiet) return 0;
+  if (!p->file) { fprintf(stderr, "\r%*s\r", u->last_len, ""); u->last_len = 0; return 0; }
+  const char *base = strrchr(p->file, '/');
+  base = base ? base + 1 : p->file;
+  int n = fprintf(stderr, "\r[%lld/%lld] %s: %.60s", (long long)p->done + 1, (long long)p->total, p->stage, base);
+  if (n < u->last_len) fprintf(stderr, "%*s", u->last_len - n, "");
+  u->last_len = n;
+  fflush(stderr);
+  return 0;
+}
+
+static void on_warn(const ar_error *e, void *ud) {
+  struct ui *u = ud;
+  if (u->tty && u->last_len) { fprintf(stderr, "\r%*s\r", u->last_len, ""); u->last_len = 0; }
+  if (e->status == AR_OK) { if (!u->quiet) fprintf(stderr, "aularag: warning: %s\n", e->msg); }
+  else fprintf(stderr, "aularag: %s\n", e->msg);
+}
 
 int cmd_ingest(int argc, char **argv) {
-  (void)argc; (void)argv;
-  fprintf(stderr, "aularag ingest: not built yet\n");
-  return EXIT_RUNTIME;
+  static const struct option opts[] = {
+    {"index", required_argument, 0, 'i'}, {"manifest", required_argument, 0, 'm'},
+    {"lang", required_argument, 0, 'l'}, {"model", required_argument, 0, 'M'},
+    {"window", required_argument, 0, 'w'}, {"overlap", required_argument, 0, 'o'},
+    {"max-words", required_argument, 0, 'x'}, {"quiet", no_argument, 0, 'q'},
+    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  const char *index = NULL, *lang = NULL, *model = NULL;
+  ar_ingest_params p = ar_ingest_default_params();
+  struct ui u = {isatty(2), 0, 0};
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'i': index = optarg; break;
+    case 'm': p.manifest = optarg; break;
+    case 'l':
+      if (strcmp(optarg, "pt") && strcmp(optarg, "en"))
+        return cli_usage_error("ingest", usage, "--lang expects pt or en, got '%s'", optarg);
+      lang = optarg;
+      break;
+    case 'M': model = optarg; break;
+    case 'w': if (cli_parse_double("ingest", "--window", optarg, 1, 86400, &p.seg.window_s)) return EXIT_USAGE; break;
+    case 'o': if (cli_parse_double("ingest", "--overlap", optarg, 0, 86400, &p.seg.overlap_s)) return EXIT_USAGE; break;
+    case 'x': if (cli_parse_int("ingest", "--max-words", optarg, 8, 100000, &p.seg.max_units)) return EXIT_USAGE; break;
+    case 'q': u.quiet = 1; break;
+    case 'h': fputs(usage, stdout); return EXIT_OK;
+    case ':': return cli_usage_error("ingest", usage, "option '%s' needs a value", argv[optind - 1]);
+    default: return cli_usage_error("ingest", usage, "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  index = cli_env_default(index, "AULARAG_INDEX");
+  model = cli_env_default(model, "AULARAG_MODEL");
+  if (!index) return cli_usage_error("ingest", usage, "no index: give -i INDEX or set AULARAG_INDEX");
+  if (optind >= argc && !p.manifest) return cli_usage_error("ingest", usage, "no transcripts given");
+  if (p.seg.overlap_s >= p.seg.window_s)
+    return cli_usage_error("ingest", usage, "--overlap (%g) must be smaller than --window (%g)", p.seg.overlap_s,
+                           p.seg.window_s);
+  if (model) {
+    /* DENSE HOOK (wt/dense): load the model here (ar_model_load) and set p.model, so ingest embeds. */
+    fprintf(stderr, "aularag ingest: --model: embedding is not available in this build yet\n");
+    return EXIT_RUNTIME;
+  }
+  ar_error err = {0};
+  ar_index *ix = NULL;
+  ar_index_params ip = ar_index_default_params();
+  ip.lang = lang;
+  if (ar_index_open(index, ip, &ix, &err) != AR_OK) return cli_fail(&err);
+  p.progress = on_progress;
+  p.warn = on_warn;
+  p.user_data = &u;
+  ar_ingest_stats s;
+  ar_status st = ar_ingest(ix, (const char *const *)argv + optind, argc - optind, &p, &s, &err);
+  ar_index_close(ix);
+  if (st != AR_OK && st != AR_ERR_PARSE) return cli_fail(&err);
+  printf("ingested %d transcripts (%d unchanged, %d failed): %lld cues -> %lld segments in %.2f s\n",
+         s.files_ok + s.files_unchanged, s.files_unchanged, s.files_failed, (long long)s.cues,
+         (long long)s.segments, s.seconds);
+  if (st == AR_ERR_PARSE) return cli_fail(&err);
+  return EXIT_OK;
 }

@@ -1,8 +1,78 @@
-/* cmd_search.c - `aularag search`: placeholder until its issue lands (exits 1 with a clear message). */
+/* cmd_search.c - `aularag search`: the segments that best match a question (seed format or JSON). */
 #include "cli.h"
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *usage =
+  "usage: aularag search -i INDEX [-k N] [--mode hybrid|dense|lexical] [--json] [--hide-urls]\n"
+  "                      [--model DIR] QUESTION...\n"
+  "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
+  "  -k N                 number of segments (default 10)\n"
+  "  --mode M             lexical (BM25), dense (E5) or hybrid (RRF of both); default: hybrid when\n"
+  "                       the index has vectors and a model is given, else lexical\n"
+  "  --model DIR          E5 model for dense/hybrid (default $AULARAG_MODEL)\n"
+  "  --json               one JSON object {query, mode, segments:[...]}\n"
+  "  --hide-urls          print 'oculto' instead of URLs (JSON: null)\n"
+  "The words of QUESTION are joined with spaces; any text is accepted (no query syntax).\n";
 
 int cmd_search(int argc, char **argv) {
-  (void)argc; (void)argv;
-  fprintf(stderr, "aularag search: not built yet\n");
-  return EXIT_RUNTIME;
+  static const struct option opts[] = {
+    {"index", required_argument, 0, 'i'}, {"mode", required_argument, 0, 'm'},
+    {"model", required_argument, 0, 'M'}, {"json", no_argument, 0, 'j'},
+    {"hide-urls", no_argument, 0, 'H'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  const char *index = NULL, *model = NULL;
+  int json = 0, hide = 0, c;
+  ar_search_params sp = ar_search_default_params();
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":i:k:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'i': index = optarg; break;
+    case 'k': if (cli_parse_int("search", "-k", optarg, 1, 1000, &sp.k)) return EXIT_USAGE; break;
+    case 'm':
+      if (!strcmp(optarg, "lexical")) sp.mode = AR_MODE_LEXICAL;
+      else if (!strcmp(optarg, "dense")) sp.mode = AR_MODE_DENSE;
+      else if (!strcmp(optarg, "hybrid")) sp.mode = AR_MODE_HYBRID;
+      else return cli_usage_error("search", usage, "--mode expects hybrid, dense or lexical, got '%s'", optarg);
+      break;
+    case 'M': model = optarg; break;
+    case 'j': json = 1; break;
+    case 'H': hide = 1; break;
+    case 'h': fputs(usage, stdout); return EXIT_OK;
+    case ':': return cli_usage_error("search", usage, "option '%s' needs a value", argv[optind - 1]);
+    default: return cli_usage_error("search", usage, "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  index = cli_env_default(index, "AULARAG_INDEX");
+  model = cli_env_default(model, "AULARAG_MODEL");
+  (void)model;  /* DENSE HOOK (wt/dense): load it (ar_model_load) into sp.model for dense/hybrid */
+  if (!index) return cli_usage_error("search", usage, "no index: give -i INDEX or set AULARAG_INDEX");
+  if (optind >= argc) return cli_usage_error("search", usage, "no question given");
+  size_t qn = 1;
+  for (int i = optind; i < argc; i++) qn += strlen(argv[i]) + 1;
+  char *q = malloc(qn);
+  if (!q) { fprintf(stderr, "aularag: out of memory\n"); return EXIT_RUNTIME; }
+  q[0] = 0;
+  for (int i = optind; i < argc; i++) { if (i > optind) strcat(q, " "); strcat(q, argv[i]); }
+
+  ar_error err = {0};
+  ar_index *ix = NULL;
+  ar_index_params ip = ar_index_default_params();
+  ip.read_only = 1;
+  ip.create = 0;
+  if (ar_index_open(index, ip, &ix, &err) != AR_OK) { free(q); return cli_fail(&err); }
+  ar_results r;
+  ar_status st = ar_search(ix, q, &sp, &r, &err);
+  free(q);
+  if (st != AR_OK) { ar_index_close(ix); return cli_fail(&err); }
+  char *out = json ? ar_results_to_json(&r, hide) : ar_results_to_text(&r, hide);
+  if (out) {
+    fputs(out, stdout);
+    if (json || !*out) putchar('\n');
+    free(out);
+  }
+  ar_results_free(&r);
+  ar_index_close(ix);
+  if (!out) { fprintf(stderr, "aularag: out of memory\n"); return EXIT_RUNTIME; }
+  return EXIT_OK;
 }

@@ -218,7 +218,9 @@ typedef struct ar_index ar_index;
 typedef struct ar_index_params {
   int read_only;         /* open without write access */
   int create;            /* create the file when missing (default 1) */
-  const char *lang;      /* analysis language for a new index: "pt" (default) or "en" */
+  const char *lang;      /* analysis language of a new index: "pt" or "en"; NULL = "pt" for a new index.
+                            Fixed at creation: a different non-NULL lang on an existing index is
+                            AR_ERR_MISMATCH. */
 } ar_index_params;
 
 typedef struct ar_index_info {
@@ -304,7 +306,8 @@ typedef struct ar_search_params {
 typedef struct ar_hit {
   int rank;              /* 1-based */
   int64_t corpus_id;
-  double score;          /* the mode's score: BM25 (lexical), cosine (dense), RRF (hybrid) */
+  double score;          /* the mode's score, higher is better: BM25 (lexical: -bm25() of FTS5, k1=1.2
+                            b=0.75), cosine (dense), RRF (hybrid) */
   double lexical_score;  /* NAN when not retrieved lexically */
   double dense_score;    /* NAN when not retrieved densely */
   int lexical_rank, dense_rank;  /* 0 when absent */
@@ -329,8 +332,15 @@ AR_API const char *ar_search_mode_name(ar_search_mode m);
 AR_API void ar_format_hms(double seconds, char out[16]);           /* "HH:MM:SS", floor */
 /* YouTube: adds t=<int seconds>; other URLs: #t=<int seconds>; "" stays "". Returns malloc'd. */
 AR_API char *ar_deep_link(const char *url, double start_s);
-/* The search JSON object of product.md: {"query","mode","segments":[...]}. malloc'd. */
+/* The search JSON object of product.md: {"query","mode","segments":[...]}; each segment has rank
+ * corpus_id score video_id title url start end start_hms end_hms text link, plus lexical_score/
+ * lexical_rank and dense_score/dense_rank when retrieved that way. hide_urls: url and link are
+ * null. malloc'd (free with free()); NULL when out of memory. */
 AR_API char *ar_results_to_json(const ar_results *r, int hide_urls);
+/* The seed's segment block per hit ("- *Corpus ID:* ...", "- *Score:* " shortest round-trip
+ * double, "- *URL:* " deep link or "oculto", Início/Fim HH:MM:SS, Transcrição), hits separated by
+ * a blank line. malloc'd; NULL when out of memory. */
+AR_API char *ar_results_to_text(const ar_results *r, int hide_urls);
 
 /* ---------------------------------------------------------------------------------------------
  * LLM client: OpenAI-compatible /v1/chat/completions over libcurl          (src/llm/)

@@ -1,0 +1,61 @@
+/* index.h - internal view of the index: the handle (the dense helper and the LLM cache use `db`),
+ * the schema constants and the helpers shared by store, lexical search and ingest. */
+#ifndef AR_INDEX_H
+#define AR_INDEX_H
+#include "aularag.h"
+#include "text/analyze.h"
+#include <sqlite3.h>
+
+/* Schema version in PRAGMA user_version. Bump it with every incompatible change; an index
+ * with a larger number is refused ("made by a newer aularag"). */
+#define AR_SCHEMA_VERSION 1
+/* Names the lexical analysis (stop lists, folding, stemmer). Stored in meta 'analyzer'; when a
+ * writable index was made with another analysis, its FTS table is rebuilt at open. */
+#define AR_ANALYZER_VERSION "aularag-analysis-1"
+
+struct ar_index {
+  sqlite3 *db;           /* one connection; the dense helper reads/writes `vectors` through it */
+  char *path;
+  char lang[8];          /* fixed at creation (meta 'lang') */
+  int read_only;
+  ar_analyzer *query_an; /* analysis of query text (the FTS tokenizer has its own instances) */
+};
+
+/* Sets err from the connection's last error: "<path>: <what>: <sqlite message>". */
+ar_status ar_index_db_fail(ar_index *ix, ar_error *err, const char *what);
+
+/* meta table: key/value strings. *value malloc'd, NULL when absent. */
+ar_status ar_index_meta_get(ar_index *ix, const char *key, char **value, ar_error *err);
+ar_status ar_index_meta_set(ar_index *ix, const char *key, const char *value, ar_error *err);
+
+/* ar_index_put_video that also says whether anything changed (0: same content hash, only the
+ * video's title/url/source were refreshed; corpus ids kept). */
+ar_status ar_index_put_video_ex(ar_index *ix, const ar_video *v, const ar_segments *segs, int *changed,
+                                ar_error *err);
+
+/* Full consistency check: PRAGMA integrity_check, FTS5 'integrity-check', segment/vector
+ * references. AR_OK when clean; otherwise AR_ERR_DB with the first problem in err. */
+ar_status ar_index_check(ar_index *ix, ar_error *err);
+
+/* Registers the "aularag" FTS5 tokenizer on a connection: tokenize='aularag <lang> [flags]'. */
+ar_status ar_fts_register(sqlite3 *db, ar_error *err);
+
+/* A retrieved candidate before its text is loaded. */
+typedef struct ar_cand {
+  int64_t id;            /* corpus id = segments.id */
+  double score;          /* higher is better */
+} ar_cand;
+
+/* Builds the FTS5 MATCH expression for a user question: the words that survive analysis, each
+ * double-quoted, de-duplicated by term and OR-ed. Any user text (quotes, parentheses, AND/OR/NEAR,
+ * '*', '-', ':') becomes a valid expression. *out malloc'd; "" when no term survives. */
+ar_status ar_lexical_query(ar_analyzer *an, const char *question, char **out, ar_error *err);
+/* BM25 top-n: *out malloc'd (n_out may be 0). Score = -bm25() (FTS5: k1=1.2, b=0.75). */
+ar_status ar_lexical_search(ar_index *ix, const char *question, int n, ar_cand **out, size_t *n_out,
+                            ar_error *err);
+/* Fills video_id/title/url/text/start_s/end_s of hits whose corpus_id is set. */
+ar_status ar_hits_load(ar_index *ix, ar_hit *hits, size_t n, ar_error *err);
+
+/* Shortest "%.Ng" (N = 1..17) that reads back as the same double: the seed's score format. */
+void ar_format_double(double v, char out[32]);
+#endif

@@ -1,0 +1,89 @@
+/* lexical.c - BM25 retrieval: a user question -> a safe FTS5 expression -> ranked corpus ids. */
+#include "index/index.h"
+#include "core/util.h"
+
+struct qbuild {
+  ar_buf buf;
+  const char *text;
+  char **terms;          /* distinct terms seen so far (a question has few words: linear scan) */
+  int n_terms, cap_terms;
+  int oom;
+};
+
+static int on_query_term(void *ud, const char *term, int len, int start, int end) {
+  struct qbuild *b = ud;
+  for (int i = 0; i < b->n_terms; i++)
+    if ((int)strlen(b->terms[i]) == len && !memcmp(b->terms[i], term, (size_t)len)) return 0;
+  if (b->n_terms == b->cap_terms) {
+    int nc = b->cap_terms ? b->cap_terms * 2 : 16;
+    char **nt = ar_realloc(b->terms, (size_t)nc * sizeof *nt);
+    if (!nt) { b->oom = 1; return 1; }
+    b->terms = nt;
+    b->cap_terms = nc;
+  }
+  if (!(b->terms[b->n_terms] = ar_strndup(term, (size_t)len))) { b->oom = 1; return 1; }
+  b->n_terms++;
+  /* The word as the user wrote it, double-quoted: it holds only letters, digits and marks
+   * (the analyzer's word definition), so it cannot contain '"' or FTS operators, and FTS5 runs
+   * it through the same tokenizer, giving back exactly `term`. */
+  if (b->buf.n) ar_buf_puts(&b->buf, " OR ");
+  ar_buf_puts(&b->buf, "\"");
+  ar_buf_append(&b->buf, b->text + start, (size_t)(end - start));
+  ar_buf_puts(&b->buf, "\"");
+  return b->buf.oom ? 1 : 0;
+}
+
+ar_status ar_lexical_query(ar_analyzer *an, const char *question, char **out, ar_error *err) {
+  struct qbuild b = {0};
+  b.text = question;
+  ar_analyze(an, question, strlen(question), on_query_term, &b);
+  for (int i = 0; i < b.n_terms; i++) ar_free(b.terms[i]);
+  ar_free(b.terms);
+  if (b.oom || b.buf.oom || ar_buf_reserve(&b.buf, 1)) {
+    ar_buf_free(&b.buf);
+    return ar_fail(err, AR_ERR_NOMEM, "out of memory building the query");
+  }
+  b.buf.p[b.buf.n] = 0;  /* ar_buf_reserve does not terminate a fresh buffer */
+  *out = ar_buf_steal(&b.buf);
+  return AR_OK;
+}
+
+ar_status ar_lexical_search(ar_index *ix, const char *question, int n, ar_cand **out, size_t *n_out,
+                            ar_error *err) {
+  *out = NULL;
+  *n_out = 0;
+  if (n <= 0) return AR_OK;
+  char *expr = NULL;
+  ar_status st = ar_lexical_query(ix->query_an, question, &expr, err);
+  if (st) return st;
+  if (!*expr) { ar_free(expr); return AR_OK; }  /* only stop words / punctuation: nothing to match */
+  ar_cand *c = ar_malloc((size_t)n * sizeof *c);
+  if (!c) { ar_free(expr); return ar_fail(err, AR_ERR_NOMEM, "out of memory"); }
+  sqlite3_stmt *q = NULL;
+  /* bm25() is negative, more negative = better; rank defaults to it and lets FTS5 sort early */
+  if (sqlite3_prepare_v2(ix->db, "SELECT rowid, bm25(fts) FROM fts WHERE fts MATCH ?1 ORDER BY rank LIMIT ?2",
+                         -1, &q, NULL) != SQLITE_OK) {
+    ar_free(expr); ar_free(c);
+    return ar_index_db_fail(ix, err, "lexical search");
+  }
+  sqlite3_bind_text(q, 1, expr, -1, SQLITE_STATIC);
+  sqlite3_bind_int(q, 2, n);
+  size_t k = 0;
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW && k < (size_t)n) {
+    c[k].id = sqlite3_column_int64(q, 0);
+    c[k].score = -sqlite3_column_double(q, 1);
+    k++;
+  }
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    st = ar_index_db_fail(ix, err, "lexical search");
+    ar_free(c);
+    c = NULL;
+    k = 0;
+  }
+  sqlite3_finalize(q);
+  ar_free(expr);
+  *out = c;
+  *n_out = k;
+  return st;
+}

@@ -1,0 +1,249 @@
+/* cues.c - the cue draft every parser fills: timestamps, line reader, rolling-line de-duplication,
+ * timestamp repair and the final ar_cues. */
+#include "transcript/tr_internal.h"
+#include <math.h>
+
+/* A cue may start this much before the previous one and be repaired (start moved up to the
+ * previous start): real captions have such slips (CS231n 2017 lecture 16 goes back 4.5 s). A larger
+ * jump means the file is not one transcript in time order, and is an error. */
+#define TR_BACK_TOLERANCE_S 30.0
+
+int tr_getline(tr_reader *r, const char **s, size_t *n) {
+  if (r->p >= r->end) return 0;
+  const char *b = r->p, *e = b;
+  while (e < r->end && *e != '\n' && *e != '\r') e++;
+  *s = b;
+  *n = (size_t)(e - b);
+  if (e < r->end && *e == '\r') e++;
+  if (e < r->end && *e == '\n') e++;
+  r->p = e;
+  r->line++;
+  return 1;
+}
+
+int tr_is_blank(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\f' && s[i] != '\v') return 0;
+  return 1;
+}
+
+static size_t digits(const char *s, size_t n, size_t max, unsigned long long *v) {
+  size_t i = 0;
+  *v = 0;
+  while (i < n && i < max && s[i] >= '0' && s[i] <= '9') *v = *v * 10 + (unsigned)(s[i++] - '0');
+  return i;
+}
+
+size_t tr_parse_time(const char *s, size_t n, double *out) {
+  unsigned long long g[3], frac = 0;
+  size_t i = 0, k, ng = 0, fd = 0;
+  for (;;) {
+    if (!(k = digits(s + i, n - i, ng == 0 ? 9 : 2, &g[ng]))) return 0;
+    i += k;
+    ng++;
+    if (ng < 3 && i + 1 < n && s[i] == ':' && s[i + 1] >= '0' && s[i + 1] <= '9') { i++; continue; }
+    break;
+  }
+  if (ng < 2) return 0;
+  if (i + 1 < n && (s[i] == '.' || s[i] == ',') && s[i + 1] >= '0' && s[i + 1] <= '9') {
+    i++;
+    fd = digits(s + i, n - i, 9, &frac);
+    i += fd;
+    if (i < n && s[i] >= '0' && s[i] <= '9') return 0;   /* more than 9 fraction digits */
+  }
+  if (i < n && s[i] >= '0' && s[i] <= '9') return 0;     /* e.g. a 3-digit minutes field */
+  double h = 0, m, sec;
+  if (ng == 3) { h = (double)g[0]; m = (double)g[1]; sec = (double)g[2]; if (g[1] > 59) return 0; }
+  else { m = (double)g[0]; sec = (double)g[1]; }
+  if (sec > 59) return 0;
+  *out = h * 3600 + m * 60 + sec + (fd ? (double)frac / pow(10, (double)fd) : 0);
+  return i;
+}
+
+/* A time that may carry a minus sign: tools that shift subtitles write "-00:00:00,485" (CS231n 2017
+ * lecture 7). Negative times are clamped to 0 by tr_draft_finish. */
+static size_t signed_time(const char *s, size_t n, double *out) {
+  int neg = n > 0 && s[0] == '-';
+  size_t k = tr_parse_time(s + neg, n - neg, out);
+  if (!k) return 0;
+  if (neg) *out = -*out;
+  return k + (size_t)neg;
+}
+
+int tr_parse_timing(const char *s, size_t n, double *start, double *end, const char **why) {
+  size_t i = 0, k;
+  while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+  if (!(k = signed_time(s + i, n - i, start))) { *why = "a start time"; return -1; }
+  i += k;
+  while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+  if (n - i < 3 || memcmp(s + i, "-->", 3) != 0) { *why = "'-->' after the start time"; return -1; }
+  i += 3;
+  while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+  if (!(k = signed_time(s + i, n - i, end))) { *why = "an end time"; return -1; }
+  i += k;
+  if (i < n && s[i] != ' ' && s[i] != '\t') { *why = "a space or the end of the line after the end time"; return -1; }
+  return 0;
+}
+
+ar_status tr_draft_add(tr_draft *d, double start_s, double end_s, int line, const char *raw, size_t n,
+                       int markup, ar_error *err) {
+  if (d->n == d->cap) {
+    size_t cap = d->cap ? d->cap * 2 : 256;
+    tr_cue *v = ar_realloc(d->v, cap * sizeof *v);
+    if (!v) return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", d->name);
+    d->v = v;
+    d->cap = cap;
+  }
+  tr_cue *c = &d->v[d->n];
+  *c = (tr_cue){start_s, end_s, line, d->text.n, 0, 0};
+  size_t i = 0;
+  while (i <= n) {
+    const char *nl = i < n ? memchr(raw + i, '\n', n - i) : NULL;
+    size_t e = nl ? (size_t)(nl - raw) : n;
+    size_t before = d->text.n;
+    if (c->n_lines && ar_buf_append(&d->text, "\n", 1)) goto oom;
+    size_t mark = d->text.n;
+    int r = tr_clean_line(&d->text, raw + i, e - i, markup);
+    if (r < 0) goto oom;
+    d->karaoke |= r;
+    if (d->text.n == mark) {   /* line empty after cleanup: undo its separator */
+      d->text.n = before;
+      if (d->text.p) d->text.p[before] = 0;
+    } else {
+      c->n_lines++;
+    }
+    if (!nl) break;
+    i = e + 1;
+  }
+  c->len = d->text.n - c->off;
+  d->n++;
+  return AR_OK;
+oom:
+  return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", d->name);
+}
+
+/* Line k (0-based) of cue c. */
+static void cue_line(const tr_draft *d, const tr_cue *c, int k, const char **s, size_t *n) {
+  const char *p = d->text.p + c->off, *end = p + c->len;
+  for (; k > 0; k--) p = memchr(p, '\n', (size_t)(end - p)) + 1;
+  const char *e = memchr(p, '\n', (size_t)(end - p));
+  *s = p;
+  *n = e ? (size_t)(e - p) : (size_t)(end - p);
+}
+
+static int lines_equal(const tr_draft *d, const tr_cue *a, int ka, const tr_cue *b, int kb) {
+  const char *s, *t;
+  size_t n, m;
+  cue_line(d, a, ka, &s, &n);
+  cue_line(d, b, kb, &t, &m);
+  return n == m && memcmp(s, t, n) == 0;
+}
+
+/* How many leading lines of c repeat the trailing lines of p (auto-captions show the line already
+ * said above the new one, then briefly alone). */
+static int rolled_lines(const tr_draft *d, const tr_cue *p, const tr_cue *c) {
+  int max = AR_MIN(p->n_lines, c->n_lines);
+  for (int m = max; m > 0; m--) {
+    int ok = 1;
+    for (int k = 0; k < m && ok; k++) ok = lines_equal(d, c, k, p, p->n_lines - m + k);
+    if (ok) return m;
+  }
+  return 0;
+}
+
+/* Rolling captions are recognised by their karaoke tags, or (for converted copies without tags) by
+ * most cues opening with the previous cue's last line. Human captions essentially never do. */
+static int detect_rolling(const tr_draft *d) {
+  if (d->karaoke) return 1;
+  size_t with_text = 0, rolled = 0;
+  const tr_cue *prev = NULL;
+  for (size_t i = 0; i < d->n; i++) {
+    const tr_cue *c = &d->v[i];
+    if (!c->n_lines) continue;
+    with_text++;
+    if (prev && lines_equal(d, c, 0, prev, prev->n_lines - 1)) rolled++;
+    prev = c;
+  }
+  return rolled >= 3 && rolled * 2 >= with_text;
+}
+
+static void fmt_time(double t, char out[32]) {
+  long long ms = (long long)llround(t * 1000);
+  snprintf(out, 32, "%02lld:%02lld:%02lld.%03lld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, ms % 1000);
+}
+
+ar_status tr_draft_finish(tr_draft *d, ar_cues *out, ar_error *err) {
+  *out = (ar_cues){0};
+  int rolling = detect_rolling(d);
+  ar_cue *v = ar_calloc(d->n ? d->n : 1, sizeof *v);
+  if (!v) return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", d->name);
+  size_t n = 0;
+  const tr_cue *prev_src = NULL;   /* previous cue with lines, before de-duplication */
+  ar_buf joined = {0};
+  for (size_t i = 0; i < d->n; i++) {
+    const tr_cue *c = &d->v[i];
+    if (!c->n_lines) continue;
+    int skip = (rolling && prev_src) ? rolled_lines(d, prev_src, c) : 0;
+    prev_src = c;
+    if (skip == c->n_lines) continue;
+    joined.n = 0;
+    for (int k = skip; k < c->n_lines; k++) {
+      const char *s;
+      size_t len;
+      cue_line(d, c, k, &s, &len);
+      if ((joined.n && ar_buf_append(&joined, " ", 1)) || ar_buf_append(&joined, s, len)) goto oom;
+    }
+    double st = c->start_s > 0 ? c->start_s : 0, en = c->end_s > 0 ? c->end_s : 0;
+    if (n && st < v[n - 1].start_s) {
+      if (v[n - 1].start_s - st > TR_BACK_TOLERANCE_S) {
+        char a[32], b[32];
+        fmt_time(st, a);
+        fmt_time(v[n - 1].start_s, b);
+        int prev_line = v[n - 1].line;
+        ar_buf_free(&joined);
+        for (size_t k = 0; k < n; k++) ar_free(v[k].text);
+        ar_free(v);
+        return ar_fail(err, AR_ERR_PARSE,
+                       "%s:%d: cue starts at %s, before the previous cue (line %d) at %s; expected start times "
+                       "in order (up to %.0f s back is repaired)",
+                       d->name, c->line, a, prev_line, b, TR_BACK_TOLERANCE_S);
+      }
+      st = v[n - 1].start_s;   /* repair: keep spoken (file) order, clamp the slip */
+    }
+    if (en < st) en = st;      /* e.g. "01:08:49,756 --> 00:00:00,000" closing CS231n files */
+    v[n].start_s = st;
+    v[n].end_s = en;
+    v[n].line = c->line;
+    v[n].text = ar_strndup(joined.p, joined.n);
+    if (!v[n].text) goto oom;
+    n++;
+  }
+  ar_buf_free(&joined);
+  if (n == 0) {   /* no cue with text: a valid, empty transcript */
+    ar_free(v);
+    return AR_OK;
+  }
+  out->v = v;
+  out->n = out->cap = n;
+  return AR_OK;
+oom:
+  ar_buf_free(&joined);
+  for (size_t k = 0; k < n; k++) ar_free(v[k].text);
+  ar_free(v);
+  return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", d->name);
+}
+
+void tr_draft_free(tr_draft *d) {
+  ar_buf_free(&d->text);
+  ar_free(d->v);
+  d->v = NULL;
+  d->n = d->cap = 0;
+}
+
+void tr_quote(const char *s, size_t n, char out[64]) {
+  size_t k = n > 40 ? ar_utf8_clip(s, 40) : n;
+  size_t j = 0;
+  for (size_t i = 0; i < k; i++) out[j++] = (s[i] == '"' || (unsigned char)s[i] < 0x20) ? '\'' : s[i];
+  if (k < n) { memcpy(out + j, "...", 3); j += 3; }
+  out[j] = 0;
+}
