@@ -7,7 +7,7 @@ static const char usage[] =
     "usage: aularag serve -i INDEX [--host 127.0.0.1] [--port 8080] [--model DIR] [--threads N]\n"
     "                     [-k N] [--mode auto|lexical|dense|hybrid] [--llm-url URL] [--llm-model NAME]\n"
     "                     [--llm-timeout SEC] [--no-cache] [--max-connections N] [--max-per-ip N]\n"
-    "                     [--timeout SEC] [-v]\n"
+    "                     [--timeout SEC] [--search-cache N] [-v]\n"
     "\n"
     "Serves GET / (the page), GET /healthz, GET /api/search?q=&k=&mode=, POST /api/ask\n"
     "{\"question\": \"...\", \"k\": 10}, GET /api/ask/stream?q= (Server-Sent Events) and GET /api/videos.\n"
@@ -27,6 +27,7 @@ static const char usage[] =
     "      --max-connections N  open connections in all (default 256)\n"
     "      --max-per-ip N     open connections per client address (default 128)\n"
     "      --timeout SEC      close connections idle this long (default 15)\n"
+    "      --search-cache N   recent search responses kept in memory (default 256; 0 = off)\n"
     "  -v, --verbose          log every request to stderr\n"
     "  -h, --help             this help\n";
 
@@ -43,7 +44,8 @@ int cmd_serve(int argc, char **argv) {
       {"llm-url", required_argument, 0, 'u'},    {"llm-model", required_argument, 0, 'L'},
       {"llm-timeout", required_argument, 0, 'T'}, {"no-cache", no_argument, 0, 'C'},
       {"max-connections", required_argument, 0, 'c'}, {"max-per-ip", required_argument, 0, 'P'},
-      {"timeout", required_argument, 0, 'o'},    {"verbose", no_argument, 0, 'v'},
+      {"timeout", required_argument, 0, 'o'},    {"search-cache", required_argument, 0, 'S'},
+      {"verbose", no_argument, 0, 'v'},
       {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
   ar_server_params p = ar_server_default_params();
   const char *index = NULL, *model = NULL, *llm_url = NULL, *llm_model = NULL;
@@ -75,6 +77,7 @@ int cmd_serve(int argc, char **argv) {
       break;
     case 'P': if (cli_parse_int("serve", "--max-per-ip", optarg, 1, 100000, &p.max_per_ip)) return EXIT_USAGE; break;
     case 'o': if (cli_parse_int("serve", "--timeout", optarg, 1, 3600, &p.timeout_s)) return EXIT_USAGE; break;
+    case 'S': if (cli_parse_int("serve", "--search-cache", optarg, 0, 1000000, &p.search_cache)) return EXIT_USAGE; break;
     case 'v': p.verbose = 1; break;
     case 'h': fputs(usage, stdout); return EXIT_OK;
     case ':': return cli_usage_error("serve", usage, "%s needs a value", argv[optind - 1]);

@@ -451,6 +451,8 @@ typedef struct ar_server_params {
   size_t max_question;   /* question bytes (400 beyond), default 2000 */
   int max_k;             /* largest k a request may ask for, default 50 */
   int drain_s;           /* on shutdown, wait this long for in-flight requests, default 30 */
+  int search_cache;      /* recent /api/search responses kept (dropped when the index file
+                            changes), default 256; 0 = off */
   int verbose;           /* 1: one log line per request */
   /* Startup, error and (verbose) access lines, without trailing newline; NULL = silent. */
   void (*log)(const char *line, void *user_data);

@@ -91,6 +91,17 @@ enum MHD_Result ar_srv_api_search(ar_srv *s, struct MHD_Connection *c) {
   unsigned code = ar_srv_query_make(s, arg(c, "q"), arg(c, "k"), arg(c, "mode"), &q, msg, sizeof msg);
   if (code) return ar_srv_send_error(c, code, "%s", msg);
   ar_search_params sp = ar_srv_search_params(s, &q);
+  ar_buf key = {0};
+  unsigned long gen = 0;
+  if (s->cache) {
+    ar_buf_printf(&key, "%d %d %s", (int)sp.mode, sp.k, q.question);
+    char *hit = key.oom ? NULL : ar_srv_cache_get(s->cache, key.p, &gen);
+    if (hit) {
+      ar_buf_free(&key);
+      ar_srv_query_free(&q);
+      return ar_srv_send(c, MHD_HTTP_OK, "application/json", hit);
+    }
+  }
   ar_results res;
   ar_error err = {0};
   ar_worker *w = ar_srv_worker_get(s);
@@ -100,11 +111,14 @@ enum MHD_Result ar_srv_api_search(ar_srv *s, struct MHD_Connection *c) {
   ar_srv_worker_put(s, w);
   ar_srv_query_free(&q);
   if (st) {
+    ar_buf_free(&key);
     if (ar_srv_status_for(st) >= 500) ar_srv_log(s, "search failed: %s", err.msg);
     return ar_srv_send_error(c, ar_srv_status_for(st), "%s", err.msg[0] ? err.msg : ar_strerror(st));
   }
   char *json = ar_results_to_json(&res, 0);
   ar_results_free(&res);
+  if (key.p && !key.oom) ar_srv_cache_put(s->cache, key.p, json, gen);
+  ar_buf_free(&key);
   return ar_srv_send(c, MHD_HTTP_OK, "application/json", json);
 }
 

@@ -21,6 +21,7 @@ ar_server_params ar_server_default_params(void) {
   p.max_question = 2000;
   p.max_k = 50;
   p.drain_s = 30;
+  p.search_cache = 256;
   return p;
 }
 
@@ -65,7 +66,7 @@ static ar_status check_params(const ar_server_params *p, ar_error *err) {
   if (p->threads < 1 || p->threads > 256)
     return ar_fail(err, AR_ERR_INVALID, "threads must be in [1, 256], got %d", p->threads);
   if (p->max_connections < 1 || p->max_per_ip < 1 || p->timeout_s < 1 || p->max_body < 1 ||
-      p->max_question < 1 || p->max_k < 1 || p->drain_s < 0)
+      p->max_question < 1 || p->max_k < 1 || p->drain_s < 0 || p->search_cache < 0)
     return ar_fail(err, AR_ERR_INVALID, "server limits must be positive");
   return AR_OK;
 }
@@ -90,6 +91,7 @@ ar_status ar_server_run(const char *index_path, const ar_server_params *params, 
   struct MHD_Daemon *d = NULL;
   if ((st = resolve(s->p.host, s->p.port, &addr, err))) goto out;
   if ((st = ar_srv_workers_open(s, err))) goto out;
+  s->cache = ar_srv_cache_new(index_path, (size_t)s->p.search_cache);
 
   /* One thread per connection: handlers may block (a worker, the encoder, an LLM stream) without
    * stalling other clients; the worker pool bounds the real work, the limits bound the threads. */
@@ -152,6 +154,7 @@ out:
   if (d) MHD_stop_daemon(d);
   if (atomic_load(&s->producers) == 0) {
     ar_srv_workers_close(s);
+    ar_srv_cache_free(s->cache);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->model_mu);

@@ -12,6 +12,8 @@ typedef struct ar_worker {
   struct ar_worker *next_free;
 } ar_worker;
 
+typedef struct ar_srv_cache ar_srv_cache;
+
 typedef struct ar_srv {
   const char *index_path;
   ar_server_params p;
@@ -24,6 +26,7 @@ typedef struct ar_srv {
   /* the encoder is not thread-safe: one instance, borrowed under its own lock */
   ar_model *model;
   pthread_mutex_t model_mu;
+  ar_srv_cache *cache;         /* search responses; NULL when off */
   atomic_int active;           /* requests between first callback and completion */
   atomic_int producers;        /* streaming threads still running */
   atomic_long served;
@@ -34,6 +37,13 @@ ar_status ar_srv_workers_open(ar_srv *s, ar_error *err);
 void ar_srv_workers_close(ar_srv *s);
 ar_worker *ar_srv_worker_get(ar_srv *s);      /* blocks until one is free */
 void ar_srv_worker_put(ar_srv *s, ar_worker *w);
+
+/* ---- cache.c: search responses by (mode, k, question), dropped when the index file changes ---- */
+ar_srv_cache *ar_srv_cache_new(const char *index_path, size_t cap);   /* NULL when cap is 0 */
+void ar_srv_cache_free(ar_srv_cache *c);
+/* A malloc'd copy of the cached JSON, or NULL; *gen is the cache generation to hand to put. */
+char *ar_srv_cache_get(ar_srv_cache *c, const char *key, unsigned long *gen);
+void ar_srv_cache_put(ar_srv_cache *c, const char *key, const char *json, unsigned long gen);
 
 /* ---- request.c: the MHD callbacks ---- */
 enum MHD_Result ar_srv_on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
