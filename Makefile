@@ -39,7 +39,7 @@ aularag: $(B)/aularag
 	cp $< $@
 
 $(B)/libaularag.a: $(OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 $(B)/aularag: $(CLI_OBJ) $(B)/libaularag.a
 	$(CC) $(CFLAGS) $(OPT) -o $@ $^ $(LDLIBS)
 $(B)/%.o: %.c $(wildcard include/*.h src/*/*.h cli/*.h)
@@ -49,7 +49,7 @@ $(B)/%.o: %.c $(wildcard include/*.h src/*/*.h cli/*.h)
 
 # Test build: sanitizers on, same sources.
 $(BT)/libaularag.a: $(TOBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 $(BT)/aularag: $(TCLI_OBJ) $(BT)/libaularag.a
 	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS)
 $(BT)/unit_tests: $(TTEST_OBJ) $(BT)/libaularag.a

@@ -27,7 +27,9 @@ int cmd_info(int argc, char **argv) {
     case 'c': check = 1; break;
     case 'h': fputs(usage, stdout); return EXIT_OK;
     case ':': return cli_usage_error("info", usage, "option '%s' needs a value", argv[optind - 1]);
-    default: return cli_usage_error("info", usage, "unknown option '%s'", argv[optind - 1]);
+    default:
+      if (optopt) return cli_usage_error("info", usage, "unknown option '-%c'", optopt);
+      return cli_usage_error("info", usage, "unknown option '%s'", argv[optind - 1]);
     }
   }
   if (optind < argc) return cli_usage_error("info", usage, "unexpected argument '%s'", argv[optind]);

@@ -16,7 +16,7 @@ static const char *usage =
   "  --window SEC         segment length (default 120)\n"
   "  --overlap SEC        overlap between consecutive segments (default 30)\n"
   "  --max-words N        hard cap on words per segment (default 350)\n"
-  "  --quiet              no progress or warnings on stderr\n"
+  "  -q, --quiet          no progress or warnings on stderr\n"
   "  PATH                 .vtt .srt .json files, or folders searched recursively\n"
   "Re-ingesting a video replaces it atomically; an unchanged one keeps its corpus ids.\n"
   "A bad transcript is reported (FILE:LINE) and skipped; the others go on (exit 1 at the end).\n";
@@ -55,7 +55,7 @@ int cmd_ingest(int argc, char **argv) {
   struct ui u = {isatty(2), 0, 0};
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":i:qh", opts, NULL)) != -1) {
     switch (c) {
     case 'i': index = optarg; break;
     case 'm': p.manifest = optarg; break;
@@ -71,7 +71,9 @@ int cmd_ingest(int argc, char **argv) {
     case 'q': u.quiet = 1; break;
     case 'h': fputs(usage, stdout); return EXIT_OK;
     case ':': return cli_usage_error("ingest", usage, "option '%s' needs a value", argv[optind - 1]);
-    default: return cli_usage_error("ingest", usage, "unknown option '%s'", argv[optind - 1]);
+    default:
+      if (optopt) return cli_usage_error("ingest", usage, "unknown option '-%c'", optopt);
+      return cli_usage_error("ingest", usage, "unknown option '%s'", argv[optind - 1]);
     }
   }
   index = cli_env_default(index, "AULARAG_INDEX");

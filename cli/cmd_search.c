@@ -14,7 +14,8 @@ static const char *usage =
   "  --model DIR          E5 model for dense/hybrid (default $AULARAG_MODEL)\n"
   "  --json               one JSON object {query, mode, segments:[...]}\n"
   "  --hide-urls          print 'oculto' instead of URLs (JSON: null)\n"
-  "The words of QUESTION are joined with spaces; any text is accepted (no query syntax).\n";
+  "The words of QUESTION are joined with spaces; any text is accepted (no query syntax);\n"
+  "put -- before a question that starts with '-'.\n";
 
 int cmd_search(int argc, char **argv) {
   static const struct option opts[] = {
@@ -40,7 +41,9 @@ int cmd_search(int argc, char **argv) {
     case 'H': hide = 1; break;
     case 'h': fputs(usage, stdout); return EXIT_OK;
     case ':': return cli_usage_error("search", usage, "option '%s' needs a value", argv[optind - 1]);
-    default: return cli_usage_error("search", usage, "unknown option '%s'", argv[optind - 1]);
+    default:
+      if (optopt) return cli_usage_error("search", usage, "unknown option '-%c'", optopt);
+      return cli_usage_error("search", usage, "unknown option '%s'", argv[optind - 1]);
     }
   }
   index = cli_env_default(index, "AULARAG_INDEX");

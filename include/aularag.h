@@ -101,11 +101,15 @@ AR_API const char *ar_format_name(ar_format f);
 /* ---------------------------------------------------------------------------------------------
  * Manifest: CSV file,video_id,title,url (file relative to the manifest)  (src/transcript/)
  * ------------------------------------------------------------------------------------------- */
+/* CSV (RFC 4180 quoting, CRLF, BOM); header required, columns in any order, unknown ones ignored;
+ * file and video_id required; title defaults to video_id, url to "". Errors name FILE:LINE
+ * (unterminated quote, missing column, wrong field count, empty or duplicate video_id/file). */
 typedef struct ar_manifest_row {
   char *file;            /* as written in the CSV */
   char *path;            /* resolved: manifest dir + file, normalised */
+  char *real;            /* realpath(path) at load time, NULL if the file did not exist */
   char *video_id, *title, *url;
-  int line;              /* 1-based CSV line */
+  int line;              /* 1-based CSV line where the row starts */
 } ar_manifest_row;
 
 typedef struct ar_manifest {
@@ -354,10 +358,13 @@ typedef struct ar_llm_params {
   int max_tokens;        /* 0 = server default */
   int connect_timeout_ms, timeout_ms;
   int max_retries;       /* on 429, 5xx, connection errors; default 4 */
+  int retry_base_ms;     /* first backoff wait (doubles each retry, with jitter), default 500 */
+  int retry_max_ms;      /* cap on one wait, Retry-After included, default 30000 */
   int stream;            /* use SSE */
-  int use_cache;         /* default 1 (needs cache_index) */
-  ar_index *cache_index;
-  /* Streaming: called with each piece of text as it arrives (whole UTF-8 sequences only). */
+  int use_cache;         /* default 1 (needs cache_index); cache errors count as a miss */
+  ar_index *cache_index; /* where replies are cached (keyed by endpoint, model, messages, params) */
+  /* Called with each piece of text as it arrives (whole UTF-8 sequences only) when stream is set,
+   * and once with the whole text for a cached reply. */
   void (*on_token)(const char *text, size_t len, void *user_data);
   void *user_data;
 } ar_llm_params;
@@ -370,7 +377,7 @@ typedef struct ar_chat_msg {
 typedef struct ar_llm_reply {
   char *content;
   int cached;            /* served from the index cache */
-  int attempts;
+  int attempts;          /* HTTP requests made (0 when cached) */
   int prompt_tokens, completion_tokens;  /* -1 when the server did not say */
   double latency_ms;
 } ar_llm_reply;
@@ -379,6 +386,9 @@ AR_API ar_llm_params ar_llm_default_params(void);
 /* Fills base_url/model/api_key from AULARAG_LLM_URL, AULARAG_LLM_MODEL, AULARAG_LLM_API_KEY
  * (falling back to OPENAI_API_KEY) where they are still NULL. */
 AR_API void ar_llm_params_from_env(ar_llm_params *p);
+/* One chat completion. Errors: AR_ERR_HTTP (endpoint unreachable or an error status, after the
+ * retries), AR_ERR_TIMEOUT, AR_ERR_PARSE (a reply that is not the expected JSON), AR_ERR_INVALID
+ * (no base_url). Messages name the endpoint, never the API key. */
 AR_API ar_status ar_llm_chat(const ar_llm_params *p, const ar_chat_msg *msgs, int n_msgs, ar_llm_reply *out,
                              ar_error *err);
 AR_API void ar_llm_reply_free(ar_llm_reply *r);
@@ -403,12 +413,18 @@ typedef struct ar_answer {
 typedef struct ar_ask_params {
   ar_search_params search;
   ar_llm_params llm;     /* base_url NULL/"" -> extractive answer */
-  int context_tokens;    /* budget for segment text in the prompt (approx. tokens), default 6000 */
+  int context_tokens;    /* budget for segment text in the prompt (approx. tokens = code points / 4),
+                          * default 6000; the last segment that fits is cut at a word boundary */
 } ar_ask_params;
 
 AR_API ar_ask_params ar_ask_default_params(void);
 AR_API ar_status ar_ask(ar_index *ix, const char *question, const ar_ask_params *p, ar_answer *out,
                         ar_error *err);
+/* The answer step alone, for results already retrieved into out->results (e.g. shown to the user
+ * before a streamed answer). ar_ask = ar_search + this. ix: the LLM cache and the extractive
+ * path's language (may be NULL: no cache, "pt"). On failure out->results is kept. */
+AR_API ar_status ar_answer_from_results(ar_index *ix, const char *question, const ar_ask_params *p,
+                                        ar_answer *out, ar_error *err);
 AR_API void ar_answer_free(ar_answer *a);
 /* The ask JSON object: search object + answer, answer_kind, references. malloc'd. */
 AR_API char *ar_answer_to_json(const ar_answer *a, int hide_urls);

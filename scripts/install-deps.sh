@@ -15,6 +15,7 @@ pkgs=(build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libopenblas
 # Node.js: use the one on the machine when there is one (Debian's npm conflicts with nodesource builds).
 [ $want_test = 1 ] && ! command -v npm >/dev/null && pkgs+=(nodejs npm)
 [ $want_bench = 1 ] && pkgs+=(python3-faiss wrk hyperfine)
+[ $want_bench = 1 ] && pkgs+=(python3-srt)   # bench_parse.sh baseline: the Python srt library
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

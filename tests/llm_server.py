@@ -216,6 +216,8 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         delay = float(r.get("chunk_delay_s", 0.005))
         split = r.get("byte_split")
+        if split:  # no Nagle: each small write should leave as its own segment
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             for ev in events:
                 data = ev.encode("utf-8")
@@ -224,7 +226,7 @@ class Handler(BaseHTTPRequestHandler):
                     self.wfile.write(data[i:i + step])
                     self.wfile.flush()
                     if split:
-                        time.sleep(0.002)
+                        time.sleep(0.0005)
                 if delay:
                     time.sleep(delay)
         except (BrokenPipeError, ConnectionResetError):
@@ -325,7 +327,7 @@ def main():
     srv = serve(script, a.log, a.port)
     print("PORT %d" % srv.server_address[1], flush=True)
     if a.stdin_eof:
-        t = threading.Thread(target=srv.serve_forever, daemon=True)
+        t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         t.start()
         try:
             sys.stdin.read()
@@ -334,7 +336,7 @@ def main():
         srv.shutdown()
     else:
         try:
-            srv.serve_forever()
+            srv.serve_forever(poll_interval=0.05)
         except KeyboardInterrupt:
             pass
     srv.server_close()

@@ -56,6 +56,12 @@ ar_status ar_lexical_search(ar_index *ix, const char *question, int n, ar_cand *
 /* Fills video_id/title/url/text/start_s/end_s of hits whose corpus_id is set. */
 ar_status ar_hits_load(ar_index *ix, ar_hit *hits, size_t n, ar_error *err);
 
+/* TEMPORARY (ingest_manifest.c): the manifest reader ingest uses until wt/transcripts provides
+ * ar_manifest_load/find/free; same contract. */
+ar_status ix_manifest_load(const char *path, ar_manifest *out, ar_error *err);
+const ar_manifest_row *ix_manifest_find(const ar_manifest *m, const char *path);
+void ix_manifest_free(ar_manifest *m);
+
 /* Shortest "%.Ng" (N = 1..17) that reads back as the same double: the seed's score format. */
 void ar_format_double(double v, char out[32]);
 #endif

@@ -170,7 +170,7 @@ ar_status ar_ingest(ar_index *ix, const char *const *paths, int n_paths, const a
   ar_status st = AR_OK, overall = AR_OK;
   ar_error e;
   if (p->manifest) {
-    if ((st = ar_manifest_load(p->manifest, &man, err))) return st;
+    if ((st = ix_manifest_load(p->manifest, &man, err))) return st;
     /* every row must name an existing file: checked before anything is written */
     for (size_t i = 0; i < man.n; i++) {
       struct stat sb;
@@ -202,7 +202,7 @@ ar_status ar_ingest(ar_index *ix, const char *const *paths, int n_paths, const a
     free(ri);
   }
   for (size_t i = 0; i < in.n; i++) {
-    in.v[i].row = p->manifest ? ar_manifest_find(&man, in.v[i].path) : NULL;
+    in.v[i].row = p->manifest ? ix_manifest_find(&man, in.v[i].path) : NULL;
     if (p->manifest && !in.v[i].row && p->warn) {
       /* Decision: a transcript the manifest does not list is still ingested, with the default
        * id/title and no URL, and the user is told (a forgotten row should not lose a lecture). */
@@ -274,6 +274,6 @@ ar_status ar_ingest(ar_index *ix, const char *const *paths, int n_paths, const a
 done:
   stats->seconds = ar_now_s() - t0;
   inputs_free(&in);
-  ar_manifest_free(&man);
+  ix_manifest_free(&man);
   return st;
 }

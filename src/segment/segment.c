@@ -59,6 +59,10 @@ static ar_status push_piece(seg_ctx *c, double a, double b, const char *s, size_
     c->v = v;
     c->cap = cap;
   }
+  /* Keep piece starts non-decreasing: a split cue's last piece can start after the next cue when
+   * cues overlap (auto-captions); segments then stay in time order. */
+  if (c->n && a < c->v[c->n - 1].start_s) a = c->v[c->n - 1].start_s;
+  if (b < a) b = a;
   c->v[c->n++] = (piece){a, b, s, n, units};
   return AR_OK;
 }

@@ -54,8 +54,12 @@ static size_t tag_len(const char *s, size_t n, int *ts, int *br) {
     if (strlen(tag_names[k]) == nl && strncasecmp(tag_names[k], s + name0, nl) == 0) { known = 1; break; }
   if (!known) return 0;
   if (s[i] != '>' && s[i] != '.' && s[i] != ' ' && s[i] != '\t' && s[i] != '/') return 0;
+  /* Only <v Speaker>, <lang pt>, <font color=..>, <span ..> take words; <b>, <i.class> etc. do not,
+   * so the text "a<b e c>d" is left alone. */
+  int words = (nl == 1 && (s[name0] | 0x20) == 'v') || nl == 4;
   for (; i < n; i++) {
     if (s[i] == '<') return 0;
+    if (!words && (s[i] == ' ' || s[i] == '\t')) return 0;
     if (s[i] == '>') {
       *br = (nl == 2 && strncasecmp(s + name0, "br", 2) == 0);
       return i + 1;

@@ -38,7 +38,8 @@ size_t tr_parse_time(const char *s, size_t n, double *out) {
   unsigned long long g[3], frac = 0;
   size_t i = 0, k, ng = 0, fd = 0;
   for (;;) {
-    if (!(k = digits(s + i, n - i, ng == 0 ? 9 : 2, &g[ng]))) return 0;
+    k = digits(s + i, n - i, ng == 0 ? 9 : 2, &g[ng]);
+    if (!k || (ng > 0 && k != 2)) return 0;   /* minutes and seconds fields have two digits */
     i += k;
     ng++;
     if (ng < 3 && i + 1 < n && s[i] == ':' && s[i + 1] >= '0' && s[i + 1] <= '9') { i++; continue; }
@@ -56,30 +57,32 @@ size_t tr_parse_time(const char *s, size_t n, double *out) {
   if (ng == 3) { h = (double)g[0]; m = (double)g[1]; sec = (double)g[2]; if (g[1] > 59) return 0; }
   else { m = (double)g[0]; sec = (double)g[1]; }
   if (sec > 59) return 0;
-  *out = h * 3600 + m * 60 + sec + (fd ? (double)frac / pow(10, (double)fd) : 0);
+  static const double pow10[10] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+  *out = h * 3600 + m * 60 + sec + (double)frac / pow10[fd];
   return i;
 }
 
 /* A time that may carry a minus sign: tools that shift subtitles write "-00:00:00,485" (CS231n 2017
  * lecture 7). Negative times are clamped to 0 by tr_draft_finish. */
-static size_t signed_time(const char *s, size_t n, double *out) {
+static size_t signed_time(const char *s, size_t n, double *out, int need_hours) {
   int neg = n > 0 && s[0] == '-';
   size_t k = tr_parse_time(s + neg, n - neg, out);
   if (!k) return 0;
+  if (need_hours && memchr(s + neg, ':', k) == memrchr(s + neg, ':', k)) return 0;   /* only MM:SS */
   if (neg) *out = -*out;
   return k + (size_t)neg;
 }
 
-int tr_parse_timing(const char *s, size_t n, double *start, double *end, const char **why) {
+int tr_parse_timing(const char *s, size_t n, double *start, double *end, int need_hours, const char **why) {
   size_t i = 0, k;
   while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
-  if (!(k = signed_time(s + i, n - i, start))) { *why = "a start time"; return -1; }
+  if (!(k = signed_time(s + i, n - i, start, need_hours))) { *why = "a start time"; return -1; }
   i += k;
   while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
   if (n - i < 3 || memcmp(s + i, "-->", 3) != 0) { *why = "'-->' after the start time"; return -1; }
   i += 3;
   while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
-  if (!(k = signed_time(s + i, n - i, end))) { *why = "an end time"; return -1; }
+  if (!(k = signed_time(s + i, n - i, end, need_hours))) { *why = "an end time"; return -1; }
   i += k;
   if (i < n && s[i] != ' ' && s[i] != '\t') { *why = "a space or the end of the line after the end time"; return -1; }
   return 0;

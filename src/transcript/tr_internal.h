@@ -36,8 +36,9 @@ void tr_quote(const char *s, size_t n, char out[64]);
 
 /* "[H+:]MM:SS[.,]f+" (hours optional, fraction optional). Returns bytes used, 0 if not a time. */
 size_t tr_parse_time(const char *s, size_t n, double *out);
-/* "START --> END[ settings]". 0 ok, else -1 and *why says what was wrong. */
-int tr_parse_timing(const char *s, size_t n, double *start, double *end, const char **why);
+/* "START --> END[ settings]" (need_hours: SRT's HH:MM:SS, so a truncated "00:00" is not read as
+ * MM:SS). 0 ok, else -1 and *why says what was wrong. */
+int tr_parse_timing(const char *s, size_t n, double *start, double *end, int need_hours, const char **why);
 
 /* Adds a cue whose raw text (lines separated by \n) is cleaned per line: tags stripped (TR_TAGS),
  * entities decoded (TR_ENTITIES), whitespace normalised, empty lines dropped. Empty cues are kept

@@ -39,7 +39,7 @@ ar_status tr_parse_vtt(tr_draft *d, const char *data, size_t len, ar_error *err)
     if (has_arrow(s, n)) {
       double a, b;
       const char *why;
-      if (tr_parse_timing(s, n, &a, &b, &why)) {
+      if (tr_parse_timing(s, n, &a, &b, 0, &why)) {
         tr_quote(s, n, q);
         st = ar_fail(err, AR_ERR_PARSE, "%s:%d: expected a cue timing line " VTT_TIMING ": %s is missing or malformed in \"%s\"",
                      d->name, r.line, why, q);

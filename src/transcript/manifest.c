@@ -1,0 +1,260 @@
+/* manifest.c - the course manifest: CSV (RFC 4180) with a header naming file,video_id,title,url.
+ *
+ * Header required; columns in any order, matched case-insensitively; unknown columns ignored;
+ * file and video_id required, title and url optional (title defaults to the video_id, url to "").
+ * Fields may be quoted ("" escapes a quote; commas and newlines allowed inside); spaces around
+ * fields are trimmed; CRLF and a UTF-8 BOM are fine; blank lines are skipped. */
+#include "core/util.h"
+#include <limits.h>
+#include <strings.h>
+
+enum { COL_FILE, COL_ID, COL_TITLE, COL_URL, N_COLS };
+static const char *const col_names[N_COLS] = {"file", "video_id", "title", "url"};
+
+typedef struct csv {
+  const char *name, *p, *end;
+  int line;              /* current line */
+} csv;
+
+typedef struct record {
+  char **f;
+  int n, cap;
+  int line;              /* where the record starts */
+} record;
+
+static void record_clear(record *r) {
+  for (int i = 0; i < r->n; i++) ar_free(r->f[i]);
+  r->n = 0;
+}
+static void record_free(record *r) {
+  record_clear(r);
+  ar_free(r->f);
+  *r = (record){0};
+}
+
+/* Reads one record. Returns 1 if one was read, 0 at end of data, or a negative ar_status. */
+static int read_record(csv *c, record *r, ar_error *err) {
+  record_clear(r);
+  if (c->p >= c->end) return 0;
+  r->line = c->line;
+  ar_buf f = {0};
+  for (;;) {
+    f.n = 0;
+    if (f.p) f.p[0] = 0;
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t')) c->p++;
+    if (c->p < c->end && *c->p == '"') {
+      int open_line = c->line;
+      c->p++;
+      for (;;) {
+        if (c->p >= c->end) {
+          ar_buf_free(&f);
+          return ar_fail(err, AR_ERR_PARSE, "%s:%d: unterminated quoted field (the quote opened here is never closed)",
+                         c->name, open_line);
+        }
+        char ch = *c->p++;
+        if (ch == '"') {
+          if (c->p < c->end && *c->p == '"') { c->p++; ar_buf_append(&f, "\"", 1); continue; }
+          break;
+        }
+        if (ch == '\n' || (ch == '\r' && !(c->p < c->end && *c->p == '\n'))) c->line++;
+        ar_buf_append(&f, &ch, 1);
+      }
+      while (c->p < c->end && (*c->p == ' ' || *c->p == '\t')) c->p++;
+      if (c->p < c->end && *c->p != ',' && *c->p != '\n' && *c->p != '\r') {
+        ar_buf_free(&f);
+        return ar_fail(err, AR_ERR_PARSE, "%s:%d: expected ',' or the end of the line after a quoted field", c->name, c->line);
+      }
+    } else {
+      const char *s = c->p;
+      while (c->p < c->end && *c->p != ',' && *c->p != '\n' && *c->p != '\r') c->p++;
+      size_t n = (size_t)(c->p - s);
+      while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
+      ar_buf_append(&f, s, n);
+    }
+    if (r->n == r->cap) {
+      int cap = r->cap ? r->cap * 2 : 8;
+      char **v = ar_realloc(r->f, (size_t)cap * sizeof *v);
+      if (!v) { ar_buf_free(&f); return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", c->name); }
+      r->f = v;
+      r->cap = cap;
+    }
+    char *val = f.oom ? NULL : ar_strndup(f.p ? f.p : "", f.n);
+    if (!val) { ar_buf_free(&f); return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", c->name); }
+    r->f[r->n++] = val;
+    if (c->p < c->end && *c->p == ',') { c->p++; continue; }
+    /* end of line or data */
+    if (c->p < c->end && *c->p == '\r') c->p++;
+    if (c->p < c->end && *c->p == '\n') c->p++;
+    c->line++;
+    break;
+  }
+  ar_buf_free(&f);
+  return 1;
+}
+
+static int blank_record(const record *r) { return r->n == 1 && r->f[0][0] == 0; }
+
+/* manifest dir + file, with "./" segments and doubled slashes removed. */
+static char *resolve(const char *manifest, const char *file) {
+  ar_buf b = {0};
+  if (file[0] != '/') {
+    const char *slash = strrchr(manifest, '/');
+    if (slash) ar_buf_append(&b, manifest, (size_t)(slash - manifest) + 1);
+  }
+  const char *s = file;
+  while (*s) {
+    const char *e = strchr(s, '/');
+    size_t n = e ? (size_t)(e - s) : strlen(s);
+    if (!(n == 0 && b.n) && !(n == 1 && s[0] == '.')) {
+      ar_buf_append(&b, s, n);
+      if (e) ar_buf_append(&b, "/", 1);
+    } else if (n == 0 && !b.n) {
+      ar_buf_append(&b, "/", 1);
+    }
+    if (!e) break;
+    s = e + 1;
+  }
+  if (b.oom) { ar_buf_free(&b); return NULL; }
+  if (!b.n) ar_buf_puts(&b, ".");
+  return ar_buf_steal(&b);
+}
+
+static void rows_free(ar_manifest_row *rows, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    ar_free(rows[i].file); ar_free(rows[i].path); ar_free(rows[i].real);
+    ar_free(rows[i].video_id); ar_free(rows[i].title); ar_free(rows[i].url);
+  }
+  ar_free(rows);
+}
+
+ar_status ar_manifest_load(const char *path, ar_manifest *out, ar_error *err) {
+  if (!path || !out) return ar_fail(err, AR_ERR_INVALID, "ar_manifest_load: NULL argument");
+  *out = (ar_manifest){0};
+  char *data;
+  size_t len;
+  ar_status st = ar_read_file(path, &data, &len, err);
+  if (st) return st;
+  const char *p = data;
+  if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) { p += 3; len -= 3; }
+  csv c = {path, p, p + len, 1};
+  record r = {0};
+  ar_manifest_row *rows = NULL;
+  size_t n = 0, cap = 0;
+  int col[N_COLS] = {-1, -1, -1, -1}, n_header = 0;
+  const char *nul = memchr(p, 0, len);
+  if (nul) {
+    int line = 1;
+    for (const char *q = p; q < nul; q++) line += *q == '\n';
+    st = ar_fail(err, AR_ERR_PARSE, "%s:%d: binary data (NUL byte at byte offset %zu); expected a CSV manifest", path, line,
+                 (size_t)(nul - data));
+    goto out;
+  }
+  for (size_t i = 0; i < len;) {
+    int l = ar_utf8_len((const unsigned char *)p + i, len - i);
+    if (!l) {
+      int line = 1;
+      for (size_t k = 0; k < i; k++) line += p[k] == '\n';
+      st = ar_fail(err, AR_ERR_PARSE, "%s:%d: invalid UTF-8 at byte offset %zu; save the manifest as UTF-8", path, line,
+                   i + (size_t)(p - data));
+      goto out;
+    }
+    i += (size_t)l;
+  }
+  /* header */
+  int rc;
+  while ((rc = read_record(&c, &r, err)) == 1 && blank_record(&r)) {}
+  if (rc < 0) { st = (ar_status)rc; goto out; }
+  if (rc == 0) {
+    st = ar_fail(err, AR_ERR_PARSE, "%s:1: empty manifest; expected a header line: file,video_id,title,url", path);
+    goto out;
+  }
+  n_header = r.n;
+  for (int i = 0; i < r.n; i++)
+    for (int k = 0; k < N_COLS; k++)
+      if (strcasecmp(r.f[i], col_names[k]) == 0) {
+        if (col[k] >= 0) {
+          st = ar_fail(err, AR_ERR_PARSE, "%s:%d: column '%s' appears twice in the header", path, r.line, col_names[k]);
+          goto out;
+        }
+        col[k] = i;
+      }
+  for (int k = 0; k < 2; k++)
+    if (col[k] < 0) {
+      st = ar_fail(err, AR_ERR_PARSE, "%s:%d: missing column '%s' in the header; expected file,video_id,title,url", path,
+                   r.line, col_names[k]);
+      goto out;
+    }
+  /* rows */
+  while ((rc = read_record(&c, &r, err)) == 1) {
+    if (blank_record(&r)) continue;
+    if (r.n != n_header) {
+      st = ar_fail(err, AR_ERR_PARSE, "%s:%d: expected %d fields like the header, got %d", path, r.line, n_header, r.n);
+      goto out;
+    }
+    const char *file = r.f[col[COL_FILE]], *id = r.f[col[COL_ID]];
+    if (!*file) { st = ar_fail(err, AR_ERR_PARSE, "%s:%d: empty 'file'", path, r.line); goto out; }
+    if (!*id) { st = ar_fail(err, AR_ERR_PARSE, "%s:%d: empty 'video_id' (file %s)", path, r.line, file); goto out; }
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(rows[i].video_id, id) == 0) {
+        st = ar_fail(err, AR_ERR_PARSE, "%s:%d: duplicate video_id '%s' (first on line %d)", path, r.line, id, rows[i].line);
+        goto out;
+      }
+    if (n == cap) {
+      size_t nc = cap ? cap * 2 : 16;
+      ar_manifest_row *v = ar_realloc(rows, nc * sizeof *v);
+      if (!v) { st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path); goto out; }
+      rows = v;
+      cap = nc;
+    }
+    ar_manifest_row *row = &rows[n++];
+    *row = (ar_manifest_row){0};
+    row->line = r.line;
+    const char *title = col[COL_TITLE] >= 0 ? r.f[col[COL_TITLE]] : "";
+    row->file = ar_strdup(file);
+    row->video_id = ar_strdup(id);
+    row->title = ar_strdup(*title ? title : id);
+    row->url = ar_strdup(col[COL_URL] >= 0 ? r.f[col[COL_URL]] : "");
+    row->path = resolve(path, file);
+    if (!row->file || !row->video_id || !row->title || !row->url || !row->path) {
+      st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path);
+      goto out;
+    }
+    char buf[PATH_MAX];
+    if (realpath(row->path, buf) && !(row->real = ar_strdup(buf))) {
+      st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path);
+      goto out;
+    }
+    for (size_t i = 0; i + 1 < n; i++)
+      if (strcmp(rows[i].path, row->path) == 0 || (row->real && rows[i].real && strcmp(rows[i].real, row->real) == 0)) {
+        st = ar_fail(err, AR_ERR_PARSE, "%s:%d: file '%s' is listed twice (first on line %d)", path, r.line, file,
+                     rows[i].line);
+        goto out;
+      }
+  }
+  if (rc < 0) { st = (ar_status)rc; goto out; }
+  out->rows = rows;
+  out->n = n;
+  rows = NULL;
+out:
+  if (rows) rows_free(rows, n);
+  record_free(&r);
+  ar_free(data);
+  return st;
+}
+
+const ar_manifest_row *ar_manifest_find(const ar_manifest *m, const char *path) {
+  if (!m || !path) return NULL;
+  char buf[PATH_MAX];
+  const char *real = realpath(path, buf);
+  for (size_t i = 0; i < m->n; i++) {
+    const ar_manifest_row *r = &m->rows[i];
+    if (real ? (r->real && strcmp(r->real, real) == 0) : strcmp(r->path, path) == 0) return r;
+  }
+  return NULL;
+}
+
+void ar_manifest_free(ar_manifest *m) {
+  if (!m) return;
+  rows_free(m->rows, m->n);
+  *m = (ar_manifest){0};
+}

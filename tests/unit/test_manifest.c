@@ -1,0 +1,115 @@
+/* test_manifest.c - manifest CSV: quoting, header handling, path resolution, errors with file:line. */
+#include "test.h"
+#include "core/util.h"
+#include <sys/stat.h>
+
+static const char *write_tmp(const char *dir, const char *name, const char *content) {
+  static char path[700];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  if (ar_write_file_atomic(path, content, strlen(content), NULL) != AR_OK) return NULL;
+  return path;
+}
+
+TEST(manifest_rfc4180_quoting_any_column_order) {
+  const char *dir = test_tmpdir();
+  char sub[600];
+  snprintf(sub, sizeof sub, "%s/aulas", dir);
+  ASSERT(mkdir(sub, 0700) == 0);
+  ASSERT(write_tmp(sub, "a 1.vtt", "WEBVTT\n"));
+  const char *csv = "\xEF\xBB\xBF" "url, Video_ID ,extra,title,file\r\n"
+                    "https://www.youtube.com/watch?v=x1,aula1,\"ignored, really\",\"Aula 1: \"\"GPUs\"\", CPUs\",aulas/a 1.vtt\r\n"
+                    "\r\n"
+                    ",aula2,,\"Título com\r\nduas linhas\",./aulas//b.srt\r\n"
+                    "https://example.org/c.mp4,aula3,x,,/abs/c.srt";
+  const char *path = write_tmp(dir, "m.csv", csv);
+  ASSERT(path);
+  char mpath[700];
+  snprintf(mpath, sizeof mpath, "%s", path);
+  ar_manifest m;
+  ar_error e;
+  ASSERT_MSG(ar_manifest_load(mpath, &m, &e) == AR_OK, "%s", e.msg);
+  ASSERT_EQ_INT(m.n, 3);
+  ASSERT_STREQ(m.rows[0].video_id, "aula1");
+  ASSERT_STREQ(m.rows[0].title, "Aula 1: \"GPUs\", CPUs");
+  ASSERT_STREQ(m.rows[0].url, "https://www.youtube.com/watch?v=x1");
+  ASSERT_STREQ(m.rows[0].file, "aulas/a 1.vtt");
+  ASSERT_EQ_INT(m.rows[0].line, 2);
+  char want[800];
+  snprintf(want, sizeof want, "%s/aulas/a 1.vtt", dir);
+  ASSERT_STREQ(m.rows[0].path, want);
+  ASSERT(m.rows[0].real != NULL);
+  ASSERT_STREQ(m.rows[1].title, "Título com\r\nduas linhas");
+  ASSERT_STREQ(m.rows[1].url, "");
+  ASSERT_EQ_INT(m.rows[1].line, 4);
+  snprintf(want, sizeof want, "%s/aulas/b.srt", dir);
+  ASSERT_STREQ(m.rows[1].path, want);
+  ASSERT(m.rows[1].real == NULL);
+  ASSERT_STREQ(m.rows[2].title, "aula3");   /* empty title -> video_id */
+  ASSERT_STREQ(m.rows[2].path, "/abs/c.srt");
+  ASSERT_EQ_INT(m.rows[2].line, 6);
+  /* find by realpath: another spelling of the same file */
+  char other[800];
+  snprintf(other, sizeof other, "%s/aulas/../aulas/./a 1.vtt", dir);
+  const ar_manifest_row *r = ar_manifest_find(&m, other);
+  ASSERT(r && strcmp(r->video_id, "aula1") == 0);
+  ASSERT(ar_manifest_find(&m, mpath) == NULL);
+  ASSERT(ar_manifest_find(&m, "/abs/c.srt") == &m.rows[2]);   /* missing file: by normalised path */
+  ar_manifest_free(&m);
+}
+
+static void expect_manifest_error(const char *csv, const char *want) {
+  const char *dir = test_tmpdir();
+  const char *path = write_tmp(dir, "bad.csv", csv);
+  ASSERT(path);
+  char full[800];
+  snprintf(full, sizeof full, "%s:%s", path, want);
+  ar_manifest m;
+  ar_error e;
+  ar_status st = ar_manifest_load(path, &m, &e);
+  ASSERT_MSG(st == AR_ERR_PARSE, "status %d for: %s", st, want);
+  ASSERT_MSG(strncmp(e.msg, full, strlen(full)) == 0, "got: %s\n    want: %s", e.msg, full);
+  ASSERT(m.n == 0 && m.rows == NULL);
+}
+#define EXPECT_MANIFEST_ERROR(csv, want) do { expect_manifest_error(csv, want); if (test_failed_current) return; } while (0)
+
+TEST(manifest_errors_name_file_and_line) {
+  EXPECT_MANIFEST_ERROR("file,video_id,title,url\na.srt,a,\"Sem fim,\nb.srt,b,x,y\n", "2: unterminated quoted field");
+  EXPECT_MANIFEST_ERROR("file,title,url\na.srt,x,y\n", "1: missing column 'video_id'");
+  EXPECT_MANIFEST_ERROR("\n\nvideo_id,title\na,x\n", "3: missing column 'file'");
+  EXPECT_MANIFEST_ERROR("file,video_id\na.srt,a\nb.srt,\n", "3: empty 'video_id'");
+  EXPECT_MANIFEST_ERROR("file,video_id\na.srt,a\n\"b\nc.srt\",b\nd.srt,a\n", "5: duplicate video_id 'a' (first on line 2)");
+  EXPECT_MANIFEST_ERROR("file,video_id\na.srt,a\n./a.srt,b\n", "3: file './a.srt' is listed twice");
+  EXPECT_MANIFEST_ERROR("file,video_id,title\na.srt,a\n", "2: expected 3 fields like the header, got 2");
+  EXPECT_MANIFEST_ERROR("file,video_id\n\"a.srt\"x,a\n", "2: expected ',' or the end of the line after a quoted field");
+  EXPECT_MANIFEST_ERROR("", "1: empty manifest");
+  EXPECT_MANIFEST_ERROR("file,video_id\na.srt,T\xEDtulo\n", "2: invalid UTF-8 at byte offset 21");
+  EXPECT_MANIFEST_ERROR("file,video_id,file\na,b,c\n", "1: column 'file' appears twice");
+}
+
+TEST(manifest_missing_file_and_header_only) {
+  ar_manifest m;
+  ar_error e;
+  ASSERT_EQ_INT(ar_manifest_load("/nonexistent/m.csv", &m, &e), AR_ERR_IO);
+  ASSERT_MSG(strstr(e.msg, "/nonexistent/m.csv") != NULL, "%s", e.msg);
+  const char *path = write_tmp(test_tmpdir(), "h.csv", "file,video_id,title,url\n");
+  ASSERT_EQ_INT(ar_manifest_load(path, &m, &e), AR_OK);
+  ASSERT_EQ_INT(m.n, 0);
+  ar_manifest_free(&m);
+}
+
+TEST(manifest_out_of_memory_paths) {
+  const char *path = write_tmp(test_tmpdir(), "o.csv", "file,video_id,title,url\na.srt,a,\"A, a\",u\nb.srt,b,B,\n");
+  ASSERT(path);
+  char p[700];
+  snprintf(p, sizeof p, "%s", path);
+  for (long k = 0; k < 200; k++) {
+    ar_manifest m;
+    ar_error e;
+    ar_alloc_fail_after(k);
+    ar_status st = ar_manifest_load(p, &m, &e);
+    ar_alloc_fail_after(-1);
+    if (st == AR_OK) { ASSERT_EQ_INT(m.n, 2); ar_manifest_free(&m); return; }
+    ASSERT_MSG(st == AR_ERR_NOMEM, "k=%ld st=%d %s", k, st, e.msg);
+  }
+  ASSERT_MSG(0, "never succeeded");
+}
