@@ -5,9 +5,10 @@
 
 static const char usage[] =
     "usage: aularag serve -i INDEX [--host 127.0.0.1] [--port 8080] [--model DIR] [--threads N]\n"
-    "                     [-k N] [--mode auto|lexical|dense|hybrid] [--llm-url URL] [--llm-model NAME]\n"
-    "                     [--llm-timeout SEC] [--no-cache] [--max-connections N] [--max-per-ip N]\n"
-    "                     [--timeout SEC] [--search-cache N] [-v]\n"
+    "                     [-k N] [--mode auto|lexical|dense|hybrid] [--llm-url URL] [--llm-model M]\n"
+    "                     [--no-cache] [--context-tokens N] [--temperature T] [--seed S] [--timeout SEC]\n"
+    "                     [--retries N] [--max-connections N] [--max-per-ip N] [--idle-timeout SEC]\n"
+    "                     [--search-cache N] [-v]\n"
     "\n"
     "Serves GET / (the page), GET /healthz, GET /api/search?q=&k=&mode=, POST /api/ask\n"
     "{\"question\": \"...\", \"k\": 10}, GET /api/ask/stream?q= (Server-Sent Events) and GET /api/videos.\n"
@@ -21,12 +22,15 @@ static const char usage[] =
     "  -k N                   segments per answer when a request gives none (default 10)\n"
     "      --mode MODE        default retrieval mode (default auto: hybrid with a model, else lexical)\n"
     "      --llm-url URL      OpenAI-compatible endpoint (default $AULARAG_LLM_URL; none: extractive)\n"
-    "      --llm-model NAME   model name sent to the endpoint (default $AULARAG_LLM_MODEL)\n"
-    "      --llm-timeout SEC  total time allowed per LLM call (default 120)\n"
-    "      --no-cache         do not reuse cached LLM answers\n"
+    "      --llm-model M      model name sent to the endpoint (default $AULARAG_LLM_MODEL)\n"
+    "                         API key: $AULARAG_LLM_API_KEY, else $OPENAI_API_KEY\n"
+    "      --no-cache         do not use or fill the answer cache kept in the index\n"
+    "      --context-tokens N  budget for segment text in the prompt (default 6000)\n"
+    "      --temperature T    default 0;  --seed S: default 42\n"
+    "      --timeout SEC      whole LLM request timeout (default 120);  --retries N: default 4\n"
     "      --max-connections N  open connections in all (default 256)\n"
     "      --max-per-ip N     open connections per client address (default 128)\n"
-    "      --timeout SEC      close connections idle this long (default 15)\n"
+    "      --idle-timeout SEC close connections idle this long: slow clients (default 15)\n"
     "      --search-cache N   recent search responses kept in memory (default 256; 0 = off)\n"
     "  -v, --verbose          log every request to stderr\n"
     "  -h, --help             this help\n";
@@ -42,9 +46,11 @@ int cmd_serve(int argc, char **argv) {
       {"port", required_argument, 0, 'p'},       {"model", required_argument, 0, 'm'},
       {"threads", required_argument, 0, 't'},    {"mode", required_argument, 0, 'M'},
       {"llm-url", required_argument, 0, 'u'},    {"llm-model", required_argument, 0, 'L'},
-      {"llm-timeout", required_argument, 0, 'T'}, {"no-cache", no_argument, 0, 'C'},
+      {"timeout", required_argument, 0, 'T'},    {"no-cache", no_argument, 0, 'C'},
+      {"context-tokens", required_argument, 0, 'x'}, {"temperature", required_argument, 0, 'e'},
+      {"seed", required_argument, 0, 's'},       {"retries", required_argument, 0, 'r'},
       {"max-connections", required_argument, 0, 'c'}, {"max-per-ip", required_argument, 0, 'P'},
-      {"timeout", required_argument, 0, 'o'},    {"search-cache", required_argument, 0, 'S'},
+      {"idle-timeout", required_argument, 0, 'o'}, {"search-cache", required_argument, 0, 'S'},
       {"verbose", no_argument, 0, 'v'},
       {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
   ar_server_params p = ar_server_default_params();
@@ -70,13 +76,19 @@ int cmd_serve(int argc, char **argv) {
       break;
     case 'u': llm_url = optarg; break;
     case 'L': llm_model = optarg; break;
-    case 'T': if (cli_parse_double("serve", "--llm-timeout", optarg, 0.1, 86400, &llm_timeout)) return EXIT_USAGE; break;
+    case 'T': if (cli_parse_double("serve", "--timeout", optarg, 0.1, 86400, &llm_timeout)) return EXIT_USAGE; break;
+    case 'x':
+      if (cli_parse_int("serve", "--context-tokens", optarg, 100, 1000000, &p.ask.context_tokens)) return EXIT_USAGE;
+      break;
+    case 'e': if (cli_parse_double("serve", "--temperature", optarg, 0, 2, &p.ask.llm.temperature)) return EXIT_USAGE; break;
+    case 's': if (cli_parse_int("serve", "--seed", optarg, -2147483647, 2147483647, &p.ask.llm.seed)) return EXIT_USAGE; break;
+    case 'r': if (cli_parse_int("serve", "--retries", optarg, 0, 20, &p.ask.llm.max_retries)) return EXIT_USAGE; break;
     case 'C': p.ask.llm.use_cache = 0; break;
     case 'c':
       if (cli_parse_int("serve", "--max-connections", optarg, 1, 100000, &p.max_connections)) return EXIT_USAGE;
       break;
     case 'P': if (cli_parse_int("serve", "--max-per-ip", optarg, 1, 100000, &p.max_per_ip)) return EXIT_USAGE; break;
-    case 'o': if (cli_parse_int("serve", "--timeout", optarg, 1, 3600, &p.timeout_s)) return EXIT_USAGE; break;
+    case 'o': if (cli_parse_int("serve", "--idle-timeout", optarg, 1, 3600, &p.timeout_s)) return EXIT_USAGE; break;
     case 'S': if (cli_parse_int("serve", "--search-cache", optarg, 0, 1000000, &p.search_cache)) return EXIT_USAGE; break;
     case 'v': p.verbose = 1; break;
     case 'h': fputs(usage, stdout); return EXIT_OK;

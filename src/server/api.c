@@ -81,6 +81,27 @@ ar_search_params ar_srv_search_params(const ar_srv *s, const ar_srv_query *q) {
   return sp;
 }
 
+ar_status ar_srv_answer(ar_srv *s, const ar_srv_query *q, const ar_llm_params *llm,
+                        void (*on_results)(const ar_results *r, void *user_data), void *user_data,
+                        ar_answer *out, ar_error *err) {
+  memset(out, 0, sizeof *out);
+  ar_ask_params ap = s->p.ask;
+  ap.search = ar_srv_search_params(s, q);
+  ap.llm = *llm;
+  ar_worker *w = ar_srv_worker_get(&s->search);
+  if (q->use_model) pthread_mutex_lock(&s->model_mu);
+  ar_status st = ar_search(w->ix, q->question, &ap.search, &out->results, err);
+  if (q->use_model) pthread_mutex_unlock(&s->model_mu);
+  ar_srv_worker_put(&s->search, w);
+  if (st) return st;
+  if (on_results) on_results(&out->results, user_data);
+  w = ar_srv_worker_get(&s->answer);
+  ap.llm.cache_index = w->ix;
+  st = ar_answer_from_results(w->ix, q->question, &ap, out, err);
+  ar_srv_worker_put(&s->answer, w);
+  return st;
+}
+
 static const char *arg(struct MHD_Connection *c, const char *name) {
   return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
 }
@@ -104,11 +125,11 @@ enum MHD_Result ar_srv_api_search(ar_srv *s, struct MHD_Connection *c) {
   }
   ar_results res;
   ar_error err = {0};
-  ar_worker *w = ar_srv_worker_get(s);
+  ar_worker *w = ar_srv_worker_get(&s->search);
   if (q.use_model) pthread_mutex_lock(&s->model_mu);
   ar_status st = ar_search(w->ix, q.question, &sp, &res, &err);
   if (q.use_model) pthread_mutex_unlock(&s->model_mu);
-  ar_srv_worker_put(s, w);
+  ar_srv_worker_put(&s->search, w);
   ar_srv_query_free(&q);
   if (st) {
     ar_buf_free(&key);
@@ -146,20 +167,15 @@ enum MHD_Result ar_srv_api_ask(ar_srv *s, struct MHD_Connection *c, const char *
   json_decref(in);
   if (code) return ar_srv_send_error(c, code, "%s", msg);
 
-  ar_ask_params ap = s->p.ask;
-  ap.search = ar_srv_search_params(s, &q);
-  ap.llm.stream = 0;
-  ap.llm.on_token = NULL;
+  ar_llm_params llm = s->p.ask.llm;
+  llm.stream = 0;
+  llm.on_token = NULL;
   ar_answer ans;
   ar_error err = {0};
-  ar_worker *w = ar_srv_worker_get(s);
-  ap.llm.cache_index = w->ix;
-  if (q.use_model) pthread_mutex_lock(&s->model_mu);
-  ar_status st = ar_ask(w->ix, q.question, &ap, &ans, &err);
-  if (q.use_model) pthread_mutex_unlock(&s->model_mu);
-  ar_srv_worker_put(s, w);
+  ar_status st = ar_srv_answer(s, &q, &llm, NULL, NULL, &ans, &err);
   ar_srv_query_free(&q);
   if (st) {
+    ar_answer_free(&ans);
     if (ar_srv_status_for(st) >= 500) ar_srv_log(s, "ask failed: %s", err.msg);
     return ar_srv_send_error(c, ar_srv_status_for(st), "%s", err.msg[0] ? err.msg : ar_strerror(st));
   }
@@ -182,9 +198,9 @@ enum MHD_Result ar_srv_api_videos(ar_srv *s, struct MHD_Connection *c) {
 enum MHD_Result ar_srv_api_health(ar_srv *s, struct MHD_Connection *c) {
   ar_index_info info;
   ar_error err = {0};
-  ar_worker *w = ar_srv_worker_get(s);
+  ar_worker *w = ar_srv_worker_get(&s->search);
   ar_status st = ar_index_info_get(w->ix, &info, &err);
-  ar_srv_worker_put(s, w);
+  ar_srv_worker_put(&s->search, w);
   if (st) return ar_srv_send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", err.msg);
   int dense = s->model && s->has_vectors;
   json_t *modes = json_array();
@@ -197,7 +213,7 @@ enum MHD_Result ar_srv_api_health(ar_srv *s, struct MHD_Connection *c) {
                         "model", s->model ? json_string(ar_model_fingerprint(s->model)) : json_null(), "modes",
                         modes, "answers",
                         s->p.ask.llm.base_url && *s->p.ask.llm.base_url ? "llm" : "extractive", "workers",
-                        s->n_workers);
+                        s->p.threads);
   char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
   json_decref(o);
   return ar_srv_send(c, MHD_HTTP_OK, "application/json", body);

@@ -83,8 +83,6 @@ ar_status ar_server_run(const char *index_path, const ar_server_params *params, 
   s->index_path = index_path;
   s->p = *p;
   if (!s->p.host || !*s->p.host) s->p.host = "127.0.0.1";
-  pthread_mutex_init(&s->mu, NULL);
-  pthread_cond_init(&s->cv, NULL);
   pthread_mutex_init(&s->model_mu, NULL);
 
   struct sockaddr_storage addr;
@@ -117,7 +115,7 @@ ar_status ar_server_run(const char *index_path, const ar_server_params *params, 
   int port = di ? di->port : s->p.port;
   int ipv6 = addr.ss_family == AF_INET6;
   ar_srv_log(s, "listening on http://%s%s%s:%d/ (index %s, %d workers, %s, %s answers)", ipv6 ? "[" : "",
-             s->p.host, ipv6 ? "]" : "", port, index_path, s->n_workers,
+             s->p.host, ipv6 ? "]" : "", port, index_path, s->p.threads,
              s->model ? "lexical+dense" : "lexical only",
              s->p.ask.llm.base_url && *s->p.ask.llm.base_url ? "LLM" : "extractive");
 
@@ -155,8 +153,6 @@ out:
   if (atomic_load(&s->producers) == 0) {
     ar_srv_workers_close(s);
     ar_srv_cache_free(s->cache);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->model_mu);
     ar_free(s);
   } /* else: a stuck stream still holds a worker; leaking beats a use-after-free at exit */

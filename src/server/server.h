@@ -14,15 +14,20 @@ typedef struct ar_worker {
 
 typedef struct ar_srv_cache ar_srv_cache;
 
+/* A pool of workers; a request waits for a free one. */
+typedef struct ar_pool {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  ar_worker *workers, *free_list;
+  int n;
+} ar_pool;
+
 typedef struct ar_srv {
   const char *index_path;
   ar_server_params p;
   int has_vectors;             /* the index holds vectors: auto mode means hybrid with a model */
-  /* worker pool: a request waits for a free worker */
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  ar_worker *workers, *free_list;
-  int n_workers;
+  /* Two pools, so answers waiting on an LLM for seconds never hold up searches. */
+  ar_pool search, answer;
   /* the encoder is not thread-safe: one instance, borrowed under its own lock */
   ar_model *model;
   pthread_mutex_t model_mu;
@@ -35,8 +40,8 @@ typedef struct ar_srv {
 /* ---- workers.c ---- */
 ar_status ar_srv_workers_open(ar_srv *s, ar_error *err);
 void ar_srv_workers_close(ar_srv *s);
-ar_worker *ar_srv_worker_get(ar_srv *s);      /* blocks until one is free */
-void ar_srv_worker_put(ar_srv *s, ar_worker *w);
+ar_worker *ar_srv_worker_get(ar_pool *p);     /* blocks until one is free */
+void ar_srv_worker_put(ar_pool *p, ar_worker *w);
 
 /* ---- cache.c: search responses by (mode, k, question), dropped when the index file changes ---- */
 ar_srv_cache *ar_srv_cache_new(const char *index_path, size_t cap);   /* NULL when cap is 0 */
@@ -74,6 +79,12 @@ unsigned ar_srv_query_make(const ar_srv *s, const char *q, const char *k, const 
 void ar_srv_query_free(ar_srv_query *q);
 /* Search params for a query (model set when the query needs it; caller holds model_mu then). */
 ar_search_params ar_srv_search_params(const ar_srv *s, const ar_srv_query *q);
+
+/* Retrieves (a search worker, the encoder when the query needs it), calls on_results (may be NULL),
+ * then answers with an answer worker. out is always filled enough for ar_answer_free. */
+ar_status ar_srv_answer(ar_srv *s, const ar_srv_query *q, const ar_llm_params *llm,
+                        void (*on_results)(const ar_results *r, void *user_data), void *user_data,
+                        ar_answer *out, ar_error *err);
 
 enum MHD_Result ar_srv_api_search(ar_srv *s, struct MHD_Connection *c);
 enum MHD_Result ar_srv_api_ask(ar_srv *s, struct MHD_Connection *c, const char *body, size_t len);

@@ -59,34 +59,24 @@ static void fail(stream *st, ar_status s, const ar_error *err) {
                                   (int)ar_srv_status_for(s)));
 }
 
+static void on_results(const ar_results *r, void *user_data) {
+  char *json = ar_results_to_json(r, 0);
+  if (json) emit(user_data, "segments", json);
+  else emit(user_data, "error", "{\"error\":\"out of memory\"}");
+  free(json);
+}
+
 static void *produce(void *arg) {
   stream *st = arg;
   ar_srv *s = st->srv;
   ar_error err = {0};
-  ar_results res;
   ar_answer ans;
-  ar_ask_params ap = s->p.ask;
-  ap.search = ar_srv_search_params(s, &st->q);
-  ap.llm.stream = 1;
-  ap.llm.on_token = on_token;
-  ap.llm.user_data = st;
-
-  ar_worker *w = ar_srv_worker_get(s);
-  ap.llm.cache_index = w->ix;
-  if (st->q.use_model) pthread_mutex_lock(&s->model_mu);
-  /* Segments first, so the page shows them while the LLM thinks; ar_ask repeats this search
-   * (same index, same params: the same hits), which costs little next to the answer. */
-  ar_status rc = ar_search(w->ix, st->q.question, &ap.search, &res, &err);
-  if (!rc) {
-    char *json = ar_results_to_json(&res, 0);
-    ar_results_free(&res);
-    if (json) emit(st, "segments", json);
-    free(json);
-    rc = ar_ask(w->ix, st->q.question, &ap, &ans, &err);
-  }
-  if (st->q.use_model) pthread_mutex_unlock(&s->model_mu);
-  ar_srv_worker_put(s, w);
-
+  ar_llm_params llm = s->p.ask.llm;
+  llm.stream = 1;
+  llm.on_token = on_token;
+  llm.user_data = st;
+  /* segments first (the page shows them while the LLM thinks), then tokens as they come */
+  ar_status rc = ar_srv_answer(s, &st->q, &llm, on_results, st, &ans, &err);
   if (rc) {
     fail(st, rc, &err);
   } else {
@@ -100,8 +90,8 @@ static void *produce(void *arg) {
     emit_obj(st, "references", json_pack("{s:O?, s:O?, s:s?}", "references", refs, "answer_kind", kind, "answer",
                                          ans.text));
     json_decref(full);
-    ar_answer_free(&ans);
   }
+  ar_answer_free(&ans);
   emit(st, "done", "{}");
   pthread_mutex_lock(&st->mu);
   st->done = 1;

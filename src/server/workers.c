@@ -1,21 +1,38 @@
-/* workers.c - the worker pool: one index connection per worker, and the shared encoder. */
+/* workers.c - the worker pools (one index connection per worker) and the shared encoder. */
 #include "server/server.h"
 
-ar_status ar_srv_workers_open(ar_srv *s, ar_error *err) {
-  ar_status st;
+static ar_status pool_open(ar_srv *s, ar_pool *pool, ar_error *err) {
   ar_index_params ip = ar_index_default_params();
   ip.create = 0;      /* serving a missing index is a mistake, not a reason to create one */
   /* Not read_only: answers write the LLM cache. Readers never block each other in WAL mode. */
-  s->workers = ar_calloc((size_t)s->p.threads, sizeof *s->workers);
-  if (!s->workers) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  pthread_mutex_init(&pool->mu, NULL);
+  pthread_cond_init(&pool->cv, NULL);
+  pool->workers = ar_calloc((size_t)s->p.threads, sizeof *pool->workers);
+  if (!pool->workers) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
   for (int i = 0; i < s->p.threads; i++) {
-    if ((st = ar_index_open(s->index_path, ip, &s->workers[i].ix, err))) return st;
-    s->n_workers = i + 1;
-    s->workers[i].next_free = s->free_list;
-    s->free_list = &s->workers[i];
+    ar_status st = ar_index_open(s->index_path, ip, &pool->workers[i].ix, err);
+    if (st) return st;
+    pool->n = i + 1;
+    pool->workers[i].next_free = pool->free_list;
+    pool->free_list = &pool->workers[i];
   }
+  return AR_OK;
+}
+
+static void pool_close(ar_pool *pool) {
+  if (!pool->workers) return;
+  for (int i = 0; i < pool->n; i++) ar_index_close(pool->workers[i].ix);
+  ar_free(pool->workers);
+  pthread_mutex_destroy(&pool->mu);
+  pthread_cond_destroy(&pool->cv);
+  memset(pool, 0, sizeof *pool);
+}
+
+ar_status ar_srv_workers_open(ar_srv *s, ar_error *err) {
+  ar_status st;
+  if ((st = pool_open(s, &s->search, err)) || (st = pool_open(s, &s->answer, err))) return st;
   ar_index_info info;
-  if ((st = ar_index_info_get(s->workers[0].ix, &info, err))) return st;
+  if ((st = ar_index_info_get(s->search.workers[0].ix, &info, err))) return st;
   s->has_vectors = info.n_vectors > 0;
   if (s->p.model_dir && *s->p.model_dir) {
     ar_model_params mp = ar_model_default_params();
@@ -28,28 +45,25 @@ ar_status ar_srv_workers_open(ar_srv *s, ar_error *err) {
 }
 
 void ar_srv_workers_close(ar_srv *s) {
-  for (int i = 0; i < s->n_workers; i++) ar_index_close(s->workers[i].ix);
-  ar_free(s->workers);
-  s->workers = NULL;
-  s->free_list = NULL;
-  s->n_workers = 0;
+  pool_close(&s->search);
+  pool_close(&s->answer);
   if (s->model) ar_model_free(s->model);
   s->model = NULL;
 }
 
-ar_worker *ar_srv_worker_get(ar_srv *s) {
-  pthread_mutex_lock(&s->mu);
-  while (!s->free_list) pthread_cond_wait(&s->cv, &s->mu);
-  ar_worker *w = s->free_list;
-  s->free_list = w->next_free;
-  pthread_mutex_unlock(&s->mu);
+ar_worker *ar_srv_worker_get(ar_pool *p) {
+  pthread_mutex_lock(&p->mu);
+  while (!p->free_list) pthread_cond_wait(&p->cv, &p->mu);
+  ar_worker *w = p->free_list;
+  p->free_list = w->next_free;
+  pthread_mutex_unlock(&p->mu);
   return w;
 }
 
-void ar_srv_worker_put(ar_srv *s, ar_worker *w) {
-  pthread_mutex_lock(&s->mu);
-  w->next_free = s->free_list;
-  s->free_list = w;
-  pthread_cond_signal(&s->cv);
-  pthread_mutex_unlock(&s->mu);
+void ar_srv_worker_put(ar_pool *p, ar_worker *w) {
+  pthread_mutex_lock(&p->mu);
+  w->next_free = p->free_list;
+  p->free_list = w;
+  pthread_cond_signal(&p->cv);
+  pthread_mutex_unlock(&p->mu);
 }

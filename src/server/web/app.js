@@ -102,9 +102,23 @@ function showSegments(data) {
     score.className = 'score';
     score.textContent = 'pontuação ' + Number(s.score).toFixed(4);
     head.append(title, time, score);
+    // long segments start folded to four lines; the toggle shows the whole transcript
     const text = document.createElement('p');
+    text.className = 'clamp';
+    text.id = 'trecho-' + s.rank;
     text.textContent = s.text;
-    li.append(head, text);
+    const more = document.createElement('button');
+    more.type = 'button';
+    more.className = 'more';
+    more.textContent = 'Mostrar o trecho inteiro';
+    more.setAttribute('aria-expanded', 'false');
+    more.setAttribute('aria-controls', text.id);
+    more.addEventListener('click', () => {
+      const open = text.classList.toggle('clamp') === false;
+      more.setAttribute('aria-expanded', String(open));
+      more.textContent = open ? 'Mostrar menos' : 'Mostrar o trecho inteiro';
+    });
+    li.append(head, text, more);
     list.appendChild(li);
   }
   $('trechos-sec').hidden = false;
