@@ -1,9 +1,9 @@
 /* lexical_bench.c - in-process lexical retrieval for the bench: questions on stdin (one a line)
  * -> top-k corpus ids on stdout (one line each), then "# latency_ms p50=.. p99=.. mean=.. n=.."
  *
- *   lexical_bench INDEX [-k N] [--variant nostem,nostop,keepaccent]
+ *   lexical_bench INDEX [-k N] [--variant nostem,nostop,keepaccent] [--bm25 K1,B]
  *
- * Without --variant it runs ar_search (the product's path). With --variant it builds a second FTS5
+ * Without options it runs ar_search (the product's path). --bm25 ranks with ar_bm25(K1, B). With --variant it builds a second FTS5
  * table (fts_v, in the given index: use a scratch copy) over the same segments with tokenize='aularag <lang> <flags>' and queries it with the same
  * analysis, so analysis choices can be compared on identical segments. */
 #include "core/util.h"
@@ -22,9 +22,15 @@ int main(int argc, char **argv) {
   if (argc < 2) { fprintf(stderr, "usage: lexical_bench INDEX [-k N] [--variant F,...]\n"); return 2; }
   int k = 10, flags = 0;
   const char *variant = NULL;
+  double k1 = AR_BM25_K1, b = AR_BM25_B;
+  int custom = 0;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "-k") && i + 1 < argc) k = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--variant") && i + 1 < argc) variant = argv[++i];
+    else if (!strcmp(argv[i], "--variant") && i + 1 < argc) variant = argv[++i], custom = 1;
+    else if (!strcmp(argv[i], "--bm25") && i + 1 < argc) {
+      if (sscanf(argv[++i], "%lf,%lf", &k1, &b) != 2) { fprintf(stderr, "--bm25 K1,B\n"); return 2; }
+      custom = 1;
+    }
     else { fprintf(stderr, "unknown argument %s\n", argv[i]); return 2; }
   }
   char fts_args[128] = "";
@@ -45,6 +51,7 @@ int main(int argc, char **argv) {
   ip.create = 0;
   if (ar_index_open(argv[1], ip, &ix, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
   ar_analyzer *an = NULL;
+  if (custom && ar_analyzer_new(ix->lang, flags, &an, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
   if (variant) {
     char sql[512];
     snprintf(sql, sizeof sql,
@@ -53,11 +60,13 @@ int main(int argc, char **argv) {
              ix->lang, fts_args);
     char *msg = NULL;
     if (sqlite3_exec(ix->db, sql, NULL, NULL, &msg)) { fprintf(stderr, "variant: %s\n", msg); return 1; }
-    if (ar_analyzer_new(ix->lang, flags, &an, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
   }
   sqlite3_stmt *q = NULL;
-  if (variant && sqlite3_prepare_v2(ix->db, "SELECT rowid FROM fts_v WHERE fts_v MATCH ?1 ORDER BY rank LIMIT ?2",
-                                    -1, &q, NULL)) {
+  char qsql[256];
+  const char *tab = variant ? "fts_v" : "fts";
+  snprintf(qsql, sizeof qsql, "SELECT rowid FROM %s WHERE %s MATCH ?1 ORDER BY ar_bm25(%s, %.17g, %.17g) LIMIT ?2",
+           tab, tab, tab, k1, b);
+  if (custom && sqlite3_prepare_v2(ix->db, qsql, -1, &q, NULL)) {
     fprintf(stderr, "%s\n", sqlite3_errmsg(ix->db));
     return 1;
   }
@@ -70,7 +79,7 @@ int main(int argc, char **argv) {
   while (fgets(line, sizeof line, stdin)) {
     line[strcspn(line, "\r\n")] = 0;
     double t0 = ar_now_s();
-    if (!variant) {
+    if (!custom) {
       ar_results r;
       if (ar_search(ix, line, &sp, &r, &err)) { fprintf(stderr, "search: %s\n", err.msg); return 1; }
       lat[n] = (ar_now_s() - t0) * 1e3;

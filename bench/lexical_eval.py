@@ -53,8 +53,13 @@ def stock_rank(segs, questions, tokenize=None, k=10):
     return out, lat
 
 
-def ours_rank(db, questions, variant=None, k=10):
-    args = [DRIVER, db, "-k", str(k)] + (["--variant", variant] if variant else [])
+K1S = (0.6, 0.9, 1.2, 1.5, 2.0)
+BS = (0.3, 0.5, 0.75, 0.9)
+grid = {}
+
+
+def ours_rank(db, questions, variant=None, k=10, extra=()):
+    args = [DRIVER, db, "-k", str(k)] + (["--variant", variant] if variant else []) + list(extra)
     p = subprocess.run(args, input="\n".join(q.replace("\n", " ") for q in questions) + "\n", capture_output=True,
                        text=True)
     if p.returncode:
@@ -112,6 +117,11 @@ with tempfile.TemporaryDirectory() as T:
         systems = [("aularag BM25 (fold+stop+Snowball)", ours_rank(db, qs)[0])]
         for var in ("nostem", "nostop", "nostem,nostop"):
             systems.append(("aularag variant: %s" % var, ours_rank(db, qs, var)[0]))
+        grid[window] = {}
+        for k1 in K1S:
+            for b in BS:
+                ids = ours_rank(db, qs, None, extra=["--bm25", "%g,%g" % (k1, b)])[0]
+                grid[window][(k1, b)] = metrics(hits(ids), gold)
         systems.append(("SQLite FTS5 stock bm25 + unicode61", stock_rank(segs, qs)[0]))
         systems.append(("SQLite FTS5 bm25 + porter unicode61", stock_rank(segs, qs, "porter unicode61")[0]))
         for name, ids in systems:
@@ -119,6 +129,15 @@ with tempfile.TemporaryDirectory() as T:
     print("\n| segments (window/overlap s) | system | R@1 | R@5 | R@10 | MRR@10 |\n|---|---|---|---|---|---|")
     for wdw, ov, n, name, r1, r5, r10, mrr in rows:
         print("| %d/%d (%d segs) | %s | %.3f | %.3f | %.3f | %.3f |" % (wdw, ov, n, name, r1, r5, r10, mrr))
+    print("\nBM25 parameters (our analysis; FTS5 bm25 formula via ar_bm25): MRR@10 / R@1 per k1 (rows) x b (columns)")
+    for wdw in (120, 30):
+        print("\nwindow %d s\n\n| k1 \\ b | %s |\n|---|%s" % (wdw, " | ".join("%g" % b for b in BS), "---|" * len(BS)))
+        for k1 in K1S:
+            print("| %g | %s |" % (k1, " | ".join("%.3f / %.3f" % (grid[wdw][(k1, b)][3], grid[wdw][(k1, b)][0]) for b in BS)))
+        best = max(grid[wdw], key=lambda kb: grid[wdw][kb][3])
+        print("best MRR@10 at window %d: k1=%g b=%g (%.3f; default 1.2/0.75: %.3f)" % (
+            wdw, best[0], best[1], grid[wdw][best][3], grid[wdw][(1.2, 0.75)][3]))
+    print()
     for wdw in (120, 30):
         ours = next(r for r in rows if r[0] == wdw and r[3].startswith("aularag BM25"))
         stock = next(r for r in rows if r[0] == wdw and "stock" in r[3])

@@ -1,5 +1,6 @@
 /* cmd_ingest.c - `aularag ingest`: transcripts (files/folders, optional manifest) -> index. */
 #include "cli.h"
+#include "core/util.h"
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +16,46 @@ static const char *usage =
   "  --model DIR          also embed segments with this E5 model (default $AULARAG_MODEL)\n"
   "  --window SEC         segment length (default 120)\n"
   "  --overlap SEC        overlap between consecutive segments (default 30)\n"
-  "  --max-words N        hard cap on words per segment (default 350)\n"
+  "  --max-words N        hard cap on words per segment (default 350; with --model the cap is\n"
+  "                       the model's token limit instead, so no segment is truncated)\n"
   "  -q, --quiet          no progress or warnings on stderr\n"
   "  PATH                 .vtt .srt .json files, or folders searched recursively\n"
   "Re-ingesting a video replaces it atomically; an unchanged one keeps its corpus ids.\n"
   "A bad transcript is reported (FILE:LINE) and skipped; the others go on (exit 1 at the end).\n";
 
-struct ui { int tty, quiet, last_len; };
+struct ui { int tty, quiet, last_len; double t0, last_print; };
+
+/* Embedding: a bar with rate and ETA on a TTY; elsewhere a plain line every few seconds. */
+static void embed_progress(const ar_progress *p, struct ui *u) {
+  double now = ar_now_s();
+  if (p->done == 0) { u->t0 = now; u->last_print = 0; }
+  double el = now - u->t0, rate = el > 0 ? (double)p->done / el : 0;
+  double eta = rate > 0 ? (double)(p->total - p->done) / rate : 0;
+  int finished = p->done >= p->total;
+  if (u->tty) {
+    if (now - u->last_print < 0.1 && !finished) return;
+    char bar[31];
+    int w = p->total ? (int)(30 * p->done / p->total) : 30;
+    for (int i = 0; i < 30; i++) bar[i] = i < w ? '#' : '.';
+    bar[30] = 0;
+    int n = fprintf(stderr, "\rembed [%s] %lld/%lld segments  %.1f seg/s  ETA %d:%02d", bar, (long long)p->done,
+                    (long long)p->total, rate, (int)eta / 60, (int)eta % 60);
+    if (n < u->last_len) fprintf(stderr, "%*s", u->last_len - n, "");
+    u->last_len = n;
+    if (finished) { fputc('\n', stderr); u->last_len = 0; }
+  } else {
+    if (now - u->last_print < 5 && !finished && p->done) return;
+    fprintf(stderr, "embed: %lld/%lld segments, %.1f seg/s, ETA %.0f s\n", (long long)p->done,
+            (long long)p->total, rate, eta);
+  }
+  u->last_print = now;
+  fflush(stderr);
+}
 
 static int on_progress(const ar_progress *p, void *ud) {
   struct ui *u = ud;
+  if (u->quiet) return 0;
+  if (p->stage && !strcmp(p->stage, "embed")) { embed_progress(p, u); return 0; }
   if (!u->tty || u->quiet) return 0;
   if (!p->file) { fprintf(stderr, "\r%*s\r", u->last_len, ""); u->last_len = 0; return 0; }
   const char *base = strrchr(p->file, '/');
@@ -52,7 +83,7 @@ int cmd_ingest(int argc, char **argv) {
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   const char *index = NULL, *lang = NULL, *model = NULL;
   ar_ingest_params p = ar_ingest_default_params();
-  struct ui u = {isatty(2), 0, 0};
+  struct ui u = {isatty(2), 0, 0, 0, 0};
   int c;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":i:qh", opts, NULL)) != -1) {
@@ -83,26 +114,27 @@ int cmd_ingest(int argc, char **argv) {
   if (p.seg.overlap_s >= p.seg.window_s)
     return cli_usage_error("ingest", usage, "--overlap (%g) must be smaller than --window (%g)", p.seg.overlap_s,
                            p.seg.window_s);
-  if (model) {
-    /* DENSE HOOK (wt/dense): load the model here (ar_model_load) and set p.model, so ingest embeds. */
-    fprintf(stderr, "aularag ingest: --model: embedding is not available in this build yet\n");
-    return EXIT_RUNTIME;
-  }
   ar_error err = {0};
   ar_index *ix = NULL;
   ar_index_params ip = ar_index_default_params();
   ip.lang = lang;
-  if (ar_index_open(index, ip, &ix, &err) != AR_OK) return cli_fail(&err);
+  if (model) {  /* with a model, segments are capped at its token limit and embedded */
+    ar_model_params mp = ar_model_default_params();
+    if (ar_model_load(model, mp, &p.model, &err) != AR_OK) return cli_fail(&err);
+  }
+  if (ar_index_open(index, ip, &ix, &err) != AR_OK) { ar_model_free(p.model); return cli_fail(&err); }
   p.progress = on_progress;
   p.warn = on_warn;
   p.user_data = &u;
   ar_ingest_stats s;
   ar_status st = ar_ingest(ix, (const char *const *)argv + optind, argc - optind, &p, &s, &err);
   ar_index_close(ix);
+  ar_model_free(p.model);
   if (st != AR_OK && st != AR_ERR_PARSE) return cli_fail(&err);
   printf("ingested %d transcripts (%d unchanged, %d failed): %lld cues -> %lld segments in %.2f s\n",
          s.files_ok + s.files_unchanged, s.files_unchanged, s.files_failed, (long long)s.cues,
          (long long)s.segments, s.seconds);
+  if (model) printf("embedded %lld segments\n", (long long)s.embedded);
   if (st == AR_ERR_PARSE) return cli_fail(&err);
   return EXIT_OK;
 }

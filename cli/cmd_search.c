@@ -6,12 +6,13 @@
 
 static const char *usage =
   "usage: aularag search -i INDEX [-k N] [--mode hybrid|dense|lexical] [--json] [--hide-urls]\n"
-  "                      [--model DIR] QUESTION...\n"
+  "                      [--model DIR] [--rrf-k N] QUESTION...\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  -k N                 number of segments (default 10)\n"
   "  --mode M             lexical (BM25), dense (E5) or hybrid (RRF of both); default: hybrid when\n"
   "                       the index has vectors and a model is given, else lexical\n"
   "  --model DIR          E5 model for dense/hybrid (default $AULARAG_MODEL)\n"
+  "  --rrf-k N            hybrid: reciprocal rank fusion constant, score = sum 1/(N + rank) (default 60)\n"
   "  --json               one JSON object {query, mode, segments:[...]}\n"
   "  --hide-urls          print 'oculto' instead of URLs (JSON: null)\n"
   "The words of QUESTION are joined with spaces; any text is accepted (no query syntax);\n"
@@ -21,7 +22,7 @@ int cmd_search(int argc, char **argv) {
   static const struct option opts[] = {
     {"index", required_argument, 0, 'i'}, {"mode", required_argument, 0, 'm'},
     {"model", required_argument, 0, 'M'}, {"json", no_argument, 0, 'j'},
-    {"hide-urls", no_argument, 0, 'H'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    {"hide-urls", no_argument, 0, 'H'}, {"rrf-k", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   const char *index = NULL, *model = NULL;
   int json = 0, hide = 0, c;
   ar_search_params sp = ar_search_default_params();
@@ -37,6 +38,7 @@ int cmd_search(int argc, char **argv) {
       else return cli_usage_error("search", usage, "--mode expects hybrid, dense or lexical, got '%s'", optarg);
       break;
     case 'M': model = optarg; break;
+    case 'r': if (cli_parse_int("search", "--rrf-k", optarg, 0, 1000000, &sp.rrf_k)) return EXIT_USAGE; break;
     case 'j': json = 1; break;
     case 'H': hide = 1; break;
     case 'h': fputs(usage, stdout); return EXIT_OK;
@@ -48,7 +50,6 @@ int cmd_search(int argc, char **argv) {
   }
   index = cli_env_default(index, "AULARAG_INDEX");
   model = cli_env_default(model, "AULARAG_MODEL");
-  (void)model;  /* DENSE HOOK (wt/dense): load it (ar_model_load) into sp.model for dense/hybrid */
   if (!index) return cli_usage_error("search", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (optind >= argc) return cli_usage_error("search", usage, "no question given");
   size_t qn = 1;
@@ -64,10 +65,16 @@ int cmd_search(int argc, char **argv) {
   ip.read_only = 1;
   ip.create = 0;
   if (ar_index_open(index, ip, &ix, &err) != AR_OK) { free(q); return cli_fail(&err); }
+  if (model && sp.mode != AR_MODE_LEXICAL &&   /* the model embeds the question for dense/hybrid */
+      ar_model_load(model, ar_model_default_params(), &sp.model, &err) != AR_OK) {
+    free(q);
+    ar_index_close(ix);
+    return cli_fail(&err);
+  }
   ar_results r;
   ar_status st = ar_search(ix, q, &sp, &r, &err);
   free(q);
-  if (st != AR_OK) { ar_index_close(ix); return cli_fail(&err); }
+  if (st != AR_OK) { ar_index_close(ix); ar_model_free(sp.model); return cli_fail(&err); }
   char *out = json ? ar_results_to_json(&r, hide) : ar_results_to_text(&r, hide);
   if (out) {
     fputs(out, stdout);
@@ -76,6 +83,7 @@ int cmd_search(int argc, char **argv) {
   }
   ar_results_free(&r);
   ar_index_close(ix);
+  ar_model_free(sp.model);
   if (!out) { fprintf(stderr, "aularag: out of memory\n"); return EXIT_RUNTIME; }
   return EXIT_OK;
 }

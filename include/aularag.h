@@ -80,9 +80,9 @@ typedef enum ar_format {
 } ar_format;
 
 typedef struct ar_cue {
-  double start_s, end_s;
-  char *text;            /* whitespace-normalised, non-empty */
-  int line;              /* 1-based line in the source where the cue starts (0 for JSON) */
+  double start_s, end_s; /* 0 <= start_s <= end_s; starts non-decreasing (see the repairs below) */
+  char *text;            /* whitespace-normalised (one space, trimmed), non-empty, valid UTF-8 */
+  int line;              /* 1-based line of the cue's timing line in the source (0 for JSON) */
 } ar_cue;
 
 typedef struct ar_cues {
@@ -90,7 +90,17 @@ typedef struct ar_cues {
   size_t n, cap;
 } ar_cues;
 
-/* Parses a transcript held in memory. `name` is used in error messages only. */
+/* Parses a transcript held in memory. `name` is used in error messages (and, for AR_FORMAT_AUTO,
+ * its extension). Errors are AR_ERR_PARSE with "NAME:LINE: what was expected" (JSON: NAME:LINE:COL,
+ * or NAME: segments[i]: ...). What is cleaned or repaired instead of rejected:
+ *  - markup: VTT/SRT tags (<c>, <i>, <v Name>, <00:00:01.000>, {\an8}) stripped, HTML entities
+ *    decoded; YouTube auto-captions' rolling repeated lines removed;
+ *  - encoding: UTF-8 BOM skipped; UTF-16 with BOM transcoded; a file that is not valid UTF-8 is read
+ *    as Windows-1252/Latin-1 and transcoded (if mostly valid UTF-8, only its bad bytes become U+FFFD);
+ *    NUL or many control bytes -> "binary data" error naming line and byte offset;
+ *  - times: negative -> 0; end before start -> end = start; a start up to 30 s before the previous
+ *    cue's start -> clamped to it (file order is spoken order); further back -> error; overlaps kept;
+ *  - an empty file, or cues without text, give AR_OK with zero cues (a video with no speech). */
 AR_API ar_status ar_transcript_parse(const char *name, const char *data, size_t len, ar_format fmt,
                                      ar_cues *out, ar_error *err);
 /* Reads and parses a file (format from extension/content). */
@@ -125,7 +135,8 @@ AR_API void ar_manifest_free(ar_manifest *m);
 /* ---------------------------------------------------------------------------------------------
  * Segmenter: cues -> overlapping windows of whole cues                    (src/segment/)
  * ------------------------------------------------------------------------------------------- */
-/* Counts the units the cap is measured in (tokens of the encoder, prefix and specials included). */
+/* Counts the units the cap is measured in (tokens of the encoder, prefix and specials included).
+ * text is NOT NUL-terminated at len (it may point into a longer cue). Negative = failure. */
 typedef int (*ar_count_fn)(const char *text, size_t len, void *user_data);
 
 typedef struct ar_segment_params {
@@ -139,7 +150,8 @@ typedef struct ar_segment_params {
 typedef struct ar_segment {
   double start_s, end_s; /* first cue's start, last cue's end */
   char *text;            /* cue texts joined by one space */
-  size_t first_cue, n_cues;  /* cue range (after any split of over-long cues) */
+  size_t first_cue, n_cues;  /* range in the piece list: the non-blank cues, over-long ones split
+                              * (= cue indices for parser output when no cue was split) */
 } ar_segment;
 
 typedef struct ar_segments {
@@ -149,7 +161,12 @@ typedef struct ar_segments {
 
 AR_API ar_segment_params ar_segment_default_params(void);
 /* A cue longer than the cap on its own is split at word boundaries (times interpolated by
- * character position), so no text is ever dropped or silently truncated downstream. */
+ * character position), so no text is ever dropped or silently truncated downstream.
+ * Segments: pieces [b..e] grown while (end of e - start of b) <= window_s and the joined text fits
+ * max_units (checked on the joined text when count != NULL); the next segment starts at the first
+ * piece after b starting at or after (end of e - overlap_s), so overlap <= overlap_s at cue
+ * granularity, and always reaches past e. Cues with blank text are skipped. Invalid params or cue
+ * times (end < start, NaN), or a cap that one character exceeds -> AR_ERR_INVALID. */
 AR_API ar_status ar_segment_cues(const ar_cues *cues, const ar_segment_params *p, ar_segments *out,
                                  ar_error *err);
 AR_API void ar_segments_free(ar_segments *s);
@@ -186,6 +203,7 @@ typedef struct ar_model ar_model;
 
 typedef struct ar_model_params {
   int n_threads;         /* 0 = all cores */
+  int ids_only;          /* load without a tokenizer: only ar_model_embed_ids works (tests, tools) */
 } ar_model_params;
 
 typedef enum ar_embed_kind {
@@ -312,8 +330,9 @@ typedef struct ar_hit {
   int64_t corpus_id;
   double score;          /* the mode's score, higher is better: BM25 (lexical: -bm25() of FTS5, k1=1.2
                             b=0.75), cosine (dense), RRF (hybrid) */
-  double lexical_score;  /* NAN when not retrieved lexically */
-  double dense_score;    /* NAN when not retrieved densely */
+  double lexical_score;  /* BM25; NAN when not in the lexical candidates */
+  double dense_score;    /* cosine; NAN in lexical mode. In hybrid mode every hit has it (also those only
+                            BM25 found: then dense_rank is 0) */
   int lexical_rank, dense_rank;  /* 0 when absent */
   char *video_id, *title, *url, *text;
   double start_s, end_s;
@@ -342,7 +361,7 @@ AR_API char *ar_deep_link(const char *url, double start_s);
  * null. malloc'd (free with free()); NULL when out of memory. */
 AR_API char *ar_results_to_json(const ar_results *r, int hide_urls);
 /* The seed's segment block per hit ("- *Corpus ID:* ...", "- *Score:* " shortest round-trip
- * double, "- *URL:* " deep link or "oculto", Início/Fim HH:MM:SS, Transcrição), hits separated by
+ * double (the hit's score; in hybrid mode its dense cosine, the seed's meaning of Score), "- *URL:* " deep link or "oculto", Início/Fim HH:MM:SS, Transcrição), hits separated by
  * a blank line. malloc'd; NULL when out of memory. */
 AR_API char *ar_results_to_text(const ar_results *r, int hide_urls);
 

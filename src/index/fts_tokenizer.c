@@ -52,5 +52,5 @@ ar_status ar_fts_register(sqlite3 *db, ar_error *err) {
   static fts5_tokenizer tok = {tok_create, tok_delete, tok_tokenize};
   if (api->xCreateTokenizer(api, "aularag", NULL, &tok, NULL) != SQLITE_OK)
     return ar_fail(err, AR_ERR_DB, "cannot register the aularag FTS5 tokenizer: %s", sqlite3_errmsg(db));
-  return AR_OK;
+  return ar_fts_register_bm25(db, api, err);
 }

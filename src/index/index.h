@@ -11,7 +11,7 @@
 #define AR_SCHEMA_VERSION 1
 /* Names the lexical analysis (stop lists, folding, stemmer). Stored in meta 'analyzer'; when a
  * writable index was made with another analysis, its FTS table is rebuilt at open. */
-#define AR_ANALYZER_VERSION "aularag-analysis-1"
+#define AR_ANALYZER_VERSION "aularag-analysis-2"
 
 struct ar_index {
   sqlite3 *db;           /* one connection; the dense helper reads/writes `vectors` through it */
@@ -19,6 +19,7 @@ struct ar_index {
   char lang[8];          /* fixed at creation (meta 'lang') */
   int read_only;
   ar_analyzer *query_an; /* analysis of query text (the FTS tokenizer has its own instances) */
+  struct ar_vcache *vcache; /* dense: the loaded vector matrix (src/index/vectors.c), NULL until used */
 };
 
 /* Sets err from the connection's last error: "<path>: <what>: <sqlite message>". */
@@ -40,6 +41,14 @@ ar_status ar_index_check(ar_index *ix, ar_error *err);
 /* Registers the "aularag" FTS5 tokenizer on a connection: tokenize='aularag <lang> [flags]'. */
 ar_status ar_fts_register(sqlite3 *db, ar_error *err);
 
+/* Registers the FTS5 auxiliary function ar_bm25(fts, k1, b) (src/index/fts_bm25.c): BM25 with
+ * tunable parameters, same formula and sign as FTS5's bm25(). Called by ar_fts_register. */
+ar_status ar_fts_register_bm25(sqlite3 *db, fts5_api *api, ar_error *err);
+
+/* BM25 parameters of lexical search (chosen with bench/bench_lexical.sh). */
+#define AR_BM25_K1 1.2
+#define AR_BM25_B 0.75
+
 /* A retrieved candidate before its text is loaded. */
 typedef struct ar_cand {
   int64_t id;            /* corpus id = segments.id */
@@ -55,12 +64,6 @@ ar_status ar_lexical_search(ar_index *ix, const char *question, int n, ar_cand *
                             ar_error *err);
 /* Fills video_id/title/url/text/start_s/end_s of hits whose corpus_id is set. */
 ar_status ar_hits_load(ar_index *ix, ar_hit *hits, size_t n, ar_error *err);
-
-/* TEMPORARY (ingest_manifest.c): the manifest reader ingest uses until wt/transcripts provides
- * ar_manifest_load/find/free; same contract. */
-ar_status ix_manifest_load(const char *path, ar_manifest *out, ar_error *err);
-const ar_manifest_row *ix_manifest_find(const ar_manifest *m, const char *path);
-void ix_manifest_free(ar_manifest *m);
 
 /* Shortest "%.Ng" (N = 1..17) that reads back as the same double: the seed's score format. */
 void ar_format_double(double v, char out[32]);

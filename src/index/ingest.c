@@ -1,5 +1,6 @@
 /* ingest.c - files/folders + manifest -> parsed, segmented videos in the index, one commit each. */
 #include "index/index.h"
+#include "index/vectors.h"
 #include "core/util.h"
 #include <dirent.h>
 #include <errno.h>
@@ -164,13 +165,25 @@ ar_status ar_ingest(ar_index *ix, const char *const *paths, int n_paths, const a
   if (!p) p = &defaults;
   if (ix->read_only) return ar_fail(err, AR_ERR_INVALID, "%s is open read-only", ix->path);
   if (n_paths <= 0 && !p->manifest) return ar_fail(err, AR_ERR_INVALID, "nothing to ingest: give files or folders");
+  /* dense: another model's vectors are refused before anything is written; with a model the segment
+   * cap is the encoder's own token limit (prefix and specials included), so nothing is ever truncated */
+  ar_segment_params seg = p->seg;
+  if (p->model) {
+    ar_status ms = ar_vectors_check_model(ix, ar_model_fingerprint(p->model), ar_model_dim(p->model), err);
+    if (ms) return ms;
+    if (!seg.count) {
+      seg.count = ar_vectors_count_passage_tokens;
+      seg.count_user_data = p->model;
+      seg.max_units = ar_model_max_tokens(p->model);
+    }
+  }
 
   ar_manifest man = {0};
   inputs in = {0};
   ar_status st = AR_OK, overall = AR_OK;
   ar_error e;
   if (p->manifest) {
-    if ((st = ix_manifest_load(p->manifest, &man, err))) return st;
+    if ((st = ar_manifest_load(p->manifest, &man, err))) return st;
     /* every row must name an existing file: checked before anything is written */
     for (size_t i = 0; i < man.n; i++) {
       struct stat sb;
@@ -192,17 +205,24 @@ ar_status ar_ingest(ar_index *ix, const char *const *paths, int n_paths, const a
     for (size_t i = 0; i < man.n; i++)
       if ((st = inputs_add(&in, man.rows[i].path, err))) goto done;
   /* the same file named twice (a folder and a file in it) is ingested once */
-  for (size_t i = 0; i < in.n; i++) {
-    char *ri = realpath(in.v[i].path, NULL);
-    for (size_t j = i + 1; ri && j < in.n; j++) {
-      char *rj = realpath(in.v[j].path, NULL);
-      if (rj && !strcmp(ri, rj)) { ar_free(in.v[j].path); in.v[j] = in.v[--in.n]; j--; }
-      free(rj);
+  {
+    char **real = ar_calloc(in.n ? in.n : 1, sizeof *real);
+    if (!real) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto done; }
+    for (size_t i = 0; i < in.n; i++) real[i] = realpath(in.v[i].path, NULL);
+    size_t kept = 0;
+    for (size_t i = 0; i < in.n; i++) {
+      int dup = 0;
+      for (size_t j = 0; j < kept && !dup; j++) dup = real[i] && real[j] && !strcmp(real[i], real[j]);
+      if (dup) { ar_free(in.v[i].path); free(real[i]); continue; }
+      in.v[kept] = in.v[i];
+      real[kept++] = real[i];
     }
-    free(ri);
+    in.n = kept;
+    for (size_t i = 0; i < kept; i++) free(real[i]);
+    ar_free(real);
   }
   for (size_t i = 0; i < in.n; i++) {
-    in.v[i].row = p->manifest ? ix_manifest_find(&man, in.v[i].path) : NULL;
+    in.v[i].row = p->manifest ? ar_manifest_find(&man, in.v[i].path) : NULL;
     if (p->manifest && !in.v[i].row && p->warn) {
       /* Decision: a transcript the manifest does not list is still ingested, with the default
        * id/title and no URL, and the user is told (a forgotten row should not lose a lecture). */
@@ -232,7 +252,7 @@ ar_status ar_ingest(ar_index *ix, const char *const *paths, int n_paths, const a
     ar_segments segs = {0};
     ar_status fst = ar_transcript_load(x->path, &cues, &e);
     if (!fst && cues.n == 0) fst = ar_fail(&e, AR_ERR_PARSE, "%s: no cues (empty transcript)", x->path);
-    if (!fst) fst = ar_segment_cues(&cues, &p->seg, &segs, &e);
+    if (!fst) fst = ar_segment_cues(&cues, &seg, &segs, &e);
     if (fst == AR_ERR_NOMEM) { *err = e; st = fst; ar_cues_free(&cues); ar_segments_free(&segs); goto done; }
     if (fst == AR_ERR_INVALID && !cues.n) fst = AR_ERR_PARSE;
     if (fst) {
@@ -261,12 +281,11 @@ ar_status ar_ingest(ar_index *ix, const char *const *paths, int n_paths, const a
     p->progress(&pr, p->user_data);
   }
 
-  /* 3. DENSE HOOK (wt/dense): when p->model != NULL, embed every segment that has no vector yet
-   * (new or replaced videos) and record the model fingerprint and dim in meta:
-   *     if (p->model && (st = ar_vectors_embed_pending(ix, p->model, p->embed_batch, p->progress,
-   *                                                   p->user_data, &stats->embedded, err))) goto done;
-   * Each batch commits on its own, so an interrupted embedding resumes where it stopped. */
-  if (p->model) { st = ar_fail(err, AR_ERR_MODEL, "embedding during ingest is not available in this build yet"); goto done; }
+  /* 3. dense: embed every segment that has no vector yet (new or replaced videos, or the rest of an
+   * interrupted run); each batch commits on its own */
+  if (p->model && (st = ar_vectors_embed_pending(ix, p->model, p->embed_batch, p->progress, p->user_data,
+                                                 &stats->embedded, err)))
+    goto done;
 
   if (overall != AR_OK)
     st = ar_fail(err, overall, "%d of %zu transcripts could not be ingested (see the messages above)",
@@ -274,6 +293,6 @@ ar_status ar_ingest(ar_index *ix, const char *const *paths, int n_paths, const a
 done:
   stats->seconds = ar_now_s() - t0;
   inputs_free(&in);
-  ix_manifest_free(&man);
+  ar_manifest_free(&man);
   return st;
 }

@@ -89,7 +89,8 @@ char *ar_results_to_text(const ar_results *r, int hide_urls) {
   for (size_t i = 0; i < r->n; i++) {
     const ar_hit *h = &r->hits[i];
     char score[32], s_hms[16], e_hms[16];
-    ar_format_double(h->score, score);
+    /* hybrid: the seed's Score is the E5 cosine, so show it (the RRF score is in the JSON) */
+    ar_format_double(r->mode == AR_MODE_HYBRID && !isnan(h->dense_score) ? h->dense_score : h->score, score);
     ar_format_hms(h->start_s, s_hms);
     ar_format_hms(h->end_s, e_hms);
     char *link = hide_urls ? NULL : ar_deep_link(h->url ? h->url : "", h->start_s);

@@ -1,5 +1,6 @@
 /* search.c - ar_search: picks the retriever for the mode and turns candidates into hits. */
 #include "index/index.h"
+#include "index/vectors.h"
 #include "core/util.h"
 #include <math.h>
 
@@ -92,12 +93,12 @@ ar_status ar_search(ar_index *ix, const char *query, const ar_search_params *p, 
   if (!*s) return ar_fail(err, AR_ERR_INVALID, "the question is empty");
   if (p->k < 1 || p->k > 10000) return ar_fail(err, AR_ERR_INVALID, "k must be in [1, 10000], got %d", p->k);
   ar_search_mode mode = p->mode;
-  /* DENSE/HYBRID HOOK (wt/dense): AUTO becomes HYBRID when the index has vectors and p->model is
-   * set; AR_MODE_DENSE / AR_MODE_HYBRID dispatch to the dense retriever and RRF fusion here. */
-  if (mode == AR_MODE_AUTO) mode = AR_MODE_LEXICAL;
-  if (mode != AR_MODE_LEXICAL)
-    return ar_fail(err, AR_ERR_MODEL, "--mode %s is not available in this build yet (use --mode lexical)",
-                   ar_search_mode_name(mode));
+  /* dense/hybrid (src/index/dense_search.c): AUTO is hybrid when a model is given and the index has
+   * vectors; an explicit dense/hybrid without a model or vectors is a clear error */
+  if (p->rrf_k < 0) return ar_fail(err, AR_ERR_INVALID, "rrf_k must be >= 0, got %d", p->rrf_k);
+  if (mode == AR_MODE_AUTO) mode = ar_search_auto_mode(ix, p);
+  ar_status st;
+  if (mode != AR_MODE_LEXICAL && (st = ar_search_dense_check(ix, p, mode, err))) return st;
   if (!(out->query = ar_strdup(query))) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
   out->mode = mode;
   /* one read transaction: candidates and their rows come from the same snapshot, even while
@@ -107,7 +108,8 @@ ar_status ar_search(ar_index *ix, const char *query, const ar_search_params *p, 
     ar_results_free(out);
     return ar_index_db_fail(ix, err, "search");
   }
-  ar_status st = search_lexical(ix, query, p->k, out, err);
+  st = mode == AR_MODE_LEXICAL ? search_lexical(ix, query, p->k, out, err)
+                               : ar_search_dense(ix, query, p, mode, out, err);
   if (own_txn) sqlite3_exec(ix->db, st ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
   if (st) ar_results_free(out);
   return st;

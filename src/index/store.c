@@ -1,5 +1,6 @@
 /* store.c - the SQLite index file: open/create, schema, videos and segments, meta, LLM cache. */
 #include "index/index.h"
+#include "index/vectors.h"
 #include "core/util.h"
 #include <math.h>
 #include <sys/stat.h>
@@ -123,7 +124,10 @@ static ar_status check_schema(ar_index *ix, const ar_index_params *p, ar_error *
   if ((st = ar_index_meta_get(ix, "analyzer", &an, err))) return st;
   int stale = !an || strcmp(an, AR_ANALYZER_VERSION) != 0;
   ar_free(an);
-  if (stale && !ix->read_only) {
+  if (stale && ix->read_only)
+    return ar_fail(err, AR_ERR_MISMATCH, "%s was indexed with another lexical analysis; open it once for writing to"
+                   " rebuild it (e.g. `aularag info --check -i %s`)", ix->path, ix->path);
+  if (stale) {
     /* The FTS postings were made by another analysis: rebuild them from segments. */
     if ((st = exec(ix, "BEGIN IMMEDIATE", err))) return st;
     if ((st = exec(ix, "INSERT INTO fts(fts) VALUES('rebuild')", err)) ||
@@ -203,6 +207,7 @@ void ar_index_close(ar_index *ix) {
   if (!ix) return;
   if (ix->db) sqlite3_close_v2(ix->db);
   ar_analyzer_free(ix->query_an);
+  ar_vcache_free(ix->vcache);
   ar_free(ix->path);
   ar_free(ix);
 }
@@ -382,6 +387,7 @@ ar_status ar_index_put_video_ex(ar_index *ix, const ar_video *v, const ar_segmen
   sqlite3_finalize(q);
   q = NULL;
   if ((st = exec(ix, "COMMIT", err))) goto fail;
+  ar_vectors_invalidate(ix);  /* dense: the loaded matrix may hold this video's old vectors */
   if (changed) *changed = 1;
   return AR_OK;
 dbfail:

@@ -73,53 +73,53 @@ static size_t n_codepoints(const char *s, size_t n) {
   return k;
 }
 
-/* Longest prefix of s (code point aligned, > 0 bytes) whose units fit the cap. */
-static ar_status longest_fitting_prefix(seg_ctx *c, const char *s, size_t n, int by_words, size_t *out, long *units) {
-  /* Candidate cut points: after each word (by_words) or each code point. Exponential then binary
-   * search over their count keeps a 10 MB line near-linear even with a tokenizer as the counter. */
+#define NO_CUT ((size_t)-1)
+
+/* Offset of the next cut point after offset i: the end of the next word (by_words), or of the next
+ * code point of the current word (code points never cross a space). NO_CUT if there is none. */
+static size_t next_cut(const char *s, size_t n, size_t i, int by_words) {
+  if (by_words) {
+    while (i < n && is_ws(s[i])) i++;
+    if (i >= n) return NO_CUT;
+    while (i < n && !is_ws(s[i])) i++;
+    return i;
+  }
+  if (i >= n || is_ws(s[i])) return NO_CUT;
+  i++;
+  while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80) i++;
+  return i;
+}
+
+/* Longest prefix of s ending at a cut point whose units fit the cap (0 if none fits). Exponential
+ * then binary search over the number of cut points, so a 10 MB line costs the counter a small
+ * multiple of the text even when the counter is a tokenizer. *all: every cut point fits (all of s,
+ * or all of its first word for code points). */
+static ar_status longest_fitting_prefix(seg_ctx *c, const char *s, size_t n, int by_words, size_t *out, long *units,
+                                        int *all) {
   long cap = c->p->max_units;
-  size_t lo = 0, lo_bytes = 0;   /* lo cut points known to fit */
+  size_t lo = 0, lo_bytes = 0, hi = 1;   /* lo cut points known to fit; hi the next probe */
   long lo_units = 0;
-  size_t hi = 1;
+  *all = 0;
   for (;;) {
-    /* byte offset after `hi` cut points */
-    size_t i = 0, k = 0;
-    while (i < n && k < hi) {
-      if (by_words) {
-        while (i < n && is_ws(s[i])) i++;
-        while (i < n && !is_ws(s[i])) i++;
-      } else {
-        i++;
-        while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80) i++;
-      }
-      k++;
-    }
+    size_t i = 0, k = 0, j;
+    while (k < hi && (j = next_cut(s, n, i, by_words)) != NO_CUT) { i = j; k++; }
+    int end = k < hi;                    /* fewer than hi cut points: i is the last one */
+    if (k == lo) { *all = 1; break; }    /* nothing beyond what fits */
     long u = units_of(c, s, i);
     if (u < 0) return ar_fail(c->err, AR_ERR_INVALID, "segmenter: the count callback failed");
     if (u <= cap) {
       lo = k; lo_bytes = i; lo_units = u;
-      if (i >= n) break;                  /* everything fits */
-      if (hi >= ((size_t)1 << 40)) break;
+      if (end) { *all = 1; break; }
       hi = k * 2;
       continue;
     }
-    /* k cut points do not fit: binary search in (lo, k) */
-    size_t a = lo, b = k;               /* a fits, b does not */
+    size_t a = lo, b = k;                /* a cut points fit, b do not */
     while (b - a > 1) {
-      size_t m = a + (b - a) / 2, j = 0, kk = 0;
-      while (j < n && kk < m) {
-        if (by_words) {
-          while (j < n && is_ws(s[j])) j++;
-          while (j < n && !is_ws(s[j])) j++;
-        } else {
-          j++;
-          while (j < n && ((unsigned char)s[j] & 0xC0) == 0x80) j++;
-        }
-        kk++;
-      }
-      long um = units_of(c, s, j);
+      size_t m = a + (b - a) / 2, x = 0;
+      for (size_t kk = 0; kk < m; kk++) x = next_cut(s, n, x, by_words);
+      long um = units_of(c, s, x);
       if (um < 0) return ar_fail(c->err, AR_ERR_INVALID, "segmenter: the count callback failed");
-      if (um <= cap) { a = m; lo_bytes = j; lo_units = um; } else b = m;
+      if (um <= cap) { a = m; lo_bytes = x; lo_units = um; } else b = m;
     }
     lo = a;
     break;
@@ -152,8 +152,16 @@ static ar_status split_cue(seg_ctx *c, const ar_cue *q, const char *s, size_t n)
       take = j - i;
       u = w;
     } else {
-      if ((st = longest_fitting_prefix(c, s + i, n - i, 1, &take, &u))) return st;
-      if (take == 0 && (st = longest_fitting_prefix(c, s + i, n - i, 0, &take, &u))) return st;
+      /* A very long first "word" is searched by code points first (they stop at its end), so the
+       * counter never reads the whole rest of an unbroken 10 MB line for every piece cut from it. */
+      size_t wl = 0;
+      int all = 0;
+      while (i + wl < n && wl <= 1024 && !is_ws(s[i + wl])) wl++;
+      if (wl > 1024 && (st = longest_fitting_prefix(c, s + i, n - i, 0, &take, &u, &all))) return st;
+      if (wl <= 1024 || all) {
+        if ((st = longest_fitting_prefix(c, s + i, n - i, 1, &take, &u, &all))) return st;
+        if (take == 0 && (st = longest_fitting_prefix(c, s + i, n - i, 0, &take, &u, &all))) return st;
+      }
       if (take == 0) {
         int one = ar_utf8_len((const unsigned char *)s + i, n - i);
         return ar_fail(c->err, AR_ERR_INVALID, "segmenter: max_units %d is too small: the single character '%.*s' counts %ld",

@@ -10,6 +10,7 @@
 struct ar_analyzer {
   char lang[8];
   int flags;
+  int is_pt;
   struct sb_stemmer *stem;
   char *stop[STOP_SLOTS];  /* open addressing set of accent-folded stop words */
   /* per-word scratch, allocated once */
@@ -63,6 +64,7 @@ ar_status ar_analyzer_new(const char *lang, int flags, ar_analyzer **out, ar_err
   ar_analyzer *a = ar_calloc(1, sizeof *a);
   if (!a) return ar_fail(err, AR_ERR_NOMEM, "out of memory creating the analyzer");
   snprintf(a->lang, sizeof a->lang, "%s", lang);
+  a->is_pt = !strcmp(lang, "pt");
   a->flags = flags;
   if (!(flags & AR_AN_NOSTEM)) {
     a->stem = sb_stemmer_new(algo, "UTF_8");
@@ -103,6 +105,30 @@ static int is_word_cp(utf8proc_int32_t c) {
   default:
     return 0;
   }
+}
+
+/* Folded Portuguese endings and their accented spelling, most specific first. */
+static const struct { const char *from, *to; } pt_endings[] = {
+  {"coes", "ções"}, {"cao", "ção"}, {"oes", "ões"}, {"aes", "ães"}, {"ao", "ão"},
+  {"ancias", "âncias"}, {"ancia", "ância"}, {"encias", "ências"}, {"encia", "ência"},
+  {"aveis", "áveis"}, {"iveis", "íveis"}, {"avel", "ável"}, {"ivel", "ível"},
+};
+
+/* Writes w[0..n) with its ending re-accented (if it has one of pt_endings and at least 3 more
+ * letters) into out; returns the length. */
+static size_t pt_reaccent(const char *w, size_t n, char *out, size_t cap) {
+  size_t keep = n;
+  const char *to = "";
+  for (size_t i = 0; i < AR_ARRAY_LEN(pt_endings); i++) {
+    size_t fl = strlen(pt_endings[i].from);
+    if (n >= fl + 3 && !memcmp(w + n - fl, pt_endings[i].from, fl)) { keep = n - fl; to = pt_endings[i].to; break; }
+  }
+  size_t tl = strlen(to);
+  if (keep + tl + 1 > cap) { keep = AR_MIN(n, cap - 1); tl = 0; }
+  memcpy(out, w, keep);
+  memcpy(out + keep, to, tl);
+  out[keep + tl] = 0;
+  return keep + tl;
 }
 
 /* One word s[0..n) (only word code points, valid UTF-8) -> at most one term. */
@@ -150,6 +176,11 @@ static int emit_word(ar_analyzer *a, const char *s, size_t n, int ascii, int sta
   const char *t = (a->flags & AR_AN_KEEPACCENT) ? a->lc : a->folded;
   size_t tn = (a->flags & AR_AN_KEEPACCENT) ? lc_n : f_n;
   if (a->stem) {
+    /* The stemmer sees the accent-folded word (students type "funcao" for "função"), with the
+     * accents of Portuguese suffixes put back in one canonical way so Snowball's suffix rules
+     * still fire: "retropropagação" and "retropropagacao" both stem to "retropropag". */
+    if (!(a->flags & AR_AN_KEEPACCENT)) lc_n = a->is_pt ? pt_reaccent(a->folded, f_n, a->lc, sizeof a->lc)
+                                                        : (memcpy(a->lc, a->folded, f_n + 1), f_n);
     const sb_symbol *st = sb_stemmer_stem(a->stem, (const sb_symbol *)a->lc, (int)lc_n);
     if (st) {
       int sn = sb_stemmer_length(a->stem);

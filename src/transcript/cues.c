@@ -171,6 +171,7 @@ static int detect_rolling(const tr_draft *d) {
 }
 
 static void fmt_time(double t, char out[32]) {
+  if (!(t < 1e12)) { snprintf(out, 32, "%.6g s", t); return; }   /* absurd JSON values: no overflow */
   long long ms = (long long)llround(t * 1000);
   snprintf(out, 32, "%02lld:%02lld:%02lld.%03lld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, ms % 1000);
 }

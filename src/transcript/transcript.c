@@ -2,7 +2,8 @@
  *
  * Encoding policy: UTF-8 (BOM optional) is the norm. UTF-16 with a BOM is transcoded. A file that is
  * not valid UTF-8 is taken as Windows-1252/Latin-1 (what old subtitle tools write) and transcoded, so
- * accents survive instead of the file being lost. NUL bytes or many control bytes mean binary data:
+ * accents survive instead of the file being lost, unless it is mostly valid UTF-8 (more valid
+ * multi-byte sequences than invalid bytes): then only the invalid bytes become U+FFFD. NUL bytes or many control bytes mean binary data:
  * an error naming the line and byte offset.
  *
  * An empty file (or only whitespace, or cues that all lack text) is a valid transcript with zero
@@ -73,15 +74,31 @@ static ar_status from_latin1(const char *name, const unsigned char *p, size_t n,
   return AR_OK;
 }
 
-static int valid_utf8(const char *p, size_t n) {
+/* Counts valid multi-byte UTF-8 sequences and invalid bytes. */
+static void utf8_census(const char *p, size_t n, size_t *multi, size_t *bad) {
   size_t i = 0;
+  *multi = *bad = 0;
   while (i < n) {
     if ((unsigned char)p[i] < 0x80) { i++; continue; }
     int l = ar_utf8_len((const unsigned char *)p + i, n - i);
-    if (!l) return 0;
+    if (!l) { (*bad)++; i++; continue; }
+    (*multi)++;
     i += (size_t)l;
   }
-  return 1;
+}
+
+/* UTF-8 with a few broken bytes (a corrupted or cut file): each invalid byte becomes U+FFFD, so
+ * the rest keeps its accents instead of the whole file being re-read as Latin-1. */
+static ar_status repair_utf8(const char *name, const char *p, size_t n, ar_buf *out, ar_error *err) {
+  if (ar_buf_reserve(out, n + 16)) return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", name);
+  size_t i = 0;
+  while (i < n) {
+    int l = ar_utf8_len((const unsigned char *)p + i, n - i);
+    if (ar_buf_append(out, l ? p + i : "\xEF\xBF\xBD", l ? (size_t)l : 3))
+      return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", name);
+    i += l ? (size_t)l : 1;
+  }
+  return AR_OK;
 }
 
 static ar_format sniff(const char *name, const char *p, size_t n) {
@@ -143,8 +160,12 @@ ar_status ar_transcript_parse(const char *name, const char *data, size_t len, ar
     if (ctl >= 4 && ctl * 100 > scan)
       return ar_fail(err, AR_ERR_PARSE, "%s:%d: binary data (control byte 0x%02x at byte offset %zu); expected a text transcript",
                      name, line_of(p, first), (unsigned char)p[first], first + skip);
-    if (!valid_utf8(p, n)) {
-      if ((st = from_latin1(name, (const unsigned char *)p, n, &conv, err))) { ar_buf_free(&conv); return st; }
+    size_t multi, bad;
+    utf8_census(p, n, &multi, &bad);
+    if (bad) {
+      /* Latin-1 text has (almost) no valid multi-byte sequences; UTF-8 with a stray byte has many. */
+      st = multi > bad ? repair_utf8(name, p, n, &conv, err) : from_latin1(name, (const unsigned char *)p, n, &conv, err);
+      if (st) { ar_buf_free(&conv); return st; }
       p = conv.p;
       n = conv.n;
     }

@@ -16,7 +16,7 @@ ar_status tr_parse_youtube_json(tr_draft *d, json_t *root, ar_error *err) {
     double a = json_is_number(s) ? json_number_value(s) : NAN, b = json_is_number(du) ? json_number_value(du) : NAN;
     if (!isfinite(a) || a < 0)
       return ar_fail(err, AR_ERR_PARSE, "%s: [%zu]: expected \"start\" as a number of seconds >= 0", d->name, i);
-    if (!isfinite(b) || b < 0)
+    if (!isfinite(b) || b < 0 || !isfinite(a + b))
       return ar_fail(err, AR_ERR_PARSE, "%s: [%zu]: expected \"duration\" as a number of seconds >= 0", d->name, i);
     ar_status st = tr_draft_add(d, a, a + b, 0, json_string_value(t), json_string_length(t), TR_ENTITIES, err);
     if (st) return st;

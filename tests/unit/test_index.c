@@ -246,6 +246,12 @@ TEST(index_stale_analyzer_is_rebuilt) {
   ASSERT_EQ_INT(sqlite3_exec(ix->db, "INSERT INTO fts(fts) VALUES('delete-all')", 0, 0, 0), SQLITE_OK);
   ASSERT_EQ_INT(top_id(ix, "dispositivos", NULL), -1);
   ar_index_close(ix);
+  /* read-only cannot rebuild: a clear error instead of silently wrong results */
+  ar_index_params ro = ar_index_default_params();
+  ro.read_only = 1;
+  ar_error e;
+  ASSERT_EQ_INT(ar_index_open(p, ro, &ix, &e), AR_ERR_MISMATCH);
+  ASSERT(strstr(e.msg, "another lexical analysis"));
   ix = open_new(p, NULL);
   ASSERT(ix);
   ASSERT_EQ_INT(top_id(ix, "dispositivos", NULL), 1);
@@ -337,4 +343,126 @@ TEST(results_json_and_text_formats) {
   ASSERT(json_is_null(json_object_get(s0, "url")) && json_is_null(json_object_get(s0, "link")));
   json_decref(o);
   free(j);
+}
+
+/* ---- ar_ingest through the library ---- */
+static void write_file(const char *dir, const char *name, const char *text) {
+  char p[1024];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  FILE *f = fopen(p, "w");
+  if (f) { fputs(text, f); fclose(f); }
+}
+
+static const char *ingest_dir(void) {
+  static char d[512];
+  snprintf(d, sizeof d, "%s/ingest_in", test_tmpdir());
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "mkdir -p '%s/sub'", d);
+  if (system(cmd) != 0) return NULL;
+  write_file(d, "a.srt", "1\n00:00:01,000 --> 00:00:05,000\nOs dispositivos visíveis do TensorFlow.\n\n"
+                         "2\n00:00:06,000 --> 00:00:09,000\nA GPU aparece na lista.\n");
+  write_file(d, "sub/b.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nA retropropagação calcula gradientes.\n");
+  write_file(d, "sub/c.srt", "1\n00:00:01,000 --> garbage\nnope\n");
+  write_file(d, "notes.txt", "ignored");
+  return d;
+}
+
+struct cb { int warns, progress, abort_at; char last_warn[1024]; };
+static void on_warn(const ar_error *e, void *ud) {
+  struct cb *c = ud;
+  c->warns++;
+  snprintf(c->last_warn, sizeof c->last_warn, "%s", e->msg);
+}
+static int on_progress(const ar_progress *p, void *ud) {
+  struct cb *c = ud;
+  c->progress++;
+  return c->abort_at && c->progress >= c->abort_at;
+}
+
+TEST(ingest_reports_bad_files_and_goes_on) {
+  const char *d = ingest_dir();
+  ASSERT(d);
+  ar_index *ix = open_new(tmp_path("ing.db"), NULL);
+  ASSERT(ix);
+  struct cb c = {0};
+  ar_ingest_params p = ar_ingest_default_params();
+  p.warn = on_warn;
+  p.progress = on_progress;
+  p.user_data = &c;
+  ar_ingest_stats s;
+  ar_error e;
+  const char *paths[] = {d};
+  ASSERT_EQ_INT(ar_ingest(ix, paths, 1, &p, &s, &e), AR_ERR_PARSE);
+  ASSERT_EQ_INT(s.files_ok, 2);
+  ASSERT_EQ_INT(s.files_failed, 1);
+  ASSERT_EQ_INT(s.cues, 3);
+  ASSERT_EQ_INT(c.warns, 1);
+  ASSERT_MSG(strstr(c.last_warn, "c.srt:2"), "%s", c.last_warn);
+  ASSERT(c.progress >= 3);
+  ASSERT_EQ_INT(top_id(ix, "retropropagação", NULL), 2);  /* a.srt -> 1, sub/b.vtt -> 2: sorted walk */
+  /* again: unchanged */
+  c = (struct cb){0};
+  ASSERT_EQ_INT(ar_ingest(ix, paths, 1, &p, &s, &e), AR_ERR_PARSE);
+  ASSERT_EQ_INT(s.files_unchanged, 2);
+  ASSERT_EQ_INT(s.files_ok, 0);
+  /* abort from the progress callback */
+  c = (struct cb){0};
+  c.abort_at = 2;
+  ASSERT_EQ_INT(ar_ingest(ix, paths, 1, &p, &s, &e), AR_ERR_ABORTED);
+  /* read-only and nothing-to-do are errors */
+  const char *none[] = {NULL};
+  ASSERT_EQ_INT(ar_ingest(ix, none, 0, &p, &s, &e), AR_ERR_INVALID);
+  ASSERT_EQ_INT(ar_index_check(ix, NULL), AR_OK);
+  ar_index_close(ix);
+}
+
+TEST(ingest_and_search_survive_allocation_failures) {
+  const char *d = ingest_dir();
+  ASSERT(d);
+  const char *paths[] = {d};
+  int ok_at = -1;
+  for (long n = 0; n < 2000 && ok_at < 0; n += (n < 200 ? 1 : 7)) {
+    ar_index *ix = open_new(tmp_path("oom.db"), NULL);
+    ASSERT(ix);
+    ar_ingest_params p = ar_ingest_default_params();
+    ar_ingest_stats s;
+    ar_error e;
+    ar_alloc_fail_after(n);
+    ar_status st = ar_ingest(ix, paths, 1, &p, &s, &e);
+    ar_results r;
+    ar_search_params sp = ar_search_default_params();
+    ar_status st2 = ar_search(ix, "dispositivos visíveis GPU", &sp, &r, &e);
+    ar_alloc_fail_after(-1);
+    if (st2 == AR_OK) ar_results_free(&r);
+    ASSERT_MSG(st == AR_OK || st == AR_ERR_PARSE || st == AR_ERR_NOMEM || st == AR_ERR_DB, "n=%ld st=%d", n, st);
+    /* whatever failed, the file is consistent */
+    ASSERT_MSG(ar_index_check(ix, &e) == AR_OK, "n=%ld: %s", n, e.msg);
+    if (st == AR_ERR_PARSE && st2 == AR_OK) ok_at = (int)n;
+    ar_index_close(ix);
+  }
+  ASSERT(ok_at > 0);
+  if (getenv("AR_DEBUG_OOM")) fprintf(stderr, "  first success at allocation %d\n", ok_at);
+}
+
+TEST(ar_bm25_equals_fts5_bm25_at_default_parameters) {
+  ar_index *ix = open_new(tmp_path("bm25.db"), NULL);
+  ASSERT(ix);
+  int ch;
+  ASSERT_EQ_INT(put(ix, "gpu", "", GPU, &ch), AR_OK);
+  ASSERT_EQ_INT(put(ix, "backprop", "", BACKPROP, &ch), AR_OK);
+  /* SQLite's own bm25() is the reference */
+  sqlite3_stmt *q;
+  ASSERT_EQ_INT(sqlite3_prepare_v2(ix->db, "SELECT rowid, bm25(fts), ar_bm25(fts, 1.2, 0.75), ar_bm25(fts, 2.0, 0.3)"
+                                   " FROM fts WHERE fts MATCH ?1", -1, &q, NULL), SQLITE_OK);
+  sqlite3_bind_text(q, 1, "\"gpu\" OR \"cpu\" OR \"gradiente\" OR \"camada\"", -1, SQLITE_STATIC);
+  int rows = 0, differ = 0;
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    rows++;
+    ASSERT_NEAR(sqlite3_column_double(q, 2), sqlite3_column_double(q, 1), 1e-12);
+    differ |= fabs(sqlite3_column_double(q, 3) - sqlite3_column_double(q, 1)) > 1e-9;
+  }
+  sqlite3_finalize(q);
+  ASSERT_EQ_INT(rows, 4);
+  ASSERT(differ);  /* other parameters do change the scores */
+  ar_index_close(ix);
 }

@@ -113,3 +113,36 @@ TEST(manifest_out_of_memory_paths) {
   }
   ASSERT_MSG(0, "never succeeded");
 }
+
+TEST(manifest_fuzz_no_crash) {
+  /* Mutated manifests: either a clean AR_ERR_PARSE naming file:line, or rows with a file and an id. */
+  const char *seed = "file,video_id,title,url\r\na.srt,a,\"A, \"\"um\"\"\nb\",https://x/y\r\n\"b c.vtt\",b,B,\r\n";
+  const char *dir = test_tmpdir();
+  char path[700];
+  snprintf(path, sizeof path, "%s/f.csv", dir);
+  uint32_t x = 99;
+  char buf[512];
+  for (int it = 0; it < 1500; it++) {
+    size_t n = strlen(seed);
+    memcpy(buf, seed, n);
+    for (int k = 0; k < 1 + it % 3; k++) {
+      x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+      size_t at = x % n;
+      const char sym[] = ",\"\r\n a\xC3";
+      if (x & 256) buf[at] = sym[(x >> 9) % (sizeof sym - 1)];
+      else if (n > 1) { memmove(buf + at, buf + at + 1, n - at - 1); n--; }
+    }
+    FILE *f = fopen(path, "wb");   /* not ar_write_file_atomic: 1500 fsyncs are slow */
+    ASSERT(f && fwrite(buf, 1, n, f) == n && fclose(f) == 0);
+    ar_manifest m;
+    ar_error e;
+    ar_status st = ar_manifest_load(path, &m, &e);
+    if (st != AR_OK) {
+      ASSERT_MSG(st == AR_ERR_PARSE && strncmp(e.msg, path, strlen(path)) == 0 && e.msg[strlen(path)] == ':',
+                 "iteration %d: %d %s", it, st, e.msg);
+      continue;
+    }
+    for (size_t i = 0; i < m.n; i++) ASSERT(m.rows[i].file[0] && m.rows[i].video_id[0] && m.rows[i].line >= 2);
+    ar_manifest_free(&m);
+  }
+}

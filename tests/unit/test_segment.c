@@ -312,3 +312,43 @@ TEST(segment_split_cue_overlapping_next_cue_keeps_order) {
   ar_segments_free(&s);
   ar_cues_free(&c);
 }
+
+/* Like a tokenizer, reads every byte it is given; user_data accumulates the bytes read. */
+static int count_scan(const char *t, size_t n, void *ud) {
+  size_t *read = ud, bytes = 0;
+  for (size_t i = 0; i < n; i++) bytes += (unsigned char)t[i] != 0;
+  *read += n;
+  return 2 + (int)((bytes + 3) / 4);
+}
+
+TEST(segment_long_unbroken_word_is_linear) {
+  /* Regression: a 2 MB line without spaces made the counter read the whole rest of the word for
+   * every piece (about 1000 x 2 MB). Now the bytes read stay a small multiple of the text. */
+  size_t big = 2u << 20;
+  ar_cues c = {0};
+  c.v = calloc(1, sizeof *c.v);
+  c.n = c.cap = 1;
+  char *t = malloc(big + 1);
+  ASSERT(t);
+  memset(t, 'x', big);
+  t[big] = 0;
+  c.v[0] = (ar_cue){0, 10, t, 1};
+  size_t read = 0;
+  ar_segment_params p = ar_segment_default_params();
+  p.count = count_scan;
+  p.count_user_data = &read;
+  p.max_units = 512;
+  ar_segments s;
+  ar_error e;
+  ASSERT_EQ_INT(ar_segment_cues(&c, &p, &s, &e), AR_OK);
+  size_t total = 0;
+  for (size_t i = 0; i < s.n; i++) {
+    size_t r0 = read;
+    ASSERT(count_scan(s.v[i].text, strlen(s.v[i].text), &r0) <= 512);
+    total += strlen(s.v[i].text);
+  }
+  ASSERT_EQ_INT(total, big);
+  ASSERT_MSG(read < 40 * big, "the counter read %zu bytes for a %zu-byte text", read, big);
+  ar_segments_free(&s);
+  ar_cues_free(&c);
+}

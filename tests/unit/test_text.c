@@ -107,3 +107,22 @@ TEST(analyze_variants_keep_what_they_say) {
   ASSERT_STREQ(t.buf, "ação");
   ar_analyzer_free(a);
 }
+
+TEST(analyze_pt_typed_without_accents_meets_accented) {
+  /* students often type without accents: both spellings must reach the same term, and the
+   * Portuguese suffix rules must still conflate singular and plural */
+  ar_analyzer *a;
+  ASSERT_EQ_INT(ar_analyzer_new("pt", 0, &a, NULL), AR_OK);
+  static const char *const pairs[][2] = {
+    {"retropropagação", "retropropagacao"}, {"transformações", "transformacoes"},
+    {"transformação", "transformações"}, {"informação", "INFORMACAO"}, {"multiplicação", "multiplicacao"},
+    {"dimensões", "dimensoes"}, {"frequência", "frequencia"}, {"possível", "possivel"}, {"álgebra", "algebra"},
+    {"cálculo", "calculo"}};
+  for (size_t i = 0; i < AR_ARRAY_LEN(pairs); i++) {
+    struct terms t1, t2;
+    an(a, pairs[i][0], &t1);
+    an(a, pairs[i][1], &t2);
+    ASSERT_MSG(t1.n == 1 && !strcmp(t1.buf, t2.buf), "%s -> %s, %s -> %s", pairs[i][0], t1.buf, pairs[i][1], t2.buf);
+  }
+  ar_analyzer_free(a);
+}

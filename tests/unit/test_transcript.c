@@ -179,6 +179,10 @@ TEST(json_errors_name_position_and_field) {
   ASSERT_MSG(strstr(e.msg, "bad.json: segments[1]: expected \"start\"") != NULL, "%s", e.msg);
   ASSERT_EQ_INT(parse("y.json", "[{\"text\":\"a\",\"start\":1}]", &c, &e), AR_ERR_PARSE);
   ASSERT_MSG(strstr(e.msg, "[0]: expected \"duration\"") != NULL, "%s", e.msg);
+  ASSERT_EQ_INT(parse("big.json", "[{\"text\":\"a\",\"start\":1e308,\"duration\":1e308}]", &c, &e), AR_ERR_PARSE);
+  ASSERT_EQ_INT(parse("back.json", "{\"segments\":[{\"start\":1e300,\"end\":1e300,\"text\":\"a\"},{\"start\":0,\"end\":1,\"text\":\"b\"}]}", &c, &e),
+                AR_ERR_PARSE);
+  ASSERT_MSG(strstr(e.msg, "before the previous cue") != NULL, "%s", e.msg);
   ASSERT_EQ_INT(parse("n.json", "{\"foo\": 1}", &c, &e), AR_ERR_PARSE);
   ASSERT_MSG(strstr(e.msg, "\"segments\"") != NULL, "%s", e.msg);
   ASSERT_EQ_INT(parse("t.json", "[{\"text\":\"a\",\"start\":1,\"dur", &c, &e), AR_ERR_PARSE);  /* truncated */
@@ -248,6 +252,11 @@ TEST(encodings_latin1_utf16_bom) {
   ASSERT_EQ_INT(parse("l1.srt", l1, &c, &e), AR_OK);
   ASSERT_EQ_INT(c.n, 1);
   ASSERT_STREQ(c.v[0].text, "Ação “rápida” …");
+  ar_cues_free(&c);
+  /* Mostly UTF-8 with one broken byte: kept as UTF-8, the bad byte becomes U+FFFD (not mojibake). */
+  const char *u8bad = "1\n00:00:01,000 --> 00:00:02,000\nAção é \xFF rápida\n";
+  ASSERT_EQ_INT(parse("bad8.srt", u8bad, &c, &e), AR_OK);
+  ASSERT_STREQ(c.v[0].text, "Ação é \xEF\xBF\xBD rápida");
   ar_cues_free(&c);
   /* UTF-16LE with BOM */
   const char *u8 = "WEBVTT\n\n00:01.000 --> 00:02.000\nOlá 😀\n";
@@ -352,4 +361,18 @@ TEST(parse_out_of_memory_paths) {
     if (st == AR_OK) { ASSERT_EQ_INT(c.n, 3); ar_cues_free(&c); break; }
     ASSERT_MSG(st == AR_ERR_NOMEM, "k=%ld st=%d %s", k, st, e.msg);
   }
+}
+
+TEST(vtt_sloppy_blank_line_and_cr_line_endings) {
+  /* A blank line inside a cue's text keeps the text with the cue; old Mac CR-only line endings. */
+  const char *s = "WEBVTT\r\r00:00:01.000 --> 00:00:02.000\rprimeira parte\r\rsegunda parte\r\rid-2\r"
+                  "00:00:03.000 --> 00:00:04.000\routra\r";
+  ar_cues c;
+  ar_error e;
+  ASSERT_MSG(parse("cr.vtt", s, &c, &e) == AR_OK, "%s", e.msg);
+  ASSERT_EQ_INT(c.n, 2);
+  ASSERT_STREQ(c.v[0].text, "primeira parte segunda parte");
+  ASSERT_STREQ(c.v[1].text, "outra");
+  ASSERT_EQ_INT(c.v[1].line, 9);   /* its timing line */
+  ar_cues_free(&c);
 }

@@ -31,6 +31,12 @@ static int valid_utf8(const char *s) {
   return 1;
 }
 
+/* A tokenizer stand-in: 2 specials + one unit per 3 bytes. */
+static int count3(const char *t, size_t n, void *ud) {
+  (void)t; (void)ud;
+  return 2 + (int)((n + 2) / 3);
+}
+
 static size_t mutate(char *buf, size_t n, size_t cap) {
   int ops = 1 + (int)(next_rand() % 4);
   for (int o = 0; o < ops; o++) {
@@ -106,6 +112,14 @@ TEST(fuzz_parsers_and_segmenter) {
       ASSERT_MSG(g->start_s <= g->end_s, "iteration %d segment %zu: end before start", it, i);
       ASSERT_MSG(i == 0 || g->start_s >= s.v[i - 1].start_s, "iteration %d segment %zu: start goes back", it, i);
     }
+    ar_segments_free(&s);
+    p.count = count3;   /* the same under a counting callback: every segment fits the cap exactly */
+    p.max_units = 6;
+    st = ar_segment_cues(&c, &p, &s, &e);
+    ASSERT_MSG(st == AR_OK, "iteration %d: segmenter (callback): %s", it, e.msg);
+    for (size_t i = 0; i < s.n; i++)
+      ASSERT_MSG(count3(s.v[i].text, strlen(s.v[i].text), NULL) <= 6 && valid_utf8(s.v[i].text) && s.v[i].text[0],
+                 "iteration %d segment %zu: \"%s\"", it, i, s.v[i].text);
     ar_segments_free(&s);
     ar_cues_free(&c);
   }

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# bench_encoder.sh - E5 encoder throughput and latency: aularag (C) vs ONNX Runtime (npm onnxruntime-node,
+# the same model exported from the PyTorch reference) vs PyTorch, same random weights, same run.
+# Passages: batches of ENC_BATCH (4) sequences of 448 tokens; query: one 24-token sequence.
+# Rounds (ENC_ROUNDS, 3) interleave the three so load from other processes hits all alike;
+# the table shows medians over rounds. Env: ENC_MODELS ("e5-small e5-base"), ENC_THREADS (2),
+# ENC_DIR (cache of generated models / ONNX files, default /tmp/aularag-bench-encoder).
+set -eu
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3
+DIR=${ENC_DIR:-/tmp/aularag-bench-encoder}
+MODELS=${ENC_MODELS:-e5-small e5-base}
+THREADS=${ENC_THREADS:-2}
+BATCH=${ENC_BATCH:-4}
+ROUNDS=${ENC_ROUNDS:-3}
+PREPS=${ENC_PASSAGE_REPS:-3}
+QREPS=${ENC_QUERY_REPS:-30}
+C=build/release/bench/encoder_bench
+[ -x $C ] || make -s bench-bins >/dev/null
+mkdir -p "$DIR"
+$PY - "$DIR" <<'PY'
+import json, random, sys
+d = sys.argv[1]; r = random.Random(5)
+with open(d + "/p448.jsonl", "w") as f:
+  for _ in range(64): f.write(json.dumps([0] + [r.randrange(4, 250000) for _ in range(446)] + [2]) + "\n")
+with open(d + "/q24.jsonl", "w") as f:
+  f.write(json.dumps([0] + [r.randrange(4, 250000) for _ in range(22)] + [2]) + "\n")
+PY
+for m in $MODELS; do
+  if [ ! -f "$DIR/$m/model.onnx" ]; then
+    echo "generating $m (random weights, std 0.02) and exporting it to ONNX ..." >&2
+    $PY tests/tools/make_model.py --preset $m --out "$DIR/$m" --std 0.02 --seed 7
+    $PY tests/tools/ref_e5.py "$DIR/$m" --onnx "$DIR/$m/model.onnx" >/dev/null 2>&1
+  fi
+done
+num() { grep -oE "$1 [0-9.]+" | head -1 | awk '{print $NF}'; }
+gflops() { sed -nE 's/.* ([0-9.]+) GFLOP\/s.*/\1/p'; }
+med() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+R=$(mktemp -d); trap 'rm -rf "$R"' EXIT
+for ((r = 1; r <= ROUNDS; r++)); do
+  for m in $MODELS; do
+    H=$(grep -oE '"hidden_size": [0-9]+' "$DIR/$m/config.json" | grep -oE '[0-9]+$')
+    F=$(grep -oE '"intermediate_size": [0-9]+' "$DIR/$m/config.json" | grep -oE '[0-9]+$')
+    $C peak $((BATCH * 448)) $F $H 5 $THREADS | gflops >>"$R/$m.peak"
+    out=$($C embed "$DIR/$m" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS)
+    echo "$out" | num median >>"$R/$m.c.p"; echo "$out" | gflops >>"$R/$m.c.gf"
+    echo "$out" | grep -oE 'RSS [0-9]+' | num RSS >>"$R/$m.c.rss"
+    node bench/ort_encoder.js "$DIR/$m/model.onnx" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS | num median >>"$R/$m.ort.p"
+    $PY bench/torch_encoder.py "$DIR/$m" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS | num median >>"$R/$m.pt.p"
+    $C embed "$DIR/$m" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.c.q"
+    node bench/ort_encoder.js "$DIR/$m/model.onnx" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.ort.q"
+    $PY bench/torch_encoder.py "$DIR/$m" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.pt.q"
+  done
+done
+echo "encoder: $THREADS threads, passages = $BATCH x 448 tokens, query = 1 x 24 tokens, medians of $ROUNDS interleaved rounds"
+printf '%-9s %-22s %12s %12s %12s %9s %9s\n' model metric aularag onnxruntime pytorch "vs ORT" "vs torch"
+for m in $MODELS; do
+  T=$((BATCH * 448))
+  cp=$(med <"$R/$m.c.p"); op=$(med <"$R/$m.ort.p"); pp=$(med <"$R/$m.pt.p")
+  cq=$(med <"$R/$m.c.q"); oq=$(med <"$R/$m.ort.q"); pq=$(med <"$R/$m.pt.q")
+  awk -v m=$m -v T=$T -v c=$cp -v o=$op -v p=$pp 'BEGIN { printf "%-9s %-22s %12.0f %12.0f %12.0f %8.2fx %8.2fx\n", m, "passages tokens/s", T/c, T/o, T/p, o/c, p/c }'
+  awk -v m=$m -v c=$cq -v o=$oq -v p=$pq 'BEGIN { printf "%-9s %-22s %12.2f %12.2f %12.2f %8.2fx %8.2fx\n", m, "query latency ms", c*1e3, o*1e3, p*1e3, o/c, p/c }'
+  gf=$(med <"$R/$m.c.gf"); pk=$(med <"$R/$m.peak"); rss=$(med <"$R/$m.c.rss")
+  w=$($PY -c "
+import json,struct,sys
+f=open('$DIR/$m/model.safetensors','rb'); n=struct.unpack('<Q',f.read(8))[0]; h=json.loads(f.read(n)); t=0
+for k,v in h.items():
+  if k!='__metadata__' and v['dtype'] in ('F32','F16','BF16') and not k.startswith('pooler'):
+    c=1
+    for d in v['shape']: c*=d
+    t+=c
+print(t*4//1024)")
+  awk -v m=$m -v g=$gf -v k=$pk 'BEGIN { printf "%-9s %-22s %12.1f %12s %12s   (%.0f%% of sgemm peak %.1f GFLOP/s, same run)\n", m, "passages GFLOP/s", g, "-", "-", 100*g/k, k }'
+  awk -v m=$m -v r=$rss -v w=$w 'BEGIN { printf "%-9s %-22s %12.0f %12s %12s   (%.2fx the fp32 weights, %.0f MB)\n", m, "peak RSS MB", r/1024, "-", "-", r/w, w/1024 }'
+done

@@ -1,0 +1,370 @@
+/* vectors.c - segment vectors in the index: fp32 blobs with the model's fingerprint and dim in meta,
+ * embedding of pending segments in committed batches, and the cached matrix dense search scans. */
+#include "index/vectors.h"
+#include "index/dense.h"
+#include "core/util.h"
+#include <math.h>
+
+struct ar_vcache {
+  float *v;              /* n x dim, normalised */
+  int64_t *ids;          /* ascending segment ids (the load's ORDER BY), so lookups can bisect */
+  size_t n;
+  int dim;
+  char model[256];
+  int64_t data_version;  /* PRAGMA data_version at load: changes when another connection commits */
+  ar_dense_matrix m;
+};
+
+void ar_vcache_free(ar_vcache *c) {
+  if (!c) return;
+  ar_dense_release(&c->m);
+  ar_free(c->v);
+  ar_free(c->ids);
+  ar_free(c);
+}
+
+void ar_vectors_invalidate(ar_index *ix) {
+  ar_vcache_free(ix->vcache);
+  ix->vcache = NULL;
+}
+
+/* ---- the embedder ---------------------------------------------------------------------------- */
+
+static ar_status model_embed(void *ctx, const char *const *texts, int n, float *out, ar_error *err) {
+  return ar_model_embed_texts(ctx, AR_EMBED_PASSAGE, texts, n, out, err);
+}
+
+ar_embedder ar_embedder_from_model(ar_model *m) {
+  return (ar_embedder){ar_model_fingerprint(m), ar_model_dim(m), model_embed, m};
+}
+
+int ar_vectors_count_passage_tokens(const char *text, size_t len, void *model) {
+  return ar_model_count_tokens(model, AR_EMBED_PASSAGE, text, len);
+}
+
+/* ---- meta and blobs -------------------------------------------------------------------------- */
+
+int ar_vectors_any(ar_index *ix) {
+  sqlite3_stmt *q = NULL;
+  int r = -1;
+  if (sqlite3_prepare_v2(ix->db, "SELECT EXISTS(SELECT 1 FROM vectors)", -1, &q, NULL) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW)
+    r = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  return r;
+}
+
+/* Reads meta 'model' and 'dim' (model "" and dim 0 when absent). */
+static ar_status read_model_meta(ar_index *ix, char model[256], int *dim, ar_error *err) {
+  char *m = NULL, *d = NULL;
+  ar_status st = ar_index_meta_get(ix, "model", &m, err);
+  if (!st) st = ar_index_meta_get(ix, "dim", &d, err);
+  if (!st) {
+    snprintf(model, 256, "%s", m ? m : "");
+    *dim = d ? atoi(d) : 0;
+  }
+  ar_free(m);
+  ar_free(d);
+  return st;
+}
+
+ar_status ar_vectors_check_model(ar_index *ix, const char *fingerprint, int dim, ar_error *err) {
+  char model[256];
+  int mdim;
+  ar_status st = read_model_meta(ix, model, &mdim, err);
+  if (st) return st;
+  int any = ar_vectors_any(ix);
+  if (any < 0) return ar_index_db_fail(ix, err, "reading vectors");
+  if (!any) return AR_OK;   /* nothing to be consistent with */
+  if (strcmp(model, fingerprint) != 0 || mdim != dim)
+    return ar_fail(err, AR_ERR_MISMATCH,
+                   "%s: its vectors were made with model %s (dim %d), not with %s (dim %d); use that model, or "
+                   "ingest into a new index", ix->path, *model ? model : "(unknown)", mdim, fingerprint, dim);
+  return AR_OK;
+}
+
+/* Blobs are fp32 little-endian whatever the host, so an index file can move between machines. */
+static void to_le(const float *v, int dim, unsigned char *out) {
+  for (int i = 0; i < dim; i++) {
+    uint32_t u;
+    memcpy(&u, &v[i], 4);
+    out[4 * i] = (unsigned char)u; out[4 * i + 1] = (unsigned char)(u >> 8);
+    out[4 * i + 2] = (unsigned char)(u >> 16); out[4 * i + 3] = (unsigned char)(u >> 24);
+  }
+}
+
+static void from_le(const unsigned char *b, int dim, float *v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  memcpy(v, b, (size_t)dim * 4);
+#else
+  for (int i = 0; i < dim; i++) {
+    uint32_t u = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 | (uint32_t)b[4 * i + 2] << 16 |
+                 (uint32_t)b[4 * i + 3] << 24;
+    memcpy(&v[i], &u, 4);
+  }
+#endif
+}
+
+static ar_status put_blob(ar_index *ix, sqlite3_stmt *ins, int64_t id, const float *v, int dim,
+                          unsigned char *scratch, ar_error *err) {
+  for (int i = 0; i < dim; i++)
+    if (!isfinite(v[i]))
+      return ar_fail(err, AR_ERR_MODEL, "%s: the model gave a non-finite vector for segment %lld", ix->path,
+                     (long long)id);
+  to_le(v, dim, scratch);
+  sqlite3_bind_int64(ins, 1, id);
+  sqlite3_bind_blob(ins, 2, scratch, dim * 4, SQLITE_STATIC);
+  int rc = sqlite3_step(ins);
+  sqlite3_reset(ins);
+  return rc == SQLITE_DONE ? AR_OK : ar_index_db_fail(ix, err, "writing a vector");
+}
+
+/* A segment deleted meanwhile (another process re-ingested its video) gets no vector. */
+static const char *INSERT_SQL =
+    "INSERT OR REPLACE INTO vectors(segment_id, blob) SELECT ?1, ?2 WHERE EXISTS(SELECT 1 FROM segments WHERE id=?1)";
+
+ar_status ar_vectors_put(ar_index *ix, int64_t segment_id, const float *v, int dim, ar_error *err) {
+  sqlite3_stmt *ins = NULL;
+  unsigned char *b = ar_malloc((size_t)dim * 4);
+  if (!b) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  ar_status st = sqlite3_prepare_v2(ix->db, INSERT_SQL, -1, &ins, NULL) == SQLITE_OK
+                     ? put_blob(ix, ins, segment_id, v, dim, b, err)
+                     : ar_index_db_fail(ix, err, "writing a vector");
+  sqlite3_finalize(ins);
+  ar_free(b);
+  ar_vectors_invalidate(ix);
+  return st;
+}
+
+/* ---- embedding at ingest ---------------------------------------------------------------------- */
+
+static int64_t count_pending(ar_index *ix) {
+  sqlite3_stmt *q = NULL;
+  int64_t n = -1;
+  if (sqlite3_prepare_v2(ix->db, "SELECT count(*) FROM segments s WHERE NOT EXISTS"
+                         " (SELECT 1 FROM vectors v WHERE v.segment_id = s.id)", -1, &q, NULL) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW)
+    n = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  return n;
+}
+
+/* One batch inside BEGIN IMMEDIATE: re-check the model (another process may have embedded
+ * meanwhile), record it, write the vectors, commit. */
+static ar_status commit_batch(ar_index *ix, const ar_embedder *e, const int64_t *ids, const float *vec, int n,
+                              unsigned char *scratch, ar_error *err) {
+  if (sqlite3_exec(ix->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    return ar_index_db_fail(ix, err, "starting an embedding batch");
+  sqlite3_stmt *ins = NULL;
+  ar_status st = ar_vectors_check_model(ix, e->fingerprint, e->dim, err);
+  char dim[16];
+  snprintf(dim, sizeof dim, "%d", e->dim);
+  if (!st) st = ar_index_meta_set(ix, "model", e->fingerprint, err);
+  if (!st) st = ar_index_meta_set(ix, "dim", dim, err);
+  if (!st && sqlite3_prepare_v2(ix->db, INSERT_SQL, -1, &ins, NULL) != SQLITE_OK)
+    st = ar_index_db_fail(ix, err, "writing vectors");
+  for (int i = 0; i < n && !st; i++) st = put_blob(ix, ins, ids[i], vec + (size_t)i * e->dim, e->dim, scratch, err);
+  sqlite3_finalize(ins);
+  if (!st && sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    st = ar_index_db_fail(ix, err, "committing vectors");
+  if (st) sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+  return st;
+}
+
+ar_status ar_vectors_embed_pending_with(ar_index *ix, const ar_embedder *e, int batch, ar_progress_fn progress,
+                                        void *user_data, int64_t *embedded, ar_error *err) {
+  if (embedded) *embedded = 0;
+  if (ix->read_only) return ar_fail(err, AR_ERR_INVALID, "%s is open read-only", ix->path);
+  if (e->dim <= 0) return ar_fail(err, AR_ERR_MODEL, "model %s reports dim %d", e->fingerprint, e->dim);
+  if (batch < 1) batch = 16;
+  ar_status st = ar_vectors_check_model(ix, e->fingerprint, e->dim, err);
+  if (st) return st;
+  int64_t total = count_pending(ix), done = 0;
+  if (total < 0) return ar_index_db_fail(ix, err, "counting segments to embed");
+  int64_t *ids = ar_malloc((size_t)batch * sizeof *ids);
+  char **texts = ar_calloc((size_t)batch, sizeof *texts);
+  float *vec = ar_malloc((size_t)batch * e->dim * sizeof *vec);
+  unsigned char *scratch = ar_malloc((size_t)e->dim * 4);
+  sqlite3_stmt *q = NULL;
+  if (!ids || !texts || !vec || !scratch) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto done; }
+  if (sqlite3_prepare_v2(ix->db, "SELECT s.id, s.text FROM segments s WHERE s.id > ?1 AND NOT EXISTS"
+                         " (SELECT 1 FROM vectors v WHERE v.segment_id = s.id) ORDER BY s.id LIMIT ?2",
+                         -1, &q, NULL) != SQLITE_OK) {
+    st = ar_index_db_fail(ix, err, "reading segments to embed");
+    goto done;
+  }
+  if (progress) {
+    ar_progress pr = {"embed", NULL, 0, total};
+    if (progress(&pr, user_data)) { st = ar_fail(err, AR_ERR_ABORTED, "embedding aborted"); goto done; }
+  }
+  int64_t last = 0;
+  for (;;) {
+    /* read a batch (autocommit read), embed it without holding any lock, then commit it */
+    int n = 0, rc;
+    sqlite3_bind_int64(q, 1, last);
+    sqlite3_bind_int(q, 2, batch);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+      ids[n] = sqlite3_column_int64(q, 0);
+      if (!(texts[n] = ar_strdup((const char *)sqlite3_column_text(q, 1)))) break;
+      n++;
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE) {
+      st = rc == SQLITE_ROW ? ar_fail(err, AR_ERR_NOMEM, "out of memory") : ar_index_db_fail(ix, err, "reading segments");
+      goto done;
+    }
+    if (n == 0) break;
+    last = ids[n - 1];
+    if ((st = e->embed(e->ctx, (const char *const *)texts, n, vec, err))) goto done;
+    if ((st = commit_batch(ix, e, ids, vec, n, scratch, err))) goto done;
+    ar_vectors_invalidate(ix);
+    for (int i = 0; i < n; i++) { ar_free(texts[i]); texts[i] = NULL; }
+    done += n;
+    if (embedded) *embedded = done;
+    if (progress) {
+      ar_progress pr = {"embed", NULL, done, total > done ? total : done};
+      if (progress(&pr, user_data)) { st = ar_fail(err, AR_ERR_ABORTED, "embedding aborted"); goto done; }
+    }
+  }
+done:
+  sqlite3_finalize(q);
+  if (texts)
+    for (int i = 0; i < batch; i++) ar_free(texts[i]);
+  ar_free(texts); ar_free(ids); ar_free(vec); ar_free(scratch);
+  return st;
+}
+
+ar_status ar_vectors_embed_pending(ar_index *ix, ar_model *m, int batch, ar_progress_fn progress, void *user_data,
+                                   int64_t *embedded, ar_error *err) {
+  ar_embedder e = ar_embedder_from_model(m);
+  return ar_vectors_embed_pending_with(ix, &e, batch, progress, user_data, embedded, err);
+}
+
+/* ---- the matrix ------------------------------------------------------------------------------ */
+
+static int64_t data_version(ar_index *ix) {
+  sqlite3_stmt *q = NULL;
+  int64_t v = -1;
+  if (sqlite3_prepare_v2(ix->db, "PRAGMA data_version", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+    v = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  return v;
+}
+
+static ar_status load_matrix(ar_index *ix, ar_vcache **out, ar_error *err) {
+  *out = NULL;
+  ar_vcache *c = ar_calloc(1, sizeof *c);
+  if (!c) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  c->data_version = data_version(ix);
+  ar_status st = read_model_meta(ix, c->model, &c->dim, err);
+  if (st) { ar_vcache_free(c); return st; }
+  sqlite3_stmt *q = NULL;
+  size_t cap = 0;
+  if (sqlite3_prepare_v2(ix->db, "SELECT segment_id, blob FROM vectors ORDER BY segment_id", -1, &q, NULL) != SQLITE_OK) {
+    ar_vcache_free(c);
+    return ar_index_db_fail(ix, err, "reading vectors");
+  }
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    int64_t id = sqlite3_column_int64(q, 0);
+    const unsigned char *b = sqlite3_column_blob(q, 1);
+    int bytes = sqlite3_column_bytes(q, 1);
+    if (c->dim <= 0 || bytes != c->dim * 4) {
+      st = ar_fail(err, AR_ERR_DB, "%s: the vector of segment %lld has %d bytes, expected %d (dim %d in meta)",
+                   ix->path, (long long)id, bytes, c->dim * 4, c->dim);
+      break;
+    }
+    if (c->n == cap) {
+      cap = cap ? 2 * cap : 1024;
+      float *v = ar_realloc(c->v, cap * (size_t)c->dim * sizeof *v);
+      if (v) c->v = v;
+      int64_t *ids = ar_realloc(c->ids, cap * sizeof *ids);
+      if (ids) c->ids = ids;
+      if (!v || !ids) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory loading %zu vectors", c->n); break; }
+    }
+    float *row = c->v + c->n * (size_t)c->dim;
+    from_le(b, c->dim, row);
+    double s = 0;
+    for (int i = 0; i < c->dim; i++) s += (double)row[i] * row[i];
+    if (!isfinite(s) || s == 0) {
+      st = ar_fail(err, AR_ERR_DB, "%s: the vector of segment %lld is %s", ix->path, (long long)id,
+                   s == 0 ? "zero" : "not finite");
+      break;
+    }
+    if (fabs(s - 1) > 1e-6) {   /* stored normalised by the encoder; older or foreign rows are fixed here */
+      float inv = (float)(1 / sqrt(s));
+      for (int i = 0; i < c->dim; i++) row[i] *= inv;
+    }
+    c->ids[c->n++] = id;
+  }
+  if (!st && rc != SQLITE_DONE) st = ar_index_db_fail(ix, err, "reading vectors");
+  sqlite3_finalize(q);
+  if (!st) {
+    c->m = (ar_dense_matrix){.v = c->v, .ids = c->ids, .n = c->n, .dim = c->dim};
+    /* the int8 copy only pays off past a few thousand rows */
+    if (c->n >= 4096) st = ar_dense_prepare(&c->m, err);
+  }
+  if (st) { ar_vcache_free(c); return st; }
+  *out = c;
+  return AR_OK;
+}
+
+/* The loaded matrix, (re)loaded when absent or when another connection has committed since. */
+static ar_status get_matrix(ar_index *ix, const char *fingerprint, int dim, ar_vcache **out, ar_error *err) {
+  if (ix->vcache && ix->vcache->data_version != data_version(ix)) ar_vectors_invalidate(ix);
+  if (!ix->vcache) {
+    ar_status st = load_matrix(ix, &ix->vcache, err);
+    if (st) return st;
+  }
+  ar_vcache *c = ix->vcache;
+  if (c->n == 0)
+    return ar_fail(err, AR_ERR_NOTFOUND, "%s has no vectors: ingest with --model DIR (or $AULARAG_MODEL) first",
+                   ix->path);
+  if (strcmp(c->model, fingerprint) != 0 || c->dim != dim)
+    return ar_fail(err, AR_ERR_MISMATCH,
+                   "%s: its vectors were made with model %s (dim %d), not with %s (dim %d); query with that model",
+                   ix->path, *c->model ? c->model : "(unknown)", c->dim, fingerprint, dim);
+  *out = c;
+  return AR_OK;
+}
+
+ar_status ar_vectors_search(ar_index *ix, const char *fingerprint, const float *q, int dim, int n, ar_cand **out,
+                            size_t *n_out, ar_error *err) {
+  *out = NULL;
+  *n_out = 0;
+  ar_vcache *c;
+  ar_status st = get_matrix(ix, fingerprint, dim, &c, err);
+  if (st) return st;
+  for (int i = 0; i < dim; i++)
+    if (!isfinite(q[i])) return ar_fail(err, AR_ERR_MODEL, "the query vector is not finite");
+  size_t k = (size_t)(n > 0 ? n : 0);
+  if (k > c->n) k = c->n;
+  ar_dense_hit *h = ar_malloc((k ? k : 1) * sizeof *h);
+  ar_cand *cand = ar_malloc((k ? k : 1) * sizeof *cand);
+  size_t nh = 0;
+  if (!h || !cand) st = ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  if (!st) st = ar_dense_topk(&c->m, q, k, 0, h, &nh, err);
+  if (st) { ar_free(h); ar_free(cand); return st; }
+  for (size_t i = 0; i < nh; i++) cand[i] = (ar_cand){h[i].id, h[i].score};
+  ar_free(h);
+  *out = cand;
+  *n_out = nh;
+  return AR_OK;
+}
+
+ar_status ar_vectors_cosines(ar_index *ix, const char *fingerprint, const float *q, int dim, const int64_t *ids,
+                             size_t n, double *out, ar_error *err) {
+  ar_vcache *c;
+  ar_status st = get_matrix(ix, fingerprint, dim, &c, err);
+  if (st) return st;
+  for (size_t i = 0; i < n; i++) {
+    size_t lo = 0, hi = c->n;   /* ids ascending: bisect */
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (c->ids[mid] < ids[i]) lo = mid + 1;
+      else hi = mid;
+    }
+    out[i] = lo < c->n && c->ids[lo] == ids[i] ? ar_dense_dot(c->v + lo * (size_t)dim, q, dim) : NAN;
+  }
+  return AR_OK;
+}

@@ -1,0 +1,140 @@
+/* kernels.c - the encoder's fused element-wise kernels (AVX2): dtype widening, bias+GELU,
+ * bias+residual+LayerNorm, softmax. Everything that is not a matrix product. */
+#include "model/model.h"
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+/* glibc's libmvec (reached through -lm): 8-wide erff/expf, a few ulp from the scalar ones. */
+__m256 _ZGVdN8v_erff(__m256 x);
+__m256 _ZGVdN8v_expf(__m256 x);
+
+void ar_widen_f16(const uint8_t *src, float *dst, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m128i h = _mm_loadu_si128((const __m128i *)(src + 2 * i));
+    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
+  }
+  for (; i < n; i++) {
+    uint16_t h;
+    memcpy(&h, src + 2 * i, 2);
+    dst[i] = _cvtsh_ss(h);
+  }
+}
+
+void ar_widen_bf16(const uint8_t *src, float *dst, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m128i h = _mm_loadu_si128((const __m128i *)(src + 2 * i));
+    __m256i w = _mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16);
+    _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(w));
+  }
+  for (; i < n; i++) {
+    uint16_t h;
+    memcpy(&h, src + 2 * i, 2);
+    uint32_t u = (uint32_t)h << 16;
+    memcpy(dst + i, &u, 4);
+  }
+}
+
+/* Mean and biased variance in double: cheap next to the GEMMs, and keeps us well under 1e-5. */
+static void ln_stats(const float *x, int n, double *mean, double *rstd, float eps) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+  }
+  double t[4], s = 0;
+  _mm256_storeu_pd(t, _mm256_add_pd(s0, s1));
+  s = t[0] + t[1] + t[2] + t[3];
+  for (; i < n; i++) s += x[i];
+  double mu = s / n;
+  __m256d m = _mm256_set1_pd(mu);
+  s0 = _mm256_setzero_pd(); s1 = _mm256_setzero_pd();
+  for (i = 0; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    __m256d a = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), m);
+    __m256d b = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), m);
+    s0 = _mm256_add_pd(s0, _mm256_mul_pd(a, a));
+    s1 = _mm256_add_pd(s1, _mm256_mul_pd(b, b));
+  }
+  _mm256_storeu_pd(t, _mm256_add_pd(s0, s1));
+  double ss = t[0] + t[1] + t[2] + t[3];
+  for (; i < n; i++) ss += (x[i] - mu) * (x[i] - mu);
+  *mean = mu;
+  *rstd = 1.0 / sqrt(ss / n + (double)eps);
+}
+
+static void ln_apply(float *x, const float *g, const float *b, int n, double mean, double rstd) {
+  __m256 m = _mm256_set1_ps((float)mean), r = _mm256_set1_ps((float)rstd);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), m), r);
+    _mm256_storeu_ps(x + i, _mm256_add_ps(_mm256_mul_ps(v, _mm256_loadu_ps(g + i)), _mm256_loadu_ps(b + i)));
+  }
+  for (; i < n; i++) x[i] = (float)((x[i] - mean) * rstd) * g[i] + b[i];
+}
+
+void ar_layernorm(float *x, const float *g, const float *b, int n, float eps) {
+  double mean, rstd;
+  ln_stats(x, n, &mean, &rstd, eps);
+  ln_apply(x, g, b, n, mean, rstd);
+}
+
+void ar_add_bias_residual_layernorm(float *y, const float *x, const float *bias, const float *g, const float *b,
+                                    int n, float eps) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(bias + i)),
+                                          _mm256_loadu_ps(x + i)));
+  for (; i < n; i++) y[i] = y[i] + bias[i] + x[i];
+  ar_layernorm(y, g, b, n, eps);
+}
+
+void ar_add_bias(float *y, const float *bias, int n) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(bias + i)));
+  for (; i < n; i++) y[i] += bias[i];
+}
+
+/* gelu(x) = 0.5 x (1 + erf(x / sqrt 2)): the exact (erf) form Hugging Face's "gelu" uses. */
+void ar_add_bias_gelu(float *y, const float *bias, int n) {
+  const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f), rs2 = _mm256_set1_ps((float)M_SQRT1_2);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(bias + i));
+    __m256 e = _ZGVdN8v_erff(_mm256_mul_ps(v, rs2));
+    _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(v, half), _mm256_add_ps(one, e)));
+  }
+  for (; i < n; i++) {
+    float v = y[i] + bias[i];
+    y[i] = v * 0.5f * (1.0f + erff(v * (float)M_SQRT1_2));
+  }
+}
+
+void ar_softmax(float *x, int n) {
+  float mx = -INFINITY;
+  int i = 0;
+  __m256 vm = _mm256_set1_ps(-INFINITY);
+  for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + i));
+  float t[8];
+  _mm256_storeu_ps(t, vm);
+  for (int j = 0; j < 8; j++) mx = t[j] > mx ? t[j] : mx;
+  for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+  vm = _mm256_set1_ps(mx);
+  __m256 vs = _mm256_setzero_ps();
+  for (i = 0; i + 8 <= n; i += 8) {
+    __m256 e = _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
+    _mm256_storeu_ps(x + i, e);
+    vs = _mm256_add_ps(vs, e);
+  }
+  _mm256_storeu_ps(t, vs);
+  double s = (double)t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+  for (; i < n; i++) { x[i] = expf(x[i] - mx); s += x[i]; }
+  __m256 r = _mm256_set1_ps((float)(1.0 / s));
+  for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), r));
+  for (; i < n; i++) x[i] *= (float)(1.0 / s);
+}

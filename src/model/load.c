@@ -1,0 +1,317 @@
+/* load.c - ar_model_load: config.json + model.safetensors (+ tokenizer) -> ready-to-run encoder. */
+#include "model/model.h"
+#include "core/util.h"
+#include <cblas.h>
+#include <jansson.h>
+#include <math.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+ar_status ar_model_attach_tokenizer(ar_model *m, const char *dir, ar_error *err); /* text.c */
+void ar_model_detach_tokenizer(ar_model *m);
+
+ar_model_params ar_model_default_params(void) { return (ar_model_params){.n_threads = 0, .ids_only = 0}; }
+
+static int json_int(json_t *o, const char *k, int def, int *out) {
+  json_t *v = json_object_get(o, k);
+  if (!v || json_is_null(v)) { *out = def; return 0; }
+  if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > (1 << 24)) return -1;
+  *out = (int)json_integer_value(v);
+  return 0;
+}
+
+static ar_status load_config(const char *path, ar_model_config *c, ar_error *err) {
+  json_error_t je;
+  json_t *o = json_load_file(path, 0, &je);
+  if (!o) {
+    if (je.line < 0 || !strncmp(je.text, "unable to open", 14))
+      return ar_fail(err, AR_ERR_IO, "%s: cannot read: %s", path, je.text);
+    return ar_fail(err, AR_ERR_PARSE, "%s: line %d: %s", path, je.line, je.text);
+  }
+  ar_status s = AR_OK;
+  memset(c, 0, sizeof *c);
+  json_t *mt = json_object_get(o, "model_type");
+  if (!json_is_object(o) || !json_is_string(mt)) {
+    s = ar_fail(err, AR_ERR_MODEL, "%s: no \"model_type\" string", path);
+    goto done;
+  }
+  const char *t = json_string_value(mt);
+  int bert = !strcmp(t, "bert");
+  if (!bert && strcmp(t, "xlm-roberta") && strcmp(t, "roberta")) {
+    s = ar_fail(err, AR_ERR_MODEL, "%s: model_type \"%s\" is not supported (bert, xlm-roberta, roberta)", path, t);
+    goto done;
+  }
+  snprintf(c->model_type, sizeof c->model_type, "%s", t);
+  /* Missing keys take the transformers config classes' defaults (BertConfig / XLMRobertaConfig). */
+  const char *bad = NULL;
+  if (json_int(o, "hidden_size", 768, &c->hidden)) bad = "hidden_size";
+  else if (json_int(o, "num_hidden_layers", 12, &c->layers)) bad = "num_hidden_layers";
+  else if (json_int(o, "num_attention_heads", 12, &c->heads)) bad = "num_attention_heads";
+  else if (json_int(o, "intermediate_size", 3072, &c->inter)) bad = "intermediate_size";
+  else if (json_int(o, "vocab_size", 30522, &c->vocab)) bad = "vocab_size";
+  else if (json_int(o, "max_position_embeddings", 512, &c->max_pos)) bad = "max_position_embeddings";
+  else if (json_int(o, "type_vocab_size", 2, &c->type_vocab)) bad = "type_vocab_size";
+  else if (json_int(o, "pad_token_id", bert ? 0 : 1, &c->pad_id)) bad = "pad_token_id";
+  if (bad) { s = ar_fail(err, AR_ERR_MODEL, "%s: \"%s\" must be a non-negative integer", path, bad); goto done; }
+  json_t *e = json_object_get(o, "layer_norm_eps");
+  c->eps = 1e-12f;
+  if (e && !json_is_null(e)) {
+    if (!json_is_number(e) || !(json_number_value(e) > 0) || json_number_value(e) > 1) {
+      s = ar_fail(err, AR_ERR_MODEL, "%s: \"layer_norm_eps\" must be a number in (0, 1]", path);
+      goto done;
+    }
+    c->eps = (float)json_number_value(e);
+  }
+  json_t *act = json_object_get(o, "hidden_act");
+  if (act && !(json_is_string(act) && !strcmp(json_string_value(act), "gelu"))) {
+    s = ar_fail(err, AR_ERR_MODEL, "%s: hidden_act must be \"gelu\" (erf GELU)", path);
+    goto done;
+  }
+  json_t *pet = json_object_get(o, "position_embedding_type");
+  if (pet && !json_is_null(pet) && !(json_is_string(pet) && !strcmp(json_string_value(pet), "absolute"))) {
+    s = ar_fail(err, AR_ERR_MODEL, "%s: position_embedding_type must be \"absolute\"", path);
+    goto done;
+  }
+  if (!c->hidden || !c->layers || !c->heads || !c->inter || !c->vocab || !c->type_vocab || c->hidden % c->heads) {
+    s = ar_fail(err, AR_ERR_MODEL, "%s: inconsistent sizes (hidden_size %d, heads %d, layers %d, intermediate %d, "
+                "vocab %d, type_vocab %d)", path, c->hidden, c->heads, c->layers, c->inter, c->vocab, c->type_vocab);
+    goto done;
+  }
+  c->pos_offset = bert ? 0 : c->pad_id + 1;
+  if (c->max_pos <= c->pos_offset) {
+    s = ar_fail(err, AR_ERR_MODEL, "%s: max_position_embeddings %d leaves no positions", path, c->max_pos);
+    goto done;
+  }
+done:
+  json_decref(o);
+  return s;
+}
+
+/* ---- weights ---- */
+typedef struct loader {
+  ar_model *m;
+  float *next;           /* bump pointer into m->owned (NULL while sizing) */
+  size_t need;           /* floats that must be owned (sizing pass) */
+} loader;
+
+static const ar_st_tensor *find_ln(const ar_st_file *f, const char *base, const char *w, const char *alias) {
+  char k[300];
+  snprintf(k, sizeof k, "%s.%s", base, w);
+  const ar_st_tensor *t = ar_st_find(f, k);
+  if (t) return t;
+  snprintf(k, sizeof k, "%s.%s", base, alias);
+  return ar_st_find(f, k);
+}
+
+static ar_status check_tensor(ar_model *m, const ar_st_tensor *t, const char *key, int d0, int d1, ar_error *err) {
+  const char *path = m->st.path;
+  if (!t) return ar_fail(err, AR_ERR_MODEL, "%s: tensor '%s' is missing", path, key);
+  if (t->dtype == AR_ST_OTHER)
+    return ar_fail(err, AR_ERR_MODEL, "%s: tensor '%s': dtype %s (need F32, F16 or BF16)", path, t->name,
+                   t->dtype_name);
+  int want = d1 ? 2 : 1;
+  if (t->ndim != want || t->shape[0] != d0 || (d1 && t->shape[1] != d1)) {
+    char got[96] = "";
+    for (int i = 0, o = 0; i < t->ndim && o < 80; i++)
+      o += snprintf(got + o, sizeof got - (size_t)o, "%s%lld", i ? "," : "", (long long)t->shape[i]);
+    if (d1) return ar_fail(err, AR_ERR_MODEL, "%s: tensor '%s': shape [%s], config.json implies [%d,%d]", path,
+                           t->name, got, d0, d1);
+    return ar_fail(err, AR_ERR_MODEL, "%s: tensor '%s': shape [%s], config.json implies [%d]", path, t->name, got, d0);
+  }
+  return AR_OK;
+}
+
+static int all_finite(const float *p, size_t n) {
+  /* integer test of the exponent bits: vectorizes (a float reduction would not, without -ffast-math) */
+  const uint32_t *u = (const uint32_t *)p;
+  uint32_t bad = 0;
+  for (size_t i = 0; i < n; i++) bad |= (u[i] & 0x7F800000u) == 0x7F800000u;
+  return !bad;
+}
+
+/* Returns fp32 weights: a pointer into the mapping when F32 and aligned, else widened into m->owned. */
+static ar_status get_f32(loader *L, const char *key, int d0, int d1, const float **out, ar_error *err) {
+  ar_model *m = L->m;
+  const ar_st_tensor *t;
+  size_t klen = strlen(key);
+  if (klen > 7 && !strcmp(key + klen - 7, ".weight") && strstr(key, "LayerNorm")) {
+    char base[256];
+    snprintf(base, sizeof base, "%.*s", (int)(klen - 7), key);
+    t = find_ln(&m->st, base, "weight", "gamma");
+  } else if (klen > 5 && !strcmp(key + klen - 5, ".bias") && strstr(key, "LayerNorm")) {
+    char base[256];
+    snprintf(base, sizeof base, "%.*s", (int)(klen - 5), key);
+    t = find_ln(&m->st, base, "bias", "beta");
+  } else {
+    t = ar_st_find(&m->st, key);
+  }
+  ar_status s = check_tensor(m, t, key, d0, d1, err);
+  if (s) return s;
+  size_t n = (size_t)d0 * (size_t)(d1 ? d1 : 1);
+  int direct = t->dtype == AR_ST_F32 && ((uintptr_t)t->data & 3) == 0;
+  if (!L->next) { /* sizing pass */
+    if (!direct) L->need += (n + 15) & ~(size_t)15;
+    *out = NULL;
+    return AR_OK;
+  }
+  float *dst;
+  if (direct) {
+    dst = (float *)t->data;
+  } else {
+    dst = L->next;
+    L->next += (n + 15) & ~(size_t)15;
+    if (t->dtype == AR_ST_F32) memcpy(dst, t->data, n * 4);
+    else if (t->dtype == AR_ST_F16) ar_widen_f16(t->data, dst, n);
+    else ar_widen_bf16(t->data, dst, n);
+    /* drop the source pages we no longer need, so peak RSS stays near the fp32 size */
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t b = ((uintptr_t)t->data + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+    uintptr_t e = ((uintptr_t)t->data + t->nbytes) & ~((uintptr_t)pg - 1);
+    if (e > b) madvise((void *)b, e - b, MADV_DONTNEED);
+  }
+  if (!all_finite(dst, n)) return ar_fail(err, AR_ERR_MODEL, "%s: tensor '%s' holds NaN or Inf", m->st.path, t->name);
+  *out = dst;
+  return AR_OK;
+}
+
+static ar_status load_weights(ar_model *m, loader *L, ar_error *err) {
+  const ar_model_config *c = &m->c;
+  int H = c->hidden, F = c->inter;
+  ar_status s;
+#define GET(dst, key, d0, d1) do { if ((s = get_f32(L, key, d0, d1, &(dst), err))) return s; } while (0)
+  GET(m->emb_ln_g, "embeddings.LayerNorm.weight", H, 0);
+  GET(m->emb_ln_b, "embeddings.LayerNorm.bias", H, 0);
+  char k[160];
+  for (int i = 0; i < c->layers; i++) {
+    ar_layer *l = &m->layer[i];
+#define LGET(dst, name, d0, d1) do { snprintf(k, sizeof k, "encoder.layer.%d.%s", i, name); GET(dst, k, d0, d1); } while (0)
+    LGET(l->wq, "attention.self.query.weight", H, H);
+    LGET(l->bq, "attention.self.query.bias", H, 0);
+    LGET(l->wk, "attention.self.key.weight", H, H);
+    LGET(l->bk, "attention.self.key.bias", H, 0);
+    LGET(l->wv, "attention.self.value.weight", H, H);
+    LGET(l->bv, "attention.self.value.bias", H, 0);
+    LGET(l->wo, "attention.output.dense.weight", H, H);
+    LGET(l->bo, "attention.output.dense.bias", H, 0);
+    LGET(l->ln1_g, "attention.output.LayerNorm.weight", H, 0);
+    LGET(l->ln1_b, "attention.output.LayerNorm.bias", H, 0);
+    LGET(l->wi, "intermediate.dense.weight", F, H);
+    LGET(l->bi, "intermediate.dense.bias", F, 0);
+    LGET(l->wout, "output.dense.weight", H, F);
+    LGET(l->bout, "output.dense.bias", H, 0);
+    LGET(l->ln2_g, "output.LayerNorm.weight", H, 0);
+    LGET(l->ln2_b, "output.LayerNorm.bias", H, 0);
+#undef LGET
+  }
+#undef GET
+  return AR_OK;
+}
+
+static ar_status load_tables(ar_model *m, ar_error *err) {
+  const ar_model_config *c = &m->c;
+  struct { ar_emb_table *t; const char *key; int rows; } tab[] = {
+    {&m->word, "embeddings.word_embeddings.weight", c->vocab},
+    {&m->pos, "embeddings.position_embeddings.weight", c->max_pos},
+    {&m->type, "embeddings.token_type_embeddings.weight", c->type_vocab},
+  };
+  for (size_t i = 0; i < AR_ARRAY_LEN(tab); i++) {
+    const ar_st_tensor *t = ar_st_find(&m->st, tab[i].key);
+    ar_status s = check_tensor(m, t, tab[i].key, tab[i].rows, c->hidden, err);
+    if (s) return s;
+    *tab[i].t = (ar_emb_table){t, tab[i].rows, c->hidden};
+  }
+  return AR_OK;
+}
+
+/* Fingerprint hash: the header, the file size and 1024 evenly spaced 4 KiB blocks of the data.
+ * A full pass would fault in the whole file (e5-small: 471 MB, mostly embedding rows never used);
+ * any retrained or converted checkpoint changes the header or essentially every block. */
+static uint64_t mix(uint64_t h, const uint8_t *p, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 29;
+  }
+  for (; i < n; i++) h = (h ^ p[i]) * 0x100000001B3ull;
+  return h;
+}
+
+static ar_status make_fingerprint(ar_model *m, ar_error *err) {
+  const ar_st_file *f = &m->st;
+  uint64_t h = mix(0xCBF29CE484222325ull, f->map, 8 + f->header_len);
+  uint64_t sz = f->size;
+  h = mix(h, (const uint8_t *)&sz, 8);
+  size_t base = 8 + f->header_len, len = f->size - base, blk = 4096, nblk = 1024;
+  uint8_t *buf = ar_malloc(blk);
+  if (!buf) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < nblk && len; i++) { /* pread, not the mapping: see ar_st_read */
+    size_t off = len <= blk ? 0 : (size_t)((double)i / (nblk - 1) * (double)(len - blk)), n = AR_MIN(blk, len);
+    ssize_t r = pread(f->fd, buf, n, (off_t)(base + off));
+    if (r != (ssize_t)n) { ar_free(buf); return ar_fail(err, AR_ERR_IO, "%s: read failed", f->path); }
+    h = mix(h, buf, n);
+    if (len <= blk) break;
+  }
+  ar_free(buf);
+  const ar_model_config *c = &m->c;
+  snprintf(m->fingerprint, sizeof m->fingerprint, "e5:%s:h%d:l%d:a%d:f%d:v%d:%016llx", c->model_type, c->hidden,
+           c->layers, c->heads, c->inter, c->vocab, (unsigned long long)h);
+  return AR_OK;
+}
+
+ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_error *err) {
+  *out = NULL;
+  if (!dir || !*dir) return ar_fail(err, AR_ERR_INVALID, "no model directory given");
+  char path[4096];
+  ar_model *m = ar_calloc(1, sizeof *m);
+  if (!m) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  ar_status s;
+  snprintf(path, sizeof path, "%s/config.json", dir);
+  if ((s = load_config(path, &m->c, err))) goto fail;
+  snprintf(path, sizeof path, "%s/model.safetensors", dir);
+  if ((s = ar_st_open(path, &m->st, err))) goto fail;
+  if ((s = load_tables(m, err))) goto fail;
+  m->layer = ar_calloc((size_t)m->c.layers, sizeof *m->layer);
+  m->row = ar_malloc((size_t)m->c.hidden * sizeof(float));
+  m->rowraw = ar_malloc((size_t)m->c.hidden * 4);
+  if (!m->layer || !m->row || !m->rowraw) { s = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto fail; }
+  loader L = {.m = m};
+  if ((s = load_weights(m, &L, err))) goto fail;
+  if (L.need) {
+    m->owned = ar_malloc(L.need * sizeof(float) + 64);
+    if (!m->owned) { s = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory widening weights", path); goto fail; }
+    m->owned_floats = L.need;
+    L.next = (float *)(((uintptr_t)m->owned + 63) & ~(uintptr_t)63);
+  } else {
+    L.next = (float *)m->row; /* non-NULL: fill pass; nothing is written through it */
+  }
+  if ((s = load_weights(m, &L, err))) goto fail;
+  m->max_tokens = AR_MIN(512, m->c.max_pos - m->c.pos_offset);
+  m->n_threads = p.n_threads > 0 ? p.n_threads : ar_n_cores();
+  openblas_set_num_threads(m->n_threads);
+  if ((s = make_fingerprint(m, err))) goto fail;
+  if (!p.ids_only && (s = ar_model_attach_tokenizer(m, dir, err))) goto fail;
+  *out = m;
+  return AR_OK;
+fail:
+  ar_model_free(m);
+  return s;
+}
+
+void ar_model_free(ar_model *m) {
+  if (!m) return;
+  ar_model_detach_tokenizer(m);
+  ar_run_state_free(&m->rs);
+  ar_st_close(&m->st);
+  ar_free(m->owned);
+  ar_free(m->layer);
+  ar_free(m->row);
+  ar_free(m->rowraw);
+  ar_free(m);
+}
+
+int ar_model_dim(const ar_model *m) { return m->c.hidden; }
+int ar_model_max_tokens(const ar_model *m) { return m->max_tokens; }
+const char *ar_model_fingerprint(const ar_model *m) { return m->fingerprint; }
+const ar_tokenizer *ar_model_tokenizer(const ar_model *m) { return m->tok; }

@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""make_model.py - writes a random-weight multilingual-e5-shaped model directory in the hub layout.
+
+  make_model.py --preset tiny-bert|tiny-xlmr|e5-small|e5-base --out DIR [--std 0.02] [--dtype f32|f16|bf16]
+                [--seed N] [--prefix roberta.] [--vocab N] [--tokenizer DIR] [--no-extras] [--gamma-beta]
+
+Writes DIR/config.json and DIR/model.safetensors (safetensors written by hand: u64 header length, JSON
+header, raw little-endian data) plus, with --tokenizer DIR, copies tokenizer files from DIR.
+F16/BF16 files hold the F32 draw rounded (BF16: round to nearest even), so they can be compared
+with the reference run on the same rounded weights. Extras (on by default) exercise the loader:
+an I64 embeddings.position_ids buffer and the pooler, both to be ignored.
+"""
+import argparse, json, os, shutil, struct, sys
+import numpy as np
+
+PRESETS = {
+  # e5-small is a BERT (positions 0..n-1, eps 1e-12, pad 0, 2 token types)
+  "e5-small": dict(model_type="bert", hidden=384, layers=12, heads=12, inter=1536, vocab=250037, max_pos=512,
+                   type_vocab=2, eps=1e-12, pad=0),
+  "e5-base": dict(model_type="xlm-roberta", hidden=768, layers=12, heads=12, inter=3072, vocab=250002, max_pos=514,
+                  type_vocab=1, eps=1e-5, pad=1),
+  "tiny-bert": dict(model_type="bert", hidden=64, layers=2, heads=4, inter=128, vocab=1200, max_pos=512,
+                    type_vocab=2, eps=1e-12, pad=0),
+  "tiny-xlmr": dict(model_type="xlm-roberta", hidden=48, layers=2, heads=3, inter=96, vocab=1200, max_pos=514,
+                    type_vocab=1, eps=1e-5, pad=1),
+}
+
+
+def to_bf16_bits(a):
+  """f32 -> bf16 bit patterns, round to nearest even (what torch's .to(bfloat16) does)."""
+  u = a.astype(np.float32).view(np.uint32).astype(np.uint64)
+  r = ((u >> 16) & 1) + 0x7FFF
+  return ((u + r) >> 16).astype(np.uint16)
+
+
+def write_safetensors(path, tensors, metadata=None):
+  """tensors: list of (name, dtype_str, shape, raw bytes)."""
+  header, off, blobs = {}, 0, []
+  if metadata is not None:
+    header["__metadata__"] = metadata
+  for name, dt, shape, raw in tensors:
+    header[name] = {"dtype": dt, "shape": list(shape), "data_offsets": [off, off + len(raw)]}
+    blobs.append(raw)
+    off += len(raw)
+  h = json.dumps(header, separators=(",", ":")).encode()
+  h += b" " * ((8 - len(h) % 8) % 8)  # pad so the buffer starts 8-aligned, as the reference writer does
+  with open(path, "wb") as f:
+    f.write(struct.pack("<Q", len(h)))
+    f.write(h)
+    for b in blobs:
+      f.write(b)
+
+
+def main(argv=None):
+  ap = argparse.ArgumentParser()
+  ap.add_argument("--preset", required=True, choices=sorted(PRESETS))
+  ap.add_argument("--out", required=True)
+  ap.add_argument("--std", type=float, default=0.02)
+  ap.add_argument("--dtype", default="f32", choices=["f32", "f16", "bf16"])
+  ap.add_argument("--seed", type=int, default=1)
+  ap.add_argument("--prefix", default="", help="tensor name prefix, e.g. roberta. or bert.")
+  ap.add_argument("--vocab", type=int, default=0, help="override vocab size")
+  ap.add_argument("--layers", type=int, default=0, help="override layer count")
+  ap.add_argument("--tokenizer", default="", help="dir whose tokenizer files are copied in")
+  ap.add_argument("--no-extras", action="store_true", help="omit position_ids and pooler")
+  ap.add_argument("--gamma-beta", action="store_true", help="old LayerNorm names (.gamma/.beta)")
+  a = ap.parse_args(argv)
+  c = dict(PRESETS[a.preset])
+  if a.vocab: c["vocab"] = a.vocab
+  if a.layers: c["layers"] = a.layers
+  H, F, V = c["hidden"], c["inter"], c["vocab"]
+  rng = np.random.default_rng(a.seed)
+  std = a.std
+
+  def rnd(*shape):
+    return (rng.standard_normal(shape, dtype=np.float32) * np.float32(std)).astype(np.float32)
+
+  ln_w = ".gamma" if a.gamma_beta else ".weight"
+  ln_b = ".beta" if a.gamma_beta else ".bias"
+  w = []  # (name, f32 array)
+  w.append(("embeddings.word_embeddings.weight", rnd(V, H)))
+  w.append(("embeddings.position_embeddings.weight", rnd(c["max_pos"], H)))
+  w.append(("embeddings.token_type_embeddings.weight", rnd(c["type_vocab"], H)))
+  w.append(("embeddings.LayerNorm" + ln_w, (1 + rnd(H)).astype(np.float32)))
+  w.append(("embeddings.LayerNorm" + ln_b, rnd(H)))
+  for i in range(c["layers"]):
+    p = "encoder.layer.%d." % i
+    for n in ("query", "key", "value"):
+      w.append((p + "attention.self.%s.weight" % n, rnd(H, H)))
+      w.append((p + "attention.self.%s.bias" % n, rnd(H)))
+    w.append((p + "attention.output.dense.weight", rnd(H, H)))
+    w.append((p + "attention.output.dense.bias", rnd(H)))
+    w.append((p + "attention.output.LayerNorm" + ln_w, (1 + rnd(H)).astype(np.float32)))
+    w.append((p + "attention.output.LayerNorm" + ln_b, rnd(H)))
+    w.append((p + "intermediate.dense.weight", rnd(F, H)))
+    w.append((p + "intermediate.dense.bias", rnd(F)))
+    w.append((p + "output.dense.weight", rnd(H, F)))
+    w.append((p + "output.dense.bias", rnd(H)))
+    w.append((p + "output.LayerNorm" + ln_w, (1 + rnd(H)).astype(np.float32)))
+    w.append((p + "output.LayerNorm" + ln_b, rnd(H)))
+  tensors = []
+  if not a.no_extras:
+    pos = np.arange(c["max_pos"], dtype=np.int64).reshape(1, -1)
+    tensors.append((a.prefix + "embeddings.position_ids", "I64", pos.shape, pos.tobytes()))
+  for name, arr in w:
+    if a.dtype == "f32":
+      tensors.append((a.prefix + name, "F32", arr.shape, arr.astype("<f4").tobytes()))
+    elif a.dtype == "f16":
+      tensors.append((a.prefix + name, "F16", arr.shape, arr.astype("<f2").tobytes()))
+    else:
+      tensors.append((a.prefix + name, "BF16", arr.shape, to_bf16_bits(arr).astype("<u2").tobytes()))
+  if not a.no_extras:
+    dt = {"f32": "F32", "f16": "F16", "bf16": "BF16"}[a.dtype]
+    pw = rnd(H, H)
+    conv = {"F32": lambda x: x.astype("<f4").tobytes(), "F16": lambda x: x.astype("<f2").tobytes(),
+            "BF16": lambda x: to_bf16_bits(x).astype("<u2").tobytes()}[dt]
+    tensors.append((a.prefix + "pooler.dense.weight", dt, pw.shape, conv(pw)))
+    tensors.append((a.prefix + "pooler.dense.bias", dt, (H,), conv(rnd(H))))
+  os.makedirs(a.out, exist_ok=True)
+  write_safetensors(os.path.join(a.out, "model.safetensors"), tensors, {"format": "pt"})
+  arch = "BertModel" if c["model_type"] == "bert" else "XLMRobertaModel"
+  cfg = {"architectures": [arch], "model_type": c["model_type"], "hidden_size": H,
+         "num_hidden_layers": c["layers"], "num_attention_heads": c["heads"], "intermediate_size": F,
+         "vocab_size": V, "max_position_embeddings": c["max_pos"], "type_vocab_size": c["type_vocab"],
+         "layer_norm_eps": c["eps"], "pad_token_id": c["pad"], "hidden_act": "gelu",
+         "position_embedding_type": "absolute", "torch_dtype": "float32"}
+  if c["model_type"] != "bert":
+    cfg.update({"bos_token_id": 0, "eos_token_id": 2})
+  with open(os.path.join(a.out, "config.json"), "w") as f:
+    json.dump(cfg, f, indent=2)
+  if a.tokenizer:
+    for fn in ("tokenizer.json", "sentencepiece.bpe.model", "tokenizer_config.json", "special_tokens_map.json"):
+      src = os.path.join(a.tokenizer, fn)
+      if os.path.exists(src):
+        shutil.copy(src, os.path.join(a.out, fn))
+
+
+if __name__ == "__main__":
+  main()
