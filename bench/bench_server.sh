@@ -55,6 +55,8 @@ PY
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_up() { for _ in $(seq 100); do curl -sf "http://127.0.0.1:$1/healthz" >/dev/null && return 0; sleep 0.1; done; return 1; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # user + system time of the server process
+HZ=$(getconf CLK_TCK)
 # one wrk run -> "rps p50_ms p99_ms requests errors non2xx" (errors = non-2xx + socket errors/timeouts)
 run_wrk() { # port duration
   local out; out=$(wrk -t2 -c"$CONNS" -d"$2"s --latency -s "$TMP/search.lua" "http://127.0.0.1:$1" 2>&1)
@@ -75,27 +77,34 @@ PY
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-bench_one() { # name port -> prints a table row, sets LAST_RPS
-  local name=$1 port=$2
+bench_one() { # name port pid -> prints a table row, sets LAST_RPS
+  local name=$1 port=$2 pid=$3
   # the script must load (else wrk silently requests "/") and the endpoint must answer with segments
   if wrk -t1 -c1 -d1s -s "$TMP/search.lua" "http://127.0.0.1:$port" 2>&1 | grep -q 'lua'; then
     echo "bench_server: wrk script error"; exit 1; fi
   curl -sf "http://127.0.0.1:$port/api/search?k=10&mode=lexical&q=$(head -1 "$TMP/queries.txt" | sed 's/ /%20/g')" |
     grep -q '"segments": *\[{' || { echo "bench_server: $name returned no segments"; exit 1; }
-  local res rps=() p50=() p99=() errs=0 bad=0 total=0
+  local res rps=() p50=() p99=() errs=0 bad=0 total=0 c0 c1
   run_wrk "$port" 2 >/dev/null   # warm-up
+  c0=$(cpu_ticks "$pid")
   for _ in $(seq "$RUNS"); do
     res=$(run_wrk "$port" "$DURATION")
     read -r r a b n e x <<<"$res"
     rps+=("$r"); p50+=("$a"); p99+=("$b"); errs=$((errs + e)); bad=$((bad + x)); total=$((total + n))
   done
+  c1=$(cpu_ticks "$pid")
   LAST_RPS=$(printf '%s\n' "${rps[@]}" | median)
-  printf '%-34s %10s %9s %9s %9s %s\n' "$name" "$LAST_RPS" "$(printf '%s\n' "${p50[@]}" | median)" \
-    "$(printf '%s\n' "${p99[@]}" | median)" "$total" "$errs ($bad non-2xx)"
+  # server CPU per request: what the machine's load cannot inflate much; cores / this = the
+  # request rate an otherwise idle machine would allow
+  local cpu_ms; cpu_ms=$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v n="$total" 'BEGIN {printf "%.3f", t / hz * 1000 / n}')
+  printf '%-34s %8s %8s %8s %9s %8s %6s %s\n' "$name" "$LAST_RPS" "$(printf '%s\n' "${p50[@]}" | median)" \
+    "$(printf '%s\n' "${p99[@]}" | median)" "$total" "$cpu_ms" \
+    "$(awk -v c="$cpu_ms" -v n="$(nproc)" 'BEGIN {printf "%.0f", n * 1000 / c}')" "$errs ($bad non-2xx)"
 }
 
 echo "wrk -t2 -c$CONNS -d${DURATION}s against /api/search?k=10&mode=lexical (20 rotating questions), median of $RUNS runs"
-printf '%-34s %10s %9s %9s %9s %s\n' "server" "req/s" "p50 ms" "p99 ms" "requests" "errors"
+echo "(cpu ms = server CPU time per request over the runs; ceil = $(nproc) cores / cpu ms = req/s on an idle machine)"
+printf '%-34s %8s %8s %8s %9s %8s %6s %s\n' "server" "req/s" "p50 ms" "p99 ms" "requests" "cpu ms" "ceil" "errors"
 
 start_ours() { # extra serve args... -> sets port, spid
   port=$(free_port)
@@ -107,28 +116,30 @@ stop_ours() { kill -TERM "$spid"; wait "$spid"; echo "$?" >"$TMP/exit.$spid"; }
 
 # 1. every request does the search (response cache off); then the memory check on the same server
 start_ours --search-cache 0
-bench_one "aularag serve, no response cache" "$port"; ours=$LAST_RPS
-rss0=$(rss_kb "$spid"); done_req=0; loops=0
-while [ "$done_req" -lt 100000 ] && [ $loops -lt 40 ]; do
+bench_one "aularag serve, no response cache" "$port" "$spid"; ours=$LAST_RPS
+# RSS at the start, after 50k and after 100k requests: a leak shows as growth in the second half too
+rss0=$(rss_kb "$spid"); done_req=0; loops=0; rss_half=
+while [ "$done_req" -lt 100000 ] && [ $loops -lt 60 ]; do
   read -r _ _ _ n _ _ <<<"$(run_wrk "$port" 5)"; done_req=$((done_req + n)); loops=$((loops + 1))
+  [ -z "$rss_half" ] && [ "$done_req" -ge 50000 ] && rss_half=$(rss_kb "$spid") && half_req=$done_req
 done
 rss1=$(rss_kb "$spid")
 stop_ours; rc_nocache=$(cat "$TMP/exit.$spid")
 
 # 2. the default: repeated questions are answered from the response cache
 start_ours
-bench_one "aularag serve (default, cache)" "$port"; cached=$LAST_RPS
+bench_one "aularag serve (default, cache)" "$port" "$spid"; cached=$LAST_RPS
 stop_ours; rc_cache=$(cat "$TMP/exit.$spid")
 
 bport=$(free_port)
 /usr/bin/python3 bench/server_baseline.py "$TMP/idx.db" "$TMP/base.db" "$bport" 2>"$TMP/base.log" &
 bpid=$!; pids+=("$bpid")
 wait_up "$bport" || { echo "baseline did not start"; cat "$TMP/base.log"; exit 1; }
-bench_one "python http.server + sqlite FTS5" "$bport"; theirs=$LAST_RPS
+bench_one "python http.server + sqlite FTS5" "$bport" "$bpid"; theirs=$LAST_RPS
 
 echo
-echo "memory (no-cache server): RSS $rss0 KiB before, $rss1 KiB after $done_req more requests" \
-     "(growth $((rss1 - rss0)) KiB)"
+echo "memory (no-cache server): RSS $rss0 KiB at start, ${rss_half:-?} KiB after ${half_req:-?}," \
+     "$rss1 KiB after $done_req requests (second half: $(( rss1 - ${rss_half:-$rss0} )) KiB)"
 /usr/bin/python3 -c "import sys; o, c, t = map(float, sys.argv[1:]); print('ratio vs python baseline (req/s): %.1fx without cache, %.1fx with' % (o / max(t, 1e-9), c / max(t, 1e-9)))" "$ours" "$cached" "$theirs"
 echo "aularag serve exit status after SIGTERM: $rc_nocache (no cache), $rc_cache (cache)"
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (shared machine: noisy)"

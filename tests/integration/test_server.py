@@ -297,6 +297,12 @@ def test_errors(srv):
     err("/api/nothing", 404, "unknown API path")
     err("/nothing.html", 404, "unknown file")
 
+    # requests too big for the connection's 64 KiB memory are refused by libmicrohttpd itself
+    resp = raw_request(srv.port, b"GET /api/search?q=" + b"a" * 70000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    check("70 KB URL -> 414", resp.startswith(b"HTTP/1.1 414"), resp[:80])
+    resp = raw_request(srv.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n")
+    check("70 KB header -> 431", resp.startswith(b"HTTP/1.1 431"), resp[:80])
+
     # a chunked body (no Content-Length) over the limit is cut off too
     c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
     c.putrequest("POST", "/api/ask")
