@@ -32,9 +32,10 @@ static enum MHD_Result route(ar_srv *s, struct MHD_Connection *c, const char *ur
                                  s->p.max_body);
       return ar_srv_api_ask(s, c, q->body.p ? q->body.p : "", q->body.n);
     }
+    /* a HEAD would start an answer nobody reads (and maybe pay for an LLM call) */
+    if (is(url, "/api/ask/stream")) return is(method, "GET") ? ar_srv_api_stream(s, c) : method_not_allowed(c, "GET");
     if (!get) return method_not_allowed(c, "GET, HEAD");
     if (is(url, "/api/search")) return ar_srv_api_search(s, c);
-    if (is(url, "/api/ask/stream")) return ar_srv_api_stream(s, c);
     if (is(url, "/api/videos")) return ar_srv_api_videos(s, c);
     if (is(url, "/healthz")) return ar_srv_api_health(s, c);
     return ar_srv_send_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint: %s", url);
@@ -51,7 +52,11 @@ enum MHD_Result ar_srv_on_request(void *cls, struct MHD_Connection *c, const cha
     q = ar_calloc(1, sizeof *q);
     if (!q) return MHD_NO;
     q->t0 = ar_now_s();
-    if (s->p.verbose) snprintf(q->what, sizeof q->what, "%s %s", method, url);
+    if (s->p.verbose) { /* control bytes from a decoded URL must not forge log lines */
+      snprintf(q->what, sizeof q->what, "%s %s", method, url);
+      for (char *p = q->what; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+    }
     *ctx = q;
     atomic_fetch_add(&s->active, 1);
     /* Refuse an announced oversized body before reading it (no 100-continue, connection closed). */

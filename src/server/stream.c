@@ -109,7 +109,8 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
   if (st->out.n == st->off && !st->done) {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 5;
+    /* wake well within the idle timeout, so a silent LLM does not get the connection closed */
+    until.tv_sec += AR_MAX(1, AR_MIN(5, st->srv->p.timeout_s / 2));
     while (st->out.n == st->off && !st->done)
       if (pthread_cond_timedwait(&st->cv, &st->mu, &until) == ETIMEDOUT) break;
   }

@@ -294,6 +294,9 @@ def test_errors(srv):
     st, h, _ = srv.request("GET", "/api/ask")
     check("405 names the allowed method", h.get("allow") == "POST", h)
     err("/api/search?q=x", 405, "POST on search", "POST", b"")
+    err("/api/ask/stream?q=x", 405, "POST on the stream", "POST", b"")
+    st, h, _ = srv.request("HEAD", "/api/ask/stream?q=x")
+    check("HEAD on the stream is refused (it would start an answer)", st == 405 and h.get("allow") == "GET", (st, h))
     err("/api/nothing", 404, "unknown API path")
     err("/nothing.html", 404, "unknown file")
 
@@ -608,6 +611,19 @@ def test_llm_failures(idx):
         check("SIGTERM with an abandoned stream in flight -> exit 0", rc == 0, (rc, srv.lines[-5:]))
 
 
+def test_slow_llm_keeps_stream(idx):
+    """An LLM silent for longer than the idle timeout: keep-alive comments hold the stream open."""
+    with LLMServer({"replies": [{"times": 0, "delay_s": 4, "content": "Demorou, mas veio [1]."}]}) as llm:
+        srv = Server(idx, "--llm-url", llm.url, "--llm-model", "test", "--no-cache", "--idle-timeout", "2")
+        try:
+            st, h, raw = srv.request("GET", "/api/ask/stream?q=" + q("Dijkstra caminhos"), timeout=30)
+            names = [e for e, _ in sse_events(raw)]
+            check("a stream outlives the idle timeout while the LLM is silent", names[-2:] == ["references", "done"]
+                  and b": keep-alive" in raw, (names, raw[-200:]))
+        finally:
+            srv.stop()
+
+
 def test_cli(idx, tmp):
     r = subprocess.run([AR, "serve"], capture_output=True, text=True, env={"PATH": os.environ.get("PATH", "")})
     check("serve without an index -> exit 2", r.returncode == 2 and "-i INDEX" in r.stderr, r.stderr[-200:])
@@ -647,6 +663,7 @@ def main():
         test_slow_clients(idx)
         test_sigterm_drains(idx)
         test_llm_failures(idx)
+        test_slow_llm_keeps_stream(idx)
         if not os.environ.get("AULARAG_TEST_INDEX"):
             test_dense(idx, tmp)
             test_cache_follows_index(tmp)
