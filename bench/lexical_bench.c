@@ -1,9 +1,9 @@
 /* lexical_bench.c - in-process lexical retrieval for the bench: questions on stdin (one a line)
  * -> top-k corpus ids on stdout (one line each), then "# latency_ms p50=.. p99=.. mean=.. n=.."
  *
- *   lexical_bench INDEX [-k N] [--variant nostem,nostop,keepaccent] [--bm25 K1,B]
+ *   lexical_bench INDEX [-k N] [--variant nostem,nostop,keepaccent] [--bm25 K1,B[,IDF]]
  *
- * Without options it runs ar_search (the product's path). --bm25 ranks with ar_bm25(K1, B). With --variant it builds a second FTS5
+ * Without options it runs ar_search (the product's path). --bm25 ranks with ar_bm25(K1, B, IDF). With --variant it builds a second FTS5
  * table (fts_v, in the given index: use a scratch copy) over the same segments with tokenize='aularag <lang> <flags>' and queries it with the same
  * analysis, so analysis choices can be compared on identical segments. */
 #include "core/util.h"
@@ -23,12 +23,13 @@ int main(int argc, char **argv) {
   int k = 10, flags = 0;
   const char *variant = NULL;
   double k1 = AR_BM25_K1, b = AR_BM25_B;
+  int idf_kind = AR_BM25_IDF;
   int custom = 0;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "-k") && i + 1 < argc) k = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--variant") && i + 1 < argc) variant = argv[++i], custom = 1;
     else if (!strcmp(argv[i], "--bm25") && i + 1 < argc) {
-      if (sscanf(argv[++i], "%lf,%lf", &k1, &b) != 2) { fprintf(stderr, "--bm25 K1,B\n"); return 2; }
+      if (sscanf(argv[++i], "%lf,%lf,%d", &k1, &b, &idf_kind) < 2) { fprintf(stderr, "--bm25 K1,B[,IDF]\n"); return 2; }
       custom = 1;
     }
     else { fprintf(stderr, "unknown argument %s\n", argv[i]); return 2; }
@@ -64,8 +65,8 @@ int main(int argc, char **argv) {
   sqlite3_stmt *q = NULL;
   char qsql[256];
   const char *tab = variant ? "fts_v" : "fts";
-  snprintf(qsql, sizeof qsql, "SELECT rowid FROM %s WHERE %s MATCH ?1 ORDER BY ar_bm25(%s, %.17g, %.17g) LIMIT ?2",
-           tab, tab, tab, k1, b);
+  snprintf(qsql, sizeof qsql, "SELECT rowid FROM %s WHERE %s MATCH ?1 ORDER BY ar_bm25(%s, %.17g, %.17g, %d) LIMIT ?2",
+           tab, tab, tab, k1, b, idf_kind);
   if (custom && sqlite3_prepare_v2(ix->db, qsql, -1, &q, NULL)) {
     fprintf(stderr, "%s\n", sqlite3_errmsg(ix->db));
     return 1;

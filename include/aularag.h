@@ -328,8 +328,8 @@ typedef struct ar_search_params {
 typedef struct ar_hit {
   int rank;              /* 1-based */
   int64_t corpus_id;
-  double score;          /* the mode's score, higher is better: BM25 (lexical: -bm25() of FTS5, k1=1.2
-                            b=0.75), cosine (dense), RRF (hybrid) */
+  double score;          /* the mode's score, higher is better: BM25 (lexical: k1=1.2 b=0.75, Lucene
+                            idf, computed by FTS5), cosine (dense), RRF (hybrid) */
   double lexical_score;  /* BM25; NAN when not in the lexical candidates */
   double dense_score;    /* cosine; NAN in lexical mode. In hybrid mode every hit has it (also those only
                             BM25 found: then dense_rank is 0) */

@@ -45,9 +45,12 @@ ar_status ar_fts_register(sqlite3 *db, ar_error *err);
  * tunable parameters, same formula and sign as FTS5's bm25(). Called by ar_fts_register. */
 ar_status ar_fts_register_bm25(sqlite3 *db, fts5_api *api, ar_error *err);
 
-/* BM25 parameters of lexical search (chosen with bench/bench_lexical.sh). */
+/* BM25 of lexical search (chosen with bench/bench_lexical.sh on PsTuts-VQA): the usual k1/b, and
+ * Lucene's idf (1) rather than FTS5's (0), which gives a word found in over half of a small
+ * course's segments a weight of ~0; Lucene's idf won every metric at both segment sizes. */
 #define AR_BM25_K1 1.2
 #define AR_BM25_B 0.75
+#define AR_BM25_IDF 1
 
 /* A retrieved candidate before its text is loaded. */
 typedef struct ar_cand {
@@ -59,7 +62,7 @@ typedef struct ar_cand {
  * double-quoted, de-duplicated by term and OR-ed. Any user text (quotes, parentheses, AND/OR/NEAR,
  * '*', '-', ':') becomes a valid expression. *out malloc'd; "" when no term survives. */
 ar_status ar_lexical_query(ar_analyzer *an, const char *question, char **out, ar_error *err);
-/* BM25 top-n: *out malloc'd (n_out may be 0). Score = -bm25() (FTS5: k1=1.2, b=0.75). */
+/* BM25 top-n: *out malloc'd (n_out may be 0). Score = -ar_bm25(fts, AR_BM25_K1, AR_BM25_B, AR_BM25_IDF). */
 ar_status ar_lexical_search(ar_index *ix, const char *question, int n, ar_cand **out, size_t *n_out,
                             ar_error *err);
 /* Fills video_id/title/url/text/start_s/end_s of hits whose corpus_id is set. */

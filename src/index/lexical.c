@@ -60,9 +60,12 @@ ar_status ar_lexical_search(ar_index *ix, const char *question, int n, ar_cand *
   ar_cand *c = ar_malloc((size_t)n * sizeof *c);
   if (!c) { ar_free(expr); return ar_fail(err, AR_ERR_NOMEM, "out of memory"); }
   sqlite3_stmt *q = NULL;
-  /* bm25() is negative, more negative = better; rank defaults to it and lets FTS5 sort early */
-  if (sqlite3_prepare_v2(ix->db, "SELECT rowid, bm25(fts) FROM fts WHERE fts MATCH ?1 ORDER BY rank LIMIT ?2",
-                         -1, &q, NULL) != SQLITE_OK) {
+  /* ar_bm25 is negative like bm25(), more negative = better; naming it as the rank function lets
+   * FTS5 sort by it with its ORDER BY rank LIMIT optimisation */
+  char sql[192];
+  snprintf(sql, sizeof sql, "SELECT rowid, rank FROM fts WHERE fts MATCH ?1 AND rank MATCH 'ar_bm25(%.17g, %.17g, %d)'"
+           " ORDER BY rank LIMIT ?2", AR_BM25_K1, AR_BM25_B, AR_BM25_IDF);
+  if (sqlite3_prepare_v2(ix->db, sql, -1, &q, NULL) != SQLITE_OK) {
     ar_free(expr); ar_free(c);
     return ar_index_db_fail(ix, err, "lexical search");
   }

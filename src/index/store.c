@@ -124,9 +124,19 @@ static ar_status check_schema(ar_index *ix, const ar_index_params *p, ar_error *
   if ((st = ar_index_meta_get(ix, "analyzer", &an, err))) return st;
   int stale = !an || strcmp(an, AR_ANALYZER_VERSION) != 0;
   ar_free(an);
-  if (stale && ix->read_only)
-    return ar_fail(err, AR_ERR_MISMATCH, "%s was indexed with another lexical analysis; open it once for writing to"
-                   " rebuild it (e.g. `aularag info --check -i %s`)", ix->path, ix->path);
+  if (stale && ix->read_only) {
+    /* A read-only user (search, ask, serve) of an index made by an older aularag: rebuild the
+     * postings through a short-lived writable connection, then read on as asked. */
+    ar_index_params wp = ar_index_default_params();
+    wp.create = 0;
+    ar_index *w = NULL;
+    ar_error we;
+    if (ar_index_open(ix->path, wp, &w, &we) != AR_OK)
+      return ar_fail(err, AR_ERR_MISMATCH, "%s was indexed with another lexical analysis and cannot be rebuilt here"
+                     " (%s); open it once for writing (e.g. `aularag info --check -i %s`)", ix->path, we.msg, ix->path);
+    ar_index_close(w);
+    return AR_OK;
+  }
   if (stale) {
     /* The FTS postings were made by another analysis: rebuild them from segments. */
     if ((st = exec(ix, "BEGIN IMMEDIATE", err))) return st;
