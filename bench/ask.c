@@ -1,6 +1,6 @@
 /* ask.c - bench driver: ar_ask in one process over the questions on stdin (one per line), index
  * opened once. Prints one line per question: total_ms llm_ms (llm_ms = the LLM call's own latency,
- * 0 for the extractive path). Usage: ask INDEX [LLM_URL] [--no-cache] */
+ * 0 for the extractive path). Usage: ask INDEX [--llm URL] [--no-cache] [--model DIR [--mode dense|hybrid]] */
 #include "aularag.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +14,10 @@ static double now_ms(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) { fprintf(stderr, "usage: ask INDEX [LLM_URL] [--no-cache] < questions\n"); return 2; }
+  if (argc < 2) {
+    fprintf(stderr, "usage: ask INDEX [--llm URL] [--no-cache] [--model DIR [--mode dense|hybrid]] < questions\n");
+    return 2;
+  }
   ar_error err = {0};
   ar_index *ix;
   ar_index_params ip = ar_index_default_params();
@@ -22,8 +25,20 @@ int main(int argc, char **argv) {
   if (ar_index_open(argv[1], ip, &ix, &err) != AR_OK) { fprintf(stderr, "%s\n", err.msg); return 1; }
   ar_ask_params p = ar_ask_default_params();
   p.search.mode = AR_MODE_LEXICAL;
-  if (argc > 2 && strcmp(argv[2], "-")) p.llm.base_url = argv[2];
-  if (argc > 3 && !strcmp(argv[3], "--no-cache")) p.llm.use_cache = 0;
+  for (int i = 2; i < argc; i++) {
+    if (!strcmp(argv[i], "--llm") && i + 1 < argc) p.llm.base_url = argv[++i];
+    else if (!strcmp(argv[i], "--no-cache")) p.llm.use_cache = 0;
+    else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
+      i++;
+      p.search.mode = !strcmp(argv[i], "dense") ? AR_MODE_DENSE : AR_MODE_HYBRID;
+    } else if (!strcmp(argv[i], "--model") && i + 1 < argc) {
+      if (ar_model_load(argv[++i], ar_model_default_params(), &p.search.model, &err) != AR_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+      }
+      if (p.search.mode == AR_MODE_LEXICAL) p.search.mode = AR_MODE_HYBRID;
+    }
+  }
   char line[4096];
   while (fgets(line, sizeof line, stdin)) {
     line[strcspn(line, "\n")] = 0;
@@ -42,5 +57,6 @@ int main(int argc, char **argv) {
     ar_answer_free(&a);
   }
   ar_index_close(ix);
+  ar_model_free(p.search.model);
   return 0;
 }

@@ -33,6 +33,24 @@ static void on_token(const char *t, size_t n, void *ud) {
   fflush(stdout);
 }
 
+/* Markdown link text: brackets escaped so a title cannot end the link early. */
+static void put_md_text(const char *s) {
+  for (; *s; s++) {
+    if (*s == '[' || *s == ']' || *s == '\\') putchar('\\');
+    putchar(*s);
+  }
+}
+
+/* Markdown link target: spaces and parentheses percent-encoded. */
+static void put_md_url(const char *s) {
+  for (; *s; s++) {
+    if (*s == ' ') fputs("%20", stdout);
+    else if (*s == '(') fputs("%28", stdout);
+    else if (*s == ')') fputs("%29", stdout);
+    else putchar(*s);
+  }
+}
+
 static void print_refs(const ar_answer *a, int hide) {
   printf("\n\n**Referências**:\n");
   if (!a->n_refs) printf("(nenhuma)\n");
@@ -42,7 +60,11 @@ static void print_refs(const ar_answer *a, int hide) {
     char s[16], e[16];
     ar_format_hms(r->start_s, s);
     ar_format_hms(r->end_s, e);
-    printf("- [%s (%s–%s)](%s)\n", r->title && *r->title ? r->title : r->video_id, s, e, r->link);
+    fputs("- [", stdout);
+    put_md_text(r->title && *r->title ? r->title : r->video_id);
+    printf(" (%s–%s)](", s, e);
+    put_md_url(r->link);
+    fputs(")\n", stdout);
   }
 }
 
@@ -106,7 +128,6 @@ int cmd_ask(int argc, char **argv) {
   }
   index = cli_env_default(index, "AULARAG_INDEX");
   model = cli_env_default(model, "AULARAG_MODEL");
-  (void)model;  /* DENSE HOOK (wt/dense): load it (ar_model_load) into ap.search.model for dense/hybrid */
   ar_llm_params_from_env(&ap.llm);
   if (!index) return cli_usage_error("ask", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (optind >= argc) return cli_usage_error("ask", usage, "no question given");
@@ -134,12 +155,18 @@ int cmd_ask(int argc, char **argv) {
     if (ar_index_open(index, ip, &ix, &err2) == AR_OK) st = AR_OK;
   }
   if (st != AR_OK) { free(q); return cli_fail(&err); }
+  if (model && ap.search.mode != AR_MODE_LEXICAL &&  /* the model embeds the question for dense/hybrid */
+      ar_model_load(model, ar_model_default_params(), &ap.search.model, &err) != AR_OK) {
+    free(q);
+    ar_index_close(ix);
+    return cli_fail(&err);
+  }
 
   ar_answer a;
   memset(&a, 0, sizeof a);
   st = ar_search(ix, q, &ap.search, &a.results, &err);
-  if (st == AR_OK && stream && use_llm) {
-    /* show the segments now, then the answer as it arrives */
+  const int live = st == AR_OK && stream && use_llm;  /* segments now, then the answer as it arrives */
+  if (live) {
     char *segs = ar_results_to_text(&a.results, hide);
     printf("%s\n%s\n**Resposta gerada pelo LLM**: ", segments_heading(a.results.mode), segs ? segs : "");
     fflush(stdout);
@@ -151,14 +178,14 @@ int cmd_ask(int argc, char **argv) {
   free(q);
   int rc = EXIT_OK;
   if (st != AR_OK) {
-    if (stream && use_llm) printf("\n");
+    if (live) printf("\n");
     rc = cli_fail(&err);
   } else if (json) {
     char *out = ar_answer_to_json(&a, hide);
     if (out) { puts(out); free(out); }
     else { fprintf(stderr, "aularag: out of memory\n"); rc = EXIT_RUNTIME; }
   } else {
-    if (!(stream && use_llm)) {
+    if (!live) {
       char *segs = ar_results_to_text(&a.results, hide);
       printf("%s\n%s\n%s %s", segments_heading(a.results.mode), segs ? segs : "",
              a.extractive ? "**Resposta**:" : "**Resposta gerada pelo LLM**:", a.text);
@@ -168,5 +195,6 @@ int cmd_ask(int argc, char **argv) {
   }
   ar_answer_free(&a);
   ar_index_close(ix);
+  ar_model_free(ap.search.model);
   return rc;
 }

@@ -375,8 +375,9 @@ typedef struct ar_llm_params {
   double temperature;    /* default 0 */
   int seed;              /* default 42 */
   int max_tokens;        /* 0 = server default */
-  int connect_timeout_ms, timeout_ms;
-  int max_retries;       /* on 429, 5xx, connection errors; default 4 */
+  int connect_timeout_ms;  /* default 10000 (a connect timeout is retried) */
+  int timeout_ms;        /* whole request, default 120000 (not retried: it bounds the wait) */
+  int max_retries;       /* on 429, 408, 5xx, connection errors; default 4 (none once streamed text was shown) */
   int retry_base_ms;     /* first backoff wait (doubles each retry, with jitter), default 500 */
   int retry_max_ms;      /* cap on one wait, Retry-After included, default 30000 */
   int stream;            /* use SSE */
@@ -407,7 +408,8 @@ AR_API ar_llm_params ar_llm_default_params(void);
 AR_API void ar_llm_params_from_env(ar_llm_params *p);
 /* One chat completion. Errors: AR_ERR_HTTP (endpoint unreachable or an error status, after the
  * retries), AR_ERR_TIMEOUT, AR_ERR_PARSE (a reply that is not the expected JSON), AR_ERR_INVALID
- * (no base_url). Messages name the endpoint, never the API key. */
+ * (no base_url). Messages name the endpoint, never the API key. Thread-safe for distinct params
+ * (cache_index: one per thread, as for any ar_index). */
 AR_API ar_status ar_llm_chat(const ar_llm_params *p, const ar_chat_msg *msgs, int n_msgs, ar_llm_reply *out,
                              ar_error *err);
 AR_API void ar_llm_reply_free(ar_llm_reply *r);
@@ -424,7 +426,7 @@ typedef struct ar_answer {
   ar_results results;    /* the retrieved segments the answer was built from */
   char *text;
   int extractive;        /* 1: no LLM configured, sentences picked from the segments */
-  ar_reference *refs;
+  ar_reference *refs;    /* the video moments of the cited segments (merged; times from the index) */
   size_t n_refs;
   ar_llm_reply llm;      /* zeroed for extractive answers */
 } ar_answer;

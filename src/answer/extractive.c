@@ -2,6 +2,7 @@
  * terms with the question (the index's own language analysis), in reading order, with numbers. */
 #include "answer/answer.h"
 #include "text/analyze.h"
+#include <math.h>
 
 enum {
   TOP_SEGMENTS = 5,      /* only the best-ranked segments are quoted */
@@ -34,6 +35,7 @@ static int mark(void *ud, const char *term, int len, int start, int end) {
 typedef struct span {
   int seg;               /* 0-based hit index */
   size_t a, b;           /* byte range in the segment text */
+  uint64_t hit;          /* question terms present (bit i = q.t[i]) */
   double score;
   int picked;
 } span;
@@ -60,13 +62,11 @@ static int split(const char *t, int seg, span **v, size_t *n, size_t *cap) {
       *v = nv;
       *cap = nc;
     }
-    (*v)[(*n)++] = (span){seg, a, b, 0, 0};
+    (*v)[(*n)++] = (span){seg, a, b, 0, 0, 0};
     a = b;
   }
   return 0;
 }
-
-static int popcount64(uint64_t x) { int c = 0; while (x) { x &= x - 1; c++; } return c; }
 
 ar_status ar_extractive_answer(const char *question, const ar_results *r, const char *lang, char **text,
                                int **used, int *n_used, ar_error *err) {
@@ -85,13 +85,22 @@ ar_status ar_extractive_answer(const char *question, const ar_results *r, const 
   size_t n_seg = AR_MIN(r->n, (size_t)TOP_SEGMENTS);
   for (size_t s = 0; s < n_seg; s++)
     if (split(r->hits[s].text ? r->hits[s].text : "", (int)s, &v, &n, &cap)) goto oom;
-  /* Score: distinct question terms in the sentence; ties go to the better-ranked segment. */
+  /* Score: the question terms in the sentence, each weighted by its rarity among the candidate
+   * sentences (a term in every sentence, like the course's subject, says little); ties go to the
+   * better-ranked segment. */
+  int df[MAX_TERMS] = {0};
   for (size_t i = 0; i < n && q.n; i++) {
     match m = {&q, 0};
     const char *t = r->hits[v[i].seg].text;
     ar_analyze(an, t + v[i].a, v[i].b - v[i].a, mark, &m);
-    int k = popcount64(m.hit);
-    v[i].score = k ? k - 0.01 * v[i].seg : 0;
+    v[i].hit = m.hit;
+    for (int j = 0; j < q.n; j++) df[j] += (int)(m.hit >> j & 1);
+  }
+  for (size_t i = 0; i < n && q.n; i++) {
+    double sc = 0;
+    for (int j = 0; j < q.n; j++)
+      if (v[i].hit >> j & 1) sc += log(((double)n + 1) / (df[j] + 0.5));
+    v[i].score = sc > 0 ? sc - 0.001 * v[i].seg : 0;
   }
   int chars = 0, picked = 0;
   for (; picked < MAX_SENTENCES; picked++) {
@@ -119,7 +128,8 @@ ar_status ar_extractive_answer(const char *question, const ar_results *r, const 
       for (int j = 0; j < *n_used; j++) seen |= u[j] == v[i].seg;
       if (!seen) u[(*n_used)++] = v[i].seg;
       size_t len = strlen(t), a = v[i].a, e = v[i].b;
-      int cut_before = a > 0 && !strchr(".!?", t[a >= 2 ? a - 2 : 0]);
+      int cut_before = a > 0 && !strchr(".!?", t[a >= 2 ? a - 2 : 0]) &&
+                       !(a >= 4 && !memcmp(t + a - 4, "\xE2\x80\xA6", 3));
       int cut_after = e < len && !strchr(".!?", t[e - 1]) && !(e >= 3 && !memcmp(t + e - 3, "\xE2\x80\xA6", 3));
       ar_buf_printf(&b, "%s- %s%.*s%s [%d]", first ? "" : "\n", cut_before ? "…" : "", (int)(e - a), t + a,
                     cut_after ? "…" : "", v[i].seg + 1);

@@ -233,6 +233,14 @@ static try_result try_once(CURL *h, call *c, const char *endpoint, ar_llm_reply 
     ar_fail(err, AR_ERR_HTTP, "LLM endpoint %s answered HTTP %ld%s", endpoint, c->status, detail);
     return retryable_status(c->status) ? TRY_RETRY : TRY_FAIL;
   }
+  /* SSE sent without its content type (a misconfigured proxy): parse it as a stream all the same. */
+  if (c->stream && !c->is_sse && c->body.n >= 5 && !strncmp(c->body.p + strspn(c->body.p, " \r\n"), "data:", 5)) {
+    c->is_sse = 1;
+    int frc = ar_sse_feed(&c->sse, c->body.p, c->body.n);
+    if (!frc) frc = ar_sse_finish(&c->sse);
+    if (c->cb_status != AR_OK) { ar_fail(err, c->cb_status, "%s", c->cb_err.msg); return TRY_FAIL; }
+    if (frc) { ar_fail(err, AR_ERR_NOMEM, "out of memory"); return TRY_FAIL; }
+  }
   if (c->stream && c->is_sse) {
     if (!c->done) {
       ar_fail(err, AR_ERR_HTTP, "LLM endpoint %s: the stream ended before the reply was complete (%zu bytes of "
@@ -296,17 +304,18 @@ static ar_status chat_http(const ar_llm_params *p, const ar_chat_msg *msgs, int 
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
   double t0 = ar_now_s();
   int max_tries = 1 + (p->max_retries > 0 ? p->max_retries : 0);
+  ar_error e = {AR_OK, ""};  /* our own: the status must survive a caller's NULL err */
   for (int attempt = 1;; attempt++) {
     double hint_s = -1;
     out->attempts = attempt;
-    try_result r = try_once(h, &c, endpoint, out, err, &hint_s);
+    try_result r = try_once(h, &c, endpoint, out, &e, &hint_s);
     if (r == TRY_OK) break;
     if (r == TRY_FAIL || attempt >= max_tries) {
-      st = err ? err->status : AR_ERR_HTTP;
-      if (r == TRY_RETRY && err) {  /* say how hard we tried */
-        size_t l = strlen(err->msg);
-        snprintf(err->msg + l, sizeof err->msg - l, " (gave up after %d attempts)", attempt);
+      if (r == TRY_RETRY) {  /* say how hard we tried */
+        size_t l = strlen(e.msg);
+        snprintf(e.msg + l, sizeof e.msg - l, " (gave up after %d attempts)", attempt);
       }
+      st = ar_fail(err, e.status, "%s", e.msg);
       break;
     }
     double cap = p->retry_max_ms > 0 ? p->retry_max_ms : 30000;

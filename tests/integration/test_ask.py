@@ -146,6 +146,51 @@ def sample_course(tmp):
           and line in r.stdout, (line, r.stdout[-400:]))
     check("sample: the main command's deep link is YouTube t=", "watch?v=aulaRAG0001&t=" in r.stdout)
 
+    # markdown stays a link whatever the title and URL hold
+    odd = os.path.join(tmp, "odd")
+    os.makedirs(odd)
+    with open(os.path.join(odd, "a.vtt"), "w") as f:
+        f.write(vtt([(0, 10, "O tensor fica na GPU."), (10, 20, "Fim.")]))
+    with open(os.path.join(odd, "m.csv"), "w") as f:
+        f.write('file,video_id,title,url\na.vtt,odd1,"Aula [extra] 1",https://example.org/v (1).mp4\n')
+    oix = os.path.join(tmp, "odd.db")
+    subprocess.run([AR, "ingest", "-i", oix, "--manifest", os.path.join(odd, "m.csv"), "--quiet", odd], capture_output=True)
+    r = ask(oix, "tensor GPU")
+    check("markdown: brackets escaped, URL encoded",
+          "- [Aula \\[extra\\] 1 (00:00:00–00:00:20)](https://example.org/v%20%281%29.mp4#t=0)" in r.stdout, r.stdout[-300:])
+
+    # hybrid retrieval with a model (random-weight tiny BERT, tokenizer trained on the course text)
+    py = "/usr/bin/python3"
+    text = os.path.join(tmp, "course.txt")
+    with open(text, "w", encoding="utf-8") as f:
+        for name in sorted(os.listdir(course)):
+            if name.endswith((".srt", ".vtt")):
+                for line in open(os.path.join(course, name), encoding="utf-8-sig"):
+                    if "-->" not in line and not line.strip().isdigit():
+                        f.write(line)
+    tok, model = os.path.join(tmp, "tok"), os.path.join(tmp, "model")
+    subprocess.run([py, os.path.join(ROOT, "tests/tools/make_tokenizer.py"), "--text", text, "--vocab", "600", "--out", tok],
+                   check=True, capture_output=True)
+    subprocess.run([py, os.path.join(ROOT, "tests/tools/make_model.py"), "--preset", "tiny-bert", "--vocab", "602",
+                    "--seed", "3", "--out", model, "--tokenizer", tok], check=True, capture_output=True)
+    dix = os.path.join(tmp, "dense.db")
+    r = subprocess.run([AR, "ingest", "-i", dix, "--model", model, "--manifest", os.path.join(course, "manifest.csv"),
+                        "--quiet", course], capture_output=True, text=True)
+    check("dense: ingest with a model", r.returncode == 0, r.stderr)
+    with LLMServer({"default": {"content": "Veja [1]."}}) as srv:
+        r = ask(dix, "-k", "4", "--model", model, "--mode", "hybrid", "--json", q1, url=srv.url)
+        rt = ask(dix, "-k", "4", "--model", model, q1, url=srv.url)
+    o = json.loads(r.stdout) if r.returncode == 0 else {}
+    check("dense: hybrid ask", o.get("mode") == "hybrid" and o.get("answer") == "Veja [1]." and len(o.get("references", [])) == 1,
+          (r.stderr, r.stdout[:300]))
+    if o.get("segments"):
+        top = o["segments"][0]
+        ref = o["references"][0]
+        check("dense: reference is the top hybrid segment", ref["video_id"] == top["video_id"] and ref["start"] == top["start"], (ref, top))
+    check("dense: default mode with a model is hybrid", rt.returncode == 0 and "(híbrido: E5 + BM25)" in rt.stdout, rt.stderr)
+    r = ask(dix, "--model", os.path.join(tmp, "nope"), "--mode", "dense", q1)
+    check("dense: a missing model dir is a runtime error naming it", r.returncode == 1 and "nope" in r.stderr, r.stderr)
+
 
 def main():
     tmp = tempfile.mkdtemp(prefix="aularag-ask-")
@@ -245,6 +290,28 @@ def main():
         r = ask(ix, "-k", "3", "--stream", "streaming cache", url=srv.url)
         n = len(srv.requests())
     check("stream+cache: served from cache", n == 1 and "**Resposta gerada pelo LLM**: uma vez [1]" in r.stdout, (n, r.stdout[-300:]))
+
+    # on a terminal the answer streams by default (a pseudo-terminal stands in for one)
+    import pty
+    with LLMServer({"replies": [{"content": "no terminal [1]"}]}) as srv:
+        master, slave = pty.openpty()
+        p = subprocess.Popen([AR, "ask", "-i", ix, "-k", "2", "--llm-url", srv.url, "tty?"], stdout=slave,
+                             stderr=subprocess.PIPE, env=env_clean())
+        os.close(slave)
+        got = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            got += chunk
+        p.wait(30)
+        os.close(master)
+        log = srv.requests()
+    check("tty: streamed by default", p.returncode == 0 and log and log[0]["body"].get("stream") is True, log[:1])
+    check("tty: answer shown", "no terminal [1]" in got.decode("utf-8", "replace"), got[-300:])
 
     # 6. a stream cut midway: what arrived is shown, then an error (exit 1)
     with LLMServer({"replies": [{"chunks": ["A resposta ", "começa e ", "para"], "cut_after": 2}]}) as srv:

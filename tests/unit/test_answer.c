@@ -358,3 +358,20 @@ TEST(answer_out_of_memory_paths) {
   }
   ar_results_free(&r);
 }
+
+/* A rare question term outweighs two that are in every sentence (rarity weighting, not a count). */
+TEST(answer_extractive_prefers_rare_terms) {
+  hit_spec h[] = {
+    {"v1", "A", "", "O TensorFlow treina o modelo. O TensorFlow salva o modelo. O TensorFlow carrega o modelo.", 0, 10},
+    {"v2", "B", "", "O TensorFlow avalia o modelo. O cache guarda os dados lidos.", 10, 20},
+  };
+  ar_results r;
+  make_results(&r, h, 2);
+  char *t;
+  int *used, n;
+  ASSERT_EQ_INT(ar_extractive_answer("modelo TensorFlow cache", &r, "pt", &t, &used, &n, NULL), AR_OK);
+  ASSERT_MSG(strstr(t, "- O cache guarda os dados lidos. [2]"), "%s", t);
+  ar_free(t);
+  ar_free(used);
+  ar_results_free(&r);
+}

@@ -309,3 +309,53 @@ TEST(llm_client_no_endpoint_is_invalid) {
   ar_error e = {0};
   ASSERT_EQ_INT(ar_llm_chat(&p, MSGS, 2, &r, &e), AR_ERR_INVALID);
 }
+
+/* A server that ignores "stream": true and answers with one JSON object: the text still arrives. */
+TEST(llm_client_stream_requested_plain_json_answered) {
+  llm_srv s;
+  ASSERT(llm_srv_start(&s, "{\"replies\":[{\"stream\":false,\"content\":\"inteira de uma vez\"}]}") == 0);
+  ar_llm_params p = params(&s);
+  sink k = {{0}, 0, 0};
+  p.stream = 1;
+  p.on_token = on_tok;
+  p.user_data = &k;
+  ar_llm_reply r;
+  ar_error e = {0};
+  ar_status st = ar_llm_chat(&p, MSGS, 2, &r, &e);
+  llm_srv_stop(&s);
+  ASSERT_MSG(st == AR_OK, "%s", e.msg);
+  ASSERT_STREQ(r.content, "inteira de uma vez");
+  ASSERT_STREQ(k.text.p, "inteira de uma vez");
+  ar_buf_free(&k.text);
+  ar_llm_reply_free(&r);
+}
+
+/* SSE events sent as application/json (a misconfigured proxy): parsed as a stream anyway. */
+TEST(llm_client_sse_without_its_content_type) {
+  llm_srv s;
+  ASSERT(llm_srv_start(&s, "{\"replies\":[{\"body\":\"data: {\\\"choices\\\":[{\\\"delta\\\":{\\\"content\\\":\\\"Ol\u00e1\\\"}}]}\\n\\n"
+                           "data: [DONE]\\n\\n\"}]}") == 0);
+  ar_llm_params p = params(&s);
+  p.stream = 1;
+  ar_llm_reply r;
+  ar_error e = {0};
+  ar_status st = ar_llm_chat(&p, MSGS, 2, &r, &e);
+  llm_srv_stop(&s);
+  ASSERT_MSG(st == AR_OK, "%s", e.msg);
+  ASSERT_STREQ(r.content, "Olá");
+  ar_llm_reply_free(&r);
+}
+
+/* The status is right even when the caller does not want the message (err == NULL). */
+TEST(llm_client_status_without_err) {
+  llm_srv s;
+  ASSERT(llm_srv_start(&s, "{\"replies\":[{\"body\":\"not json\"},{\"delay_s\":2}]}") == 0);
+  ar_llm_params p = params(&s);
+  ar_llm_reply r;
+  ar_status st1 = ar_llm_chat(&p, MSGS, 2, &r, NULL);
+  p.timeout_ms = 300;
+  ar_status st2 = ar_llm_chat(&p, MSGS, 2, &r, NULL);
+  llm_srv_stop(&s);
+  ASSERT_EQ_INT(st1, AR_ERR_PARSE);
+  ASSERT_EQ_INT(st2, AR_ERR_TIMEOUT);
+}
