@@ -87,6 +87,16 @@ ar_status ar_server_run(const char *index_path, const ar_server_params *params, 
 
   struct sockaddr_storage addr;
   struct MHD_Daemon *d = NULL;
+  /* Handlers go in before the port opens: whoever sees the "listening" line may signal at once. */
+  struct sigaction sa, old_int, old_term, old_pipe;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  got_signal = 0;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  sa.sa_handler = SIG_IGN;   /* a client that hangs up mid-response must not kill the process */
+  sigaction(SIGPIPE, &sa, &old_pipe);
   if ((st = resolve(s->p.host, s->p.port, &addr, err))) goto out;
   if ((st = ar_srv_workers_open(s, err))) goto out;
   s->cache = ar_srv_cache_new(index_path, (size_t)s->p.search_cache);
@@ -119,16 +129,6 @@ ar_status ar_server_run(const char *index_path, const ar_server_params *params, 
              s->model ? "lexical+dense" : "lexical only",
              s->p.ask.llm.base_url && *s->p.ask.llm.base_url ? "LLM" : "extractive");
 
-  struct sigaction sa, old_int, old_term, old_pipe;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  got_signal = 0;
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-  sa.sa_handler = SIG_IGN;   /* a client that hangs up mid-response must not kill the process */
-  sigaction(SIGPIPE, &sa, &old_pipe);
-
   while (!got_signal && !(stop && *stop)) sleep_ms(50);
 
   /* Drain: stop accepting, let requests in flight (streams included) finish, then close. */
@@ -142,14 +142,14 @@ ar_status ar_server_run(const char *index_path, const ar_server_params *params, 
   d = NULL;
   /* A streaming thread outlives its response by a few instructions; wait for it to let go. */
   while (atomic_load(&s->producers) > 0 && ar_now_s() - t0 < s->p.drain_s + 5.0) sleep_ms(10);
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
-  sigaction(SIGPIPE, &old_pipe, NULL);
   ar_srv_log(s, "stopped after %ld request(s)", atomic_load(&s->served));
   st = AR_OK;
 
 out:
   if (d) MHD_stop_daemon(d);
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGPIPE, &old_pipe, NULL);
   if (atomic_load(&s->producers) == 0) {
     ar_srv_workers_close(s);
     ar_srv_cache_free(s->cache);
