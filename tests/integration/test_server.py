@@ -634,6 +634,11 @@ def test_cli(idx, tmp):
     r = subprocess.run([AR, "serve", "-i", missing, "--port", "0"], capture_output=True, text=True, timeout=30)
     check("missing index -> exit 1, names the file, creates nothing", r.returncode == 1 and "missing.db" in r.stderr
           and not os.path.exists(missing), (r.returncode, r.stderr[-200:]))
+    for i in range(3):   # SIGTERM the moment the listening line is out: still a clean stop
+        rc = Server(idx).stop()
+        if rc != 0:
+            break
+    check("SIGTERM right after start -> exit 0", rc == 0, rc)
     srv = Server(idx)
     try:
         r = subprocess.run([AR, "serve", "-i", idx, "--port", str(srv.port)], capture_output=True, text=True,
