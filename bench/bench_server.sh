@@ -117,13 +117,13 @@ stop_ours() { kill -TERM "$spid"; wait "$spid"; echo "$?" >"$TMP/exit.$spid"; }
 # 1. every request does the search (response cache off); then the memory check on the same server
 start_ours --search-cache 0
 bench_one "aularag serve, no response cache" "$port" "$spid"; ours=$LAST_RPS
-# RSS at the start, after 50k and after 100k requests: a leak shows as growth in the second half too
-rss0=$(rss_kb "$spid"); done_req=0; loops=0; rss_half=
+# RSS sampled after every 5 s of load until 100k requests: a leak shows as a trend (the second
+# half's median above the first's); thread stacks and malloc arenas make single samples jump by MBs
+rss0=$(rss_kb "$spid"); done_req=0; loops=0; samples=()
 while [ "$done_req" -lt 100000 ] && [ $loops -lt 60 ]; do
   read -r _ _ _ n _ _ <<<"$(run_wrk "$port" 5)"; done_req=$((done_req + n)); loops=$((loops + 1))
-  [ -z "$rss_half" ] && [ "$done_req" -ge 50000 ] && rss_half=$(rss_kb "$spid") && half_req=$done_req
+  samples+=("$(rss_kb "$spid")")
 done
-rss1=$(rss_kb "$spid")
 stop_ours; rc_nocache=$(cat "$TMP/exit.$spid")
 
 # 2. the default: repeated questions are answered from the response cache
@@ -138,8 +138,14 @@ wait_up "$bport" || { echo "baseline did not start"; cat "$TMP/base.log"; exit 1
 bench_one "python http.server + sqlite FTS5" "$bport" "$bpid"; theirs=$LAST_RPS
 
 echo
-echo "memory (no-cache server): RSS $rss0 KiB at start, ${rss_half:-?} KiB after ${half_req:-?}," \
-     "$rss1 KiB after $done_req requests (second half: $(( rss1 - ${rss_half:-$rss0} )) KiB)"
+/usr/bin/python3 - "$rss0" "$done_req" "${samples[@]}" <<'PY'
+import statistics, sys
+rss0, n, s = int(sys.argv[1]), int(sys.argv[2]), [int(x) for x in sys.argv[3:]]
+h = len(s) // 2
+print("memory (no-cache server): RSS %d KiB at start; %d samples over %d requests: min %d, max %d KiB;"
+      " median first half %d, second half %d KiB (trend %+d KiB)" % (rss0, len(s), n, min(s), max(s),
+      statistics.median(s[:h] or s), statistics.median(s[h:]), statistics.median(s[h:]) - statistics.median(s[:h] or s)))
+PY
 /usr/bin/python3 -c "import sys; o, c, t = map(float, sys.argv[1:]); print('ratio vs python baseline (req/s): %.1fx without cache, %.1fx with' % (o / max(t, 1e-9), c / max(t, 1e-9)))" "$ours" "$cached" "$theirs"
 echo "aularag serve exit status after SIGTERM: $rc_nocache (no cache), $rc_cache (cache)"
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (shared machine: noisy)"
