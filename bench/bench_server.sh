@@ -3,7 +3,8 @@
 # (lexical) on the real 3Blue1Brown transcripts; requests/s, p50/p99 and errors, median of RUNS runs;
 # RSS before/after >= 100k requests (memory growth); and the same load on what a user would
 # otherwise write: a Python stdlib ThreadingHTTPServer over SQLite FTS5 (bench/server_baseline.py).
-# Env: AULARAG_BIN, RUNS (3), DURATION (10 s), CONNS (64), THREADS (server workers, 4).
+# Also the CPU cost of one search + JSON in-process (bench/server_search_cpu.c), and of a static file
+# over HTTP, to show where the time goes. Env: AULARAG_BIN, RUNS (3), DURATION (10 s), CONNS (64), THREADS (server workers, 4).
 set -u
 cd "$(dirname "$0")/.."
 AR=${AULARAG_BIN:-$PWD/build/release/aularag}
@@ -103,6 +104,8 @@ bench_one() { # name port pid -> prints a table row, sets LAST_RPS
 }
 
 echo "wrk -t2 -c$CONNS -d${DURATION}s against /api/search?k=10&mode=lexical (20 rotating questions), median of $RUNS runs"
+# What the search alone costs (no HTTP), so the table's CPU column can be read against it.
+make -s build/release/bench/server_search_cpu >/dev/null && build/release/bench/server_search_cpu "$TMP/idx.db" "$TMP/queries.txt" 20
 echo "(cpu ms = server CPU time per request over the runs; ceil = $(nproc) cores / cpu ms = req/s on an idle machine)"
 printf '%-34s %8s %8s %8s %9s %8s %6s %s\n' "server" "req/s" "p50 ms" "p99 ms" "requests" "cpu ms" "ceil" "errors"
 
@@ -129,6 +132,13 @@ stop_ours; rc_nocache=$(cat "$TMP/exit.$spid")
 # 2. the default: repeated questions are answered from the response cache
 start_ours
 bench_one "aularag serve (default, cache)" "$port" "$spid"; cached=$LAST_RPS
+# the HTTP layer alone: a static file (the page's stylesheet)
+c0=$(cpu_ticks "$spid")
+read -r srps _ _ sn _ _ <<<"$(wrk -t2 -c"$CONNS" -d5s --latency "http://127.0.0.1:$port/style.css" 2>&1 | /usr/bin/python3 -c '
+import re, sys; o = sys.stdin.read()
+print(re.search(r"Requests/sec:\s+([\d.]+)", o).group(1), 0, 0, re.search(r"(\d+) requests in", o).group(1), 0, 0)')"
+c1=$(cpu_ticks "$spid")
+static_line="HTTP layer alone (GET /style.css, 5 s): $srps req/s, $(awk -v t=$((c1 - c0)) -v hz="$HZ" -v n="$sn" 'BEGIN {printf "%.3f", t / hz * 1000 / n}') ms server CPU per request"
 stop_ours; rc_cache=$(cat "$TMP/exit.$spid")
 
 bport=$(free_port)
@@ -147,5 +157,6 @@ print("memory (no-cache server): RSS %d KiB at start; %d samples over %d request
       statistics.median(s[:h] or s), statistics.median(s[h:]), statistics.median(s[h:]) - statistics.median(s[:h] or s)))
 PY
 /usr/bin/python3 -c "import sys; o, c, t = map(float, sys.argv[1:]); print('ratio vs python baseline (req/s): %.1fx without cache, %.1fx with' % (o / max(t, 1e-9), c / max(t, 1e-9)))" "$ours" "$cached" "$theirs"
+echo "$static_line"
 echo "aularag serve exit status after SIGTERM: $rc_nocache (no cache), $rc_cache (cache)"
 echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (shared machine: noisy)"
