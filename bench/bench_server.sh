@@ -4,11 +4,12 @@
 # RSS before/after >= 100k requests (memory growth); and the same load on what a user would
 # otherwise write: a Python stdlib ThreadingHTTPServer over SQLite FTS5 (bench/server_baseline.py).
 # Also the CPU cost of one search + JSON in-process (bench/server_search_cpu.c), and of a static file
-# over HTTP, to show where the time goes. Env: AULARAG_BIN, RUNS (3), DURATION (10 s), CONNS (64), THREADS (server workers, 4).
+# over HTTP, to show where the time goes. Env: AULARAG_BIN, MEM_REQUESTS (100000), RUNS (3), DURATION (10 s), CONNS (64), THREADS (server workers, 4).
 set -u
 cd "$(dirname "$0")/.."
 AR=${AULARAG_BIN:-$PWD/build/release/aularag}
 RUNS=${RUNS:-3}; DURATION=${DURATION:-10}; CONNS=${CONNS:-64}; THREADS=${THREADS:-4}
+MEM_REQUESTS=${MEM_REQUESTS:-100000}   # requests for the memory check (a soak: 300000 or more)
 DATA=$PWD/../shared/data/transcripts-pt-3b1b
 [ -d "$DATA" ] || { echo "bench_server: needs ../shared/data/transcripts-pt-3b1b"; exit 1; }
 command -v wrk >/dev/null || { echo "bench_server: needs wrk (apt install wrk)"; exit 1; }
@@ -120,10 +121,10 @@ stop_ours() { kill -TERM "$spid"; wait "$spid"; echo "$?" >"$TMP/exit.$spid"; }
 # 1. every request does the search (response cache off); then the memory check on the same server
 start_ours --search-cache 0
 bench_one "aularag serve, no response cache" "$port" "$spid"; ours=$LAST_RPS
-# RSS sampled after every 5 s of load until 100k requests: a leak shows as a trend (the second
+# RSS sampled after every 5 s of load until MEM_REQUESTS requests: a leak shows as a trend (the second
 # half's median above the first's); thread stacks and malloc arenas make single samples jump by MBs
 rss0=$(rss_kb "$spid"); done_req=0; loops=0; samples=()
-while [ "$done_req" -lt 100000 ] && [ $loops -lt 60 ]; do
+while [ "$done_req" -lt "$MEM_REQUESTS" ] && [ $loops -lt $((MEM_REQUESTS / 1000)) ]; do
   read -r _ _ _ n _ _ <<<"$(run_wrk "$port" 5)"; done_req=$((done_req + n)); loops=$((loops + 1))
   samples+=("$(rss_kb "$spid")")
 done
