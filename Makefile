@@ -20,10 +20,20 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
 TOBJ     := $(SRC:%.c=$(BT)/%.o)
 TCLI_OBJ := $(CLI_SRC:%.c=$(BT)/%.o)
 TTEST_OBJ:= $(TEST_SRC:%.c=$(BT)/%.o)
+
+# --- Server web page (wt/server): src/server/web/* embedded into the library as a generated C table ---
+WEB_FILES := $(sort $(wildcard src/server/web/*))
+WEB_GEN   := build/gen/web_assets.c
+OBJ  += $(B)/$(WEB_GEN:.c=.o)
+TOBJ += $(BT)/$(WEB_GEN:.c=.o)
+# (the rule that writes $(WEB_GEN) follows `all`, so it is not the default goal)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 .PHONY: all test test-slow bench bench-bins clean check-header lint
 all: aularag
+
+$(WEB_GEN): $(WEB_FILES) scripts/embed_assets.sh
+	@bash scripts/embed_assets.sh $@ $(WEB_FILES)
 
 aularag: $(B)/aularag
 	cp $< $@

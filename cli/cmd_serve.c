@@ -1,8 +1,113 @@
-/* cmd_serve.c - `aularag serve`: placeholder until its issue lands (exits 1 with a clear message). */
+/* cmd_serve.c - `aularag serve`: the HTTP API and the student page over one index. */
 #include "cli.h"
+#include <getopt.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: aularag serve -i INDEX [--host 127.0.0.1] [--port 8080] [--model DIR] [--threads N]\n"
+    "                     [-k N] [--mode auto|lexical|dense|hybrid] [--llm-url URL] [--llm-model M]\n"
+    "                     [--no-cache] [--context-tokens N] [--temperature T] [--seed S] [--timeout SEC]\n"
+    "                     [--retries N] [--max-connections N] [--max-per-ip N] [--idle-timeout SEC]\n"
+    "                     [--search-cache N] [-v]\n"
+    "\n"
+    "Serves GET / (the page), GET /healthz, GET /api/search?q=&k=&mode=, POST /api/ask\n"
+    "{\"question\": \"...\", \"k\": 10}, GET /api/ask/stream?q= (Server-Sent Events) and GET /api/videos.\n"
+    "Listens on loopback unless --host says otherwise; stops cleanly on SIGINT/SIGTERM.\n"
+    "\n"
+    "  -i, --index FILE       the index (default $AULARAG_INDEX)\n"
+    "      --host HOST        address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)\n"
+    "      --port N           TCP port (default 8080; 0 picks a free one, printed at start)\n"
+    "      --model DIR        E5 model directory for dense/hybrid search (default $AULARAG_MODEL)\n"
+    "      --threads N        workers: searches/answers running at once (default 4)\n"
+    "  -k N                   segments per answer when a request gives none (default 10)\n"
+    "      --mode MODE        default retrieval mode (default auto: hybrid with a model, else lexical)\n"
+    "      --llm-url URL      OpenAI-compatible endpoint (default $AULARAG_LLM_URL; none: extractive)\n"
+    "      --llm-model M      model name sent to the endpoint (default $AULARAG_LLM_MODEL)\n"
+    "                         API key: $AULARAG_LLM_API_KEY, else $OPENAI_API_KEY\n"
+    "      --no-cache         do not use or fill the answer cache kept in the index\n"
+    "      --context-tokens N  budget for segment text in the prompt (default 6000)\n"
+    "      --temperature T    default 0;  --seed S: default 42\n"
+    "      --timeout SEC      whole LLM request timeout (default 120);  --retries N: default 4\n"
+    "      --max-connections N  open connections in all (default 256)\n"
+    "      --max-per-ip N     open connections per client address (default 128)\n"
+    "      --idle-timeout SEC close connections idle this long: slow clients (default 15)\n"
+    "      --search-cache N   recent search responses kept in memory (default 256; 0 = off)\n"
+    "  -v, --verbose          log every request to stderr\n"
+    "  -h, --help             this help\n";
+
+static void log_line(const char *line, void *user_data) {
+  (void)user_data;
+  fprintf(stderr, "aularag serve: %s\n", line);
+}
 
 int cmd_serve(int argc, char **argv) {
-  (void)argc; (void)argv;
-  fprintf(stderr, "aularag serve: not built yet\n");
-  return EXIT_RUNTIME;
+  static const struct option opts[] = {
+      {"index", required_argument, 0, 'i'},      {"host", required_argument, 0, 'H'},
+      {"port", required_argument, 0, 'p'},       {"model", required_argument, 0, 'm'},
+      {"threads", required_argument, 0, 't'},    {"mode", required_argument, 0, 'M'},
+      {"llm-url", required_argument, 0, 'u'},    {"llm-model", required_argument, 0, 'L'},
+      {"timeout", required_argument, 0, 'T'},    {"no-cache", no_argument, 0, 'C'},
+      {"context-tokens", required_argument, 0, 'x'}, {"temperature", required_argument, 0, 'e'},
+      {"seed", required_argument, 0, 's'},       {"retries", required_argument, 0, 'r'},
+      {"max-connections", required_argument, 0, 'c'}, {"max-per-ip", required_argument, 0, 'P'},
+      {"idle-timeout", required_argument, 0, 'o'}, {"search-cache", required_argument, 0, 'S'},
+      {"verbose", no_argument, 0, 'v'},
+      {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+  ar_server_params p = ar_server_default_params();
+  const char *index = NULL, *model = NULL, *llm_url = NULL, *llm_model = NULL;
+  double llm_timeout = 120;
+  int c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":i:k:vh", opts, NULL)) != -1) {
+    switch (c) {
+    case 'i': index = optarg; break;
+    case 'H': p.host = optarg; break;
+    case 'p': if (cli_parse_int("serve", "--port", optarg, 0, 65535, &p.port)) return EXIT_USAGE; break;
+    case 'm': model = optarg; break;
+    case 't': if (cli_parse_int("serve", "--threads", optarg, 1, 256, &p.threads)) return EXIT_USAGE; break;
+    case 'k': if (cli_parse_int("serve", "-k", optarg, 1, p.max_k, &p.ask.search.k)) return EXIT_USAGE; break;
+    case 'M':
+      if (!strcmp(optarg, "auto")) p.ask.search.mode = AR_MODE_AUTO;
+      else if (!strcmp(optarg, "lexical")) p.ask.search.mode = AR_MODE_LEXICAL;
+      else if (!strcmp(optarg, "dense")) p.ask.search.mode = AR_MODE_DENSE;
+      else if (!strcmp(optarg, "hybrid")) p.ask.search.mode = AR_MODE_HYBRID;
+      else return cli_usage_error("serve", usage, "--mode must be auto, lexical, dense or hybrid, got '%s'", optarg);
+      break;
+    case 'u': llm_url = optarg; break;
+    case 'L': llm_model = optarg; break;
+    case 'T': if (cli_parse_double("serve", "--timeout", optarg, 0.1, 86400, &llm_timeout)) return EXIT_USAGE; break;
+    case 'x':
+      if (cli_parse_int("serve", "--context-tokens", optarg, 100, 1000000, &p.ask.context_tokens)) return EXIT_USAGE;
+      break;
+    case 'e': if (cli_parse_double("serve", "--temperature", optarg, 0, 2, &p.ask.llm.temperature)) return EXIT_USAGE; break;
+    case 's': if (cli_parse_int("serve", "--seed", optarg, -2147483647, 2147483647, &p.ask.llm.seed)) return EXIT_USAGE; break;
+    case 'r': if (cli_parse_int("serve", "--retries", optarg, 0, 20, &p.ask.llm.max_retries)) return EXIT_USAGE; break;
+    case 'C': p.ask.llm.use_cache = 0; break;
+    case 'c':
+      if (cli_parse_int("serve", "--max-connections", optarg, 1, 100000, &p.max_connections)) return EXIT_USAGE;
+      break;
+    case 'P': if (cli_parse_int("serve", "--max-per-ip", optarg, 1, 100000, &p.max_per_ip)) return EXIT_USAGE; break;
+    case 'o': if (cli_parse_int("serve", "--idle-timeout", optarg, 1, 3600, &p.timeout_s)) return EXIT_USAGE; break;
+    case 'S': if (cli_parse_int("serve", "--search-cache", optarg, 0, 1000000, &p.search_cache)) return EXIT_USAGE; break;
+    case 'v': p.verbose = 1; break;
+    case 'h': fputs(usage, stdout); return EXIT_OK;
+    case ':': return cli_usage_error("serve", usage, "%s needs a value", argv[optind - 1]);
+    default: return cli_usage_error("serve", usage, "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc) return cli_usage_error("serve", usage, "unexpected argument '%s'", argv[optind]);
+  index = cli_env_default(index, "AULARAG_INDEX");
+  if (!index) return cli_usage_error("serve", usage, "missing -i INDEX (or AULARAG_INDEX)");
+  p.model_dir = cli_env_default(model, "AULARAG_MODEL");
+  p.ask.llm.base_url = llm_url;
+  p.ask.llm.model = llm_model;
+  ar_llm_params_from_env(&p.ask.llm);
+  p.ask.llm.timeout_ms = (int)(llm_timeout * 1000);
+  p.log = log_line;
+  setvbuf(stderr, NULL, _IOLBF, 0);
+
+  ar_error err = {0};
+  ar_status st = ar_server_run(index, &p, NULL, &err);
+  return st ? cli_fail(&err) : EXIT_OK;
 }

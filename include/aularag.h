@@ -496,15 +496,31 @@ AR_API ar_status ar_eval_run(const char *index_path, const char *questions_path,
  * Server: HTTP JSON API and the student page                               (src/server/)
  * ------------------------------------------------------------------------------------------- */
 typedef struct ar_server_params {
-  const char *host;      /* default "127.0.0.1" */
-  int port;              /* default 8080 */
-  int threads;           /* default 4 */
-  ar_ask_params ask;
+  const char *host;      /* default "127.0.0.1" (loopback only); "0.0.0.0" or "::" listen everywhere */
+  int port;              /* default 8080; 0 = any free port (the bound port is logged) */
+  int threads;           /* workers, default 4: each owns an ar_index connection, so at most this many
+                            searches/answers run at once (more connections wait for a worker) */
+  ar_ask_params ask;     /* defaults for k, mode and the LLM (base_url NULL/"" -> extractive) */
   const char *model_dir; /* for dense/hybrid; NULL = lexical */
+  int max_connections;   /* open connections in all, default 256 */
+  int max_per_ip;        /* open connections per client address, default 128 */
+  int timeout_s;         /* a connection idle this long is closed (slow clients), default 15 */
+  size_t max_body;       /* request body bytes (413 beyond), default 65536 */
+  size_t max_question;   /* question bytes (400 beyond), default 2000 */
+  int max_k;             /* largest k a request may ask for, default 50 */
+  int drain_s;           /* on shutdown, wait this long for in-flight requests, default 30 */
+  int search_cache;      /* recent /api/search responses kept (dropped when the index file
+                            changes), default 256; 0 = off */
+  int verbose;           /* 1: one log line per request */
+  /* Startup, error and (verbose) access lines, without trailing newline; NULL = silent. */
+  void (*log)(const char *line, void *user_data);
+  void *user_data;
 } ar_server_params;
 
 AR_API ar_server_params ar_server_default_params(void);
-/* Serves until SIGINT/SIGTERM (or *stop becomes non-zero). */
+/* Serves until SIGINT/SIGTERM (or *stop becomes non-zero; stop may be NULL), then stops accepting,
+ * lets in-flight requests finish (up to drain_s) and returns AR_OK. Fails (AR_ERR_IO) when the
+ * address cannot be bound, or with the index/model's error when they cannot be opened. */
 AR_API ar_status ar_server_run(const char *index_path, const ar_server_params *p, volatile int *stop,
                                ar_error *err);
 

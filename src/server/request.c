@@ -1,0 +1,97 @@
+/* request.c - the MHD access handler: body limits, method checks, routing, the access log. */
+#include "server/server.h"
+
+typedef struct req {
+  ar_buf body;
+  int too_big;
+  double t0;
+  char what[200];   /* "METHOD /path" for the access log */
+} req;
+
+static int is(const char *a, const char *b) { return !strcmp(a, b); }
+
+static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *allow) {
+  char *body = ar_strdup("{\"error\": \"method not allowed\"}");
+  struct MHD_Response *r = body ? MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE) : NULL;
+  if (!r) { free(body); return MHD_NO; }
+  MHD_add_response_header(r, "Content-Type", "application/json");
+  MHD_add_response_header(r, "Allow", allow);
+  ar_srv_add_common_headers(r);
+  enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static enum MHD_Result route(ar_srv *s, struct MHD_Connection *c, const char *url, const char *method, req *q) {
+  int get = is(method, "GET") || is(method, "HEAD"), post = is(method, "POST");
+  if (!strncmp(url, "/api/", 5) || is(url, "/healthz")) {
+    if (is(url, "/api/ask")) {
+      if (!post) return method_not_allowed(c, "POST");
+      if (q->too_big)
+        return ar_srv_send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body is larger than %zu bytes",
+                                 s->p.max_body);
+      return ar_srv_api_ask(s, c, q->body.p ? q->body.p : "", q->body.n);
+    }
+    /* a HEAD would start an answer nobody reads (and maybe pay for an LLM call) */
+    if (is(url, "/api/ask/stream")) return is(method, "GET") ? ar_srv_api_stream(s, c) : method_not_allowed(c, "GET");
+    if (!get) return method_not_allowed(c, "GET, HEAD");
+    if (is(url, "/api/search")) return ar_srv_api_search(s, c);
+    if (is(url, "/api/videos")) return ar_srv_api_videos(s, c);
+    if (is(url, "/healthz")) return ar_srv_api_health(s, c);
+    return ar_srv_send_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint: %s", url);
+  }
+  if (!get) return method_not_allowed(c, "GET, HEAD");
+  return ar_srv_static(s, c, url);
+}
+
+enum MHD_Result ar_srv_on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **ctx) {
+  ar_srv *s = cls;
+  req *q = *ctx;
+  if (!q) { /* headers are in; the body (if any) comes in the next calls */
+    q = ar_calloc(1, sizeof *q);
+    if (!q) return MHD_NO;
+    q->t0 = ar_now_s();
+    if (s->p.verbose) { /* control bytes from a decoded URL must not forge log lines */
+      snprintf(q->what, sizeof q->what, "%s %s", method, url);
+      for (char *p = q->what; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+    }
+    *ctx = q;
+    atomic_fetch_add(&s->active, 1);
+    /* Refuse an announced oversized body before reading it (no 100-continue, connection closed). */
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > s->p.max_body) {
+      q->too_big = 1;
+      return ar_srv_send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body is larger than %zu bytes",
+                               s->p.max_body);
+    }
+    return MHD_YES;
+  }
+  if (*upload_size) { /* chunked or announced bodies: keep at most max_body bytes */
+    if (!q->too_big && q->body.n + *upload_size <= s->p.max_body) {
+      if (ar_buf_append(&q->body, upload, *upload_size)) return MHD_NO;
+    } else {
+      q->too_big = 1;
+    }
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  return route(s, c, url, method, q);
+}
+
+void ar_srv_on_completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode toe) {
+  ar_srv *s = cls;
+  req *q = *ctx;
+  if (!q) return;
+  if (s->p.verbose) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+    ar_srv_log(s, "%s %u %.1f ms%s", q->what, ci ? ci->http_status : 0, (ar_now_s() - q->t0) * 1e3,
+               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+  }
+  ar_buf_free(&q->body);
+  ar_free(q);
+  *ctx = NULL;
+  atomic_fetch_add(&s->served, 1);
+  atomic_fetch_sub(&s->active, 1);
+}

@@ -1,0 +1,160 @@
+/* server.c - the daemon's life: bind, serve until a signal or *stop, drain in-flight requests, close. */
+#include "server/server.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+ar_server_params ar_server_default_params(void) {
+  ar_server_params p;
+  memset(&p, 0, sizeof p);
+  p.host = "127.0.0.1";
+  p.port = 8080;
+  p.threads = 4;
+  p.ask = ar_ask_default_params();
+  p.max_connections = 256;
+  p.max_per_ip = 128;
+  p.timeout_s = 15;
+  p.max_body = 65536;
+  p.max_question = 2000;
+  p.max_k = 50;
+  p.drain_s = 30;
+  p.search_cache = 256;
+  return p;
+}
+
+/* Signals only set a flag; the serving loop polls it (nothing else is async-signal-safe). */
+static volatile sig_atomic_t got_signal;
+static void on_signal(int sig) { got_signal = sig; }
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+  const ar_srv *s = cls;
+  if (!s->p.log) return;
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  size_t n = strlen(line);
+  while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+  ar_srv_log(s, "http: %s", line);
+}
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) && errno == EINTR) {}
+}
+
+/* Resolves host:port (numeric or a name) to the first usable address. */
+static ar_status resolve(const char *host, int port, struct sockaddr_storage *out, ar_error *err) {
+  struct addrinfo hints, *res = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  char ps[16];
+  snprintf(ps, sizeof ps, "%d", port);
+  int rc = getaddrinfo(host, ps, &hints, &res);
+  if (rc || !res) return ar_fail(err, AR_ERR_INVALID, "cannot resolve host '%s': %s", host, gai_strerror(rc));
+  memset(out, 0, sizeof *out);
+  memcpy(out, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  return AR_OK;
+}
+
+static ar_status check_params(const ar_server_params *p, ar_error *err) {
+  if (p->port < 0 || p->port > 65535) return ar_fail(err, AR_ERR_INVALID, "port %d is out of range", p->port);
+  if (p->threads < 1 || p->threads > 256)
+    return ar_fail(err, AR_ERR_INVALID, "threads must be in [1, 256], got %d", p->threads);
+  if (p->max_connections < 1 || p->max_per_ip < 1 || p->timeout_s < 1 || p->max_body < 1 ||
+      p->max_question < 1 || p->max_k < 1 || p->drain_s < 0 || p->search_cache < 0)
+    return ar_fail(err, AR_ERR_INVALID, "server limits must be positive");
+  return AR_OK;
+}
+
+ar_status ar_server_run(const char *index_path, const ar_server_params *params, volatile int *stop,
+                        ar_error *err) {
+  ar_server_params defaults = ar_server_default_params();
+  const ar_server_params *p = params ? params : &defaults;
+  ar_status st = check_params(p, err);
+  if (st) return st;
+
+  ar_srv *s = ar_calloc(1, sizeof *s);
+  if (!s) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  s->index_path = index_path;
+  s->p = *p;
+  if (!s->p.host || !*s->p.host) s->p.host = "127.0.0.1";
+  pthread_mutex_init(&s->model_mu, NULL);
+
+  struct sockaddr_storage addr;
+  struct MHD_Daemon *d = NULL;
+  /* Handlers go in before the port opens: whoever sees the "listening" line may signal at once. */
+  struct sigaction sa, old_int, old_term, old_pipe;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  got_signal = 0;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  sa.sa_handler = SIG_IGN;   /* a client that hangs up mid-response must not kill the process */
+  sigaction(SIGPIPE, &sa, &old_pipe);
+  if ((st = resolve(s->p.host, s->p.port, &addr, err))) goto out;
+  if ((st = ar_srv_workers_open(s, err))) goto out;
+  s->cache = ar_srv_cache_new(index_path, (size_t)s->p.search_cache);
+
+  /* One thread per connection: handlers may block (a worker, the encoder, an LLM stream) without
+   * stalling other clients; the worker pool bounds the real work, the limits bound the threads. */
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
+                   MHD_USE_ERROR_LOG;
+  if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+  d = MHD_start_daemon(flags, (uint16_t)s->p.port, NULL, NULL, ar_srv_on_request, s,
+                       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,   /* first, so every message goes through it */
+                       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                       MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
+                       MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->p.max_per_ip,
+                       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->p.timeout_s,
+                       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+                       MHD_OPTION_LISTEN_BACKLOG_SIZE, 511u,
+                       MHD_OPTION_NOTIFY_COMPLETED, ar_srv_on_completed, s,
+                       MHD_OPTION_END);
+  if (!d) {
+    st = ar_fail(err, AR_ERR_IO, "cannot listen on %s:%d: %s", s->p.host, s->p.port,
+                 errno ? strerror(errno) : "address in use or not available");
+    goto out;
+  }
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+  int port = di ? di->port : s->p.port;
+  int ipv6 = addr.ss_family == AF_INET6;
+  ar_srv_log(s, "listening on http://%s%s%s:%d/ (index %s, %d workers, %s, %s answers)", ipv6 ? "[" : "",
+             s->p.host, ipv6 ? "]" : "", port, index_path, s->p.threads,
+             s->model ? "lexical+dense" : "lexical only",
+             s->p.ask.llm.base_url && *s->p.ask.llm.base_url ? "LLM" : "extractive");
+
+  while (!got_signal && !(stop && *stop)) sleep_ms(50);
+
+  /* Drain: stop accepting, let requests in flight (streams included) finish, then close. */
+  ar_srv_log(s, "shutting down: %d request(s) in flight", atomic_load(&s->active));
+  MHD_socket lfd = MHD_quiesce_daemon(d);
+  if (lfd != MHD_INVALID_SOCKET) close(lfd);
+  double t0 = ar_now_s();
+  while ((atomic_load(&s->active) > 0 || atomic_load(&s->producers) > 0) && ar_now_s() - t0 < s->p.drain_s)
+    sleep_ms(20);
+  MHD_stop_daemon(d);
+  d = NULL;
+  /* A streaming thread outlives its response by a few instructions; wait for it to let go. */
+  while (atomic_load(&s->producers) > 0 && ar_now_s() - t0 < s->p.drain_s + 5.0) sleep_ms(10);
+  ar_srv_log(s, "stopped after %ld request(s)", atomic_load(&s->served));
+  st = AR_OK;
+
+out:
+  if (d) MHD_stop_daemon(d);
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGPIPE, &old_pipe, NULL);
+  if (atomic_load(&s->producers) == 0) {
+    ar_srv_workers_close(s);
+    ar_srv_cache_free(s->cache);
+    pthread_mutex_destroy(&s->model_mu);
+    ar_free(s);
+  } /* else: a stuck stream still holds a worker; leaking beats a use-after-free at exit */
+  return st;
+}

@@ -1,0 +1,103 @@
+/* server.h - what the server's files share: daemon state, the worker pool, request helpers. */
+#ifndef AR_SERVER_H
+#define AR_SERVER_H
+#include "core/util.h"
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* A worker: one index connection (SQLite handles are per thread), borrowed for one request. */
+typedef struct ar_worker {
+  ar_index *ix;
+  struct ar_worker *next_free;
+} ar_worker;
+
+typedef struct ar_srv_cache ar_srv_cache;
+
+/* A pool of workers; a request waits for a free one. */
+typedef struct ar_pool {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  ar_worker *workers, *free_list;
+  int n;
+} ar_pool;
+
+typedef struct ar_srv {
+  const char *index_path;
+  ar_server_params p;
+  int has_vectors;             /* the index holds vectors: auto mode means hybrid with a model */
+  /* Two pools, so answers waiting on an LLM for seconds never hold up searches. */
+  ar_pool search, answer;
+  /* the encoder is not thread-safe: one instance, borrowed under its own lock */
+  ar_model *model;
+  pthread_mutex_t model_mu;
+  ar_srv_cache *cache;         /* search responses; NULL when off */
+  atomic_int active;           /* requests between first callback and completion */
+  atomic_int producers;        /* streaming threads still running */
+  atomic_long served;
+} ar_srv;
+
+/* ---- workers.c ---- */
+ar_status ar_srv_workers_open(ar_srv *s, ar_error *err);
+void ar_srv_workers_close(ar_srv *s);
+ar_worker *ar_srv_worker_get(ar_pool *p);     /* blocks until one is free */
+void ar_srv_worker_put(ar_pool *p, ar_worker *w);
+
+/* ---- cache.c: search responses by (mode, k, question), dropped when the index file changes ---- */
+ar_srv_cache *ar_srv_cache_new(const char *index_path, size_t cap);   /* NULL when cap is 0 */
+void ar_srv_cache_free(ar_srv_cache *c);
+/* A malloc'd copy of the cached JSON, or NULL; *gen is the cache generation to hand to put. */
+char *ar_srv_cache_get(ar_srv_cache *c, const char *key, unsigned long *gen);
+void ar_srv_cache_put(ar_srv_cache *c, const char *key, const char *json, unsigned long gen);
+
+/* ---- request.c: the MHD callbacks ---- */
+enum MHD_Result ar_srv_on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **ctx);
+void ar_srv_on_completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode toe);
+
+/* ---- respond.c ---- */
+/* Queues `body` (malloc'd, taken over; NULL means out of memory -> 503) with a content type. */
+enum MHD_Result ar_srv_send(struct MHD_Connection *c, unsigned status, const char *type, char *body);
+/* {"error": msg} with the given status. */
+enum MHD_Result ar_srv_send_error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The HTTP status for a library failure (400 for bad input, 502 for the LLM, 500 otherwise). */
+unsigned ar_srv_status_for(ar_status s);
+void ar_srv_log(const ar_srv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ar_srv_add_common_headers(struct MHD_Response *r);
+
+/* ---- api.c: request options shared by search, ask and stream ---- */
+typedef struct ar_srv_query {
+  char *question;              /* malloc'd, validated UTF-8, length-checked */
+  int k;
+  ar_search_mode mode;
+  int use_model;               /* the request needs the encoder */
+} ar_srv_query;
+/* Validates q/k/mode (from the URL or a JSON body); on failure fills msg and returns 400/413. */
+unsigned ar_srv_query_make(const ar_srv *s, const char *q, const char *k, const char *mode, ar_srv_query *out,
+                           char *msg, size_t msg_size);
+void ar_srv_query_free(ar_srv_query *q);
+/* Search params for a query (model set when the query needs it; caller holds model_mu then). */
+ar_search_params ar_srv_search_params(const ar_srv *s, const ar_srv_query *q);
+
+/* Retrieves (a search worker, the encoder when the query needs it), calls on_results (may be NULL),
+ * then answers with an answer worker. out is always filled enough for ar_answer_free. */
+ar_status ar_srv_answer(ar_srv *s, const ar_srv_query *q, const ar_llm_params *llm,
+                        void (*on_results)(const ar_results *r, void *user_data), void *user_data,
+                        ar_answer *out, ar_error *err);
+
+enum MHD_Result ar_srv_api_search(ar_srv *s, struct MHD_Connection *c);
+enum MHD_Result ar_srv_api_ask(ar_srv *s, struct MHD_Connection *c, const char *body, size_t len);
+enum MHD_Result ar_srv_api_videos(ar_srv *s, struct MHD_Connection *c);
+enum MHD_Result ar_srv_api_health(ar_srv *s, struct MHD_Connection *c);
+
+/* ---- stream.c ---- */
+enum MHD_Result ar_srv_api_stream(ar_srv *s, struct MHD_Connection *c);
+
+/* ---- assets.c ---- */
+enum MHD_Result ar_srv_static(ar_srv *s, struct MHD_Connection *c, const char *url);
+
+/* ---- videos.c ---- */
+/* {"videos":[{"video_id","title","url","segments"}...]} read from the index file. */
+ar_status ar_srv_videos_json(const char *index_path, char **json, ar_error *err);
+#endif

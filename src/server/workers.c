@@ -1,0 +1,69 @@
+/* workers.c - the worker pools (one index connection per worker) and the shared encoder. */
+#include "server/server.h"
+
+static ar_status pool_open(ar_srv *s, ar_pool *pool, ar_error *err) {
+  ar_index_params ip = ar_index_default_params();
+  ip.create = 0;      /* serving a missing index is a mistake, not a reason to create one */
+  /* Not read_only: answers write the LLM cache. Readers never block each other in WAL mode. */
+  pthread_mutex_init(&pool->mu, NULL);
+  pthread_cond_init(&pool->cv, NULL);
+  pool->workers = ar_calloc((size_t)s->p.threads, sizeof *pool->workers);
+  if (!pool->workers) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < s->p.threads; i++) {
+    ar_status st = ar_index_open(s->index_path, ip, &pool->workers[i].ix, err);
+    if (st) return st;
+    pool->n = i + 1;
+    pool->workers[i].next_free = pool->free_list;
+    pool->free_list = &pool->workers[i];
+  }
+  return AR_OK;
+}
+
+static void pool_close(ar_pool *pool) {
+  if (!pool->workers) return;
+  for (int i = 0; i < pool->n; i++) ar_index_close(pool->workers[i].ix);
+  ar_free(pool->workers);
+  pthread_mutex_destroy(&pool->mu);
+  pthread_cond_destroy(&pool->cv);
+  memset(pool, 0, sizeof *pool);
+}
+
+ar_status ar_srv_workers_open(ar_srv *s, ar_error *err) {
+  ar_status st;
+  if ((st = pool_open(s, &s->search, err)) || (st = pool_open(s, &s->answer, err))) return st;
+  ar_index_info info;
+  if ((st = ar_index_info_get(s->search.workers[0].ix, &info, err))) return st;
+  s->has_vectors = info.n_vectors > 0;
+  if (s->p.model_dir && *s->p.model_dir) {
+    ar_model_params mp = ar_model_default_params();
+    if ((st = ar_model_load(s->p.model_dir, mp, &s->model, err))) return st;
+    if (s->has_vectors && info.model[0] && strcmp(info.model, ar_model_fingerprint(s->model)))
+      return ar_fail(err, AR_ERR_MISMATCH, "%s: index vectors were made with model %s, not %s (%s)",
+                     s->index_path, info.model, ar_model_fingerprint(s->model), s->p.model_dir);
+  }
+  return AR_OK;
+}
+
+void ar_srv_workers_close(ar_srv *s) {
+  pool_close(&s->search);
+  pool_close(&s->answer);
+  if (s->model) ar_model_free(s->model);
+  s->model = NULL;
+}
+
+ar_worker *ar_srv_worker_get(ar_pool *p) {
+  pthread_mutex_lock(&p->mu);
+  while (!p->free_list) pthread_cond_wait(&p->cv, &p->mu);
+  ar_worker *w = p->free_list;
+  p->free_list = w->next_free;
+  pthread_mutex_unlock(&p->mu);
+  return w;
+}
+
+void ar_srv_worker_put(ar_pool *p, ar_worker *w) {
+  pthread_mutex_lock(&p->mu);
+  w->next_free = p->free_list;
+  p->free_list = w;
+  pthread_cond_signal(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+}
