@@ -9,7 +9,9 @@
 #include <math.h>
 
 #define AR_CHUNK_TOKENS 4096 /* tokens per forward chunk: big enough for GEMM efficiency, small enough for RSS */
-#define AR_SMALL_T 32        /* at most this many tokens: our unpacked kernel beats sgemm's packing */
+#ifndef AR_SMALL_T
+#define AR_SMALL_T 32 /* at most this many tokens: our unpacked kernel, no sgemm packing */
+#endif
 
 void ar_run_state_free(ar_run_state *rs) {
   ar_free(rs->x); ar_free(rs->q); ar_free(rs->k); ar_free(rs->v);
