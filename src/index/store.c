@@ -222,11 +222,12 @@ void ar_index_close(ar_index *ix) {
   ar_free(ix);
 }
 
-ar_status ar_index_meta_get(ar_index *ix, const char *key, char **value, ar_error *err) {
+/* One text value by key (meta or the LLM cache): *value is malloc'd, or NULL when absent. */
+static ar_status get_by_key(ar_index *ix, const char *sql, const char *key, char **value, const char *what,
+                            ar_error *err) {
   *value = NULL;
   sqlite3_stmt *q = NULL;
-  if (sqlite3_prepare_v2(ix->db, "SELECT value FROM meta WHERE key=?1", -1, &q, NULL) != SQLITE_OK)
-    return ar_index_db_fail(ix, err, "reading meta");
+  if (sqlite3_prepare_v2(ix->db, sql, -1, &q, NULL) != SQLITE_OK) return ar_index_db_fail(ix, err, what);
   sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
   int rc = sqlite3_step(q);
   ar_status st = AR_OK;
@@ -234,10 +235,14 @@ ar_status ar_index_meta_get(ar_index *ix, const char *key, char **value, ar_erro
     const char *v = (const char *)sqlite3_column_text(q, 0);
     if (!(*value = ar_strdup(v ? v : ""))) st = ar_fail(err, AR_ERR_NOMEM, "out of memory");
   } else if (rc != SQLITE_DONE) {
-    st = ar_index_db_fail(ix, err, "reading meta");
+    st = ar_index_db_fail(ix, err, what);
   }
   sqlite3_finalize(q);
   return st;
+}
+
+ar_status ar_index_meta_get(ar_index *ix, const char *key, char **value, ar_error *err) {
+  return get_by_key(ix, "SELECT value FROM meta WHERE key=?1", key, value, "reading meta", err);
 }
 
 ar_status ar_index_meta_set(ar_index *ix, const char *key, const char *value, ar_error *err) {
@@ -409,21 +414,7 @@ fail:
 }
 
 ar_status ar_index_cache_get(ar_index *ix, const char *key, char **value, ar_error *err) {
-  *value = NULL;
-  sqlite3_stmt *q = NULL;
-  if (sqlite3_prepare_v2(ix->db, "SELECT value FROM llm_cache WHERE key=?1", -1, &q, NULL) != SQLITE_OK)
-    return ar_index_db_fail(ix, err, "reading the LLM cache");
-  sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(q);
-  ar_status st = AR_OK;
-  if (rc == SQLITE_ROW) {
-    const char *v = (const char *)sqlite3_column_text(q, 0);
-    if (!(*value = ar_strdup(v ? v : ""))) st = ar_fail(err, AR_ERR_NOMEM, "out of memory");
-  } else if (rc != SQLITE_DONE) {
-    st = ar_index_db_fail(ix, err, "reading the LLM cache");
-  }
-  sqlite3_finalize(q);
-  return st;
+  return get_by_key(ix, "SELECT value FROM llm_cache WHERE key=?1", key, value, "reading the LLM cache", err);
 }
 
 ar_status ar_index_cache_put(ar_index *ix, const char *key, const char *value, ar_error *err) {
