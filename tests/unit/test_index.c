@@ -481,3 +481,33 @@ TEST(ar_bm25_equals_fts5_bm25_with_fts5_idf) {
   ASSERT(differ);  /* other parameters do change the scores */
   ar_index_close(ix);
 }
+
+/* The hand-written JSON writer escapes what JSON requires and keeps reals real (checked with
+ * jansson as an independent parser). */
+TEST(results_json_escapes_and_reals) {
+  ar_hit h;
+  memset(&h, 0, sizeof h);
+  h = (ar_hit){1, 3, 1.0 / 3.0, NAN, 0.25, 0, 4, "id\"q", "t\\b", "https://example.org/a.mp4",
+               "x\"y\\z\n\t\r\x01\x1f \xC3\xA7 \xE2\x96\x81", 61, 1357.92};
+  ar_results r = {&h, 1, AR_MODE_DENSE, "q\x02\"?"};
+  char *j = ar_results_to_json(&r, 0);
+  ASSERT(j);
+  json_error_t je;
+  json_t *o = json_loads(j, 0, &je);
+  ASSERT_MSG(o, "%s in %s", je.text, j);
+  ASSERT_STREQ(json_string_value(json_object_get(o, "query")), "q\x02\"?");
+  json_t *s0 = json_array_get(json_object_get(o, "segments"), 0);
+  ASSERT_STREQ(json_string_value(json_object_get(s0, "text")), "x\"y\\z\n\t\r\x01\x1f \xC3\xA7 \xE2\x96\x81");
+  ASSERT_STREQ(json_string_value(json_object_get(s0, "video_id")), "id\"q");
+  ASSERT_STREQ(json_string_value(json_object_get(s0, "title")), "t\\b");
+  ASSERT(json_is_real(json_object_get(s0, "start")) && json_real_value(json_object_get(s0, "start")) == 61.0);
+  ASSERT(json_real_value(json_object_get(s0, "end")) == 1357.92);
+  ASSERT(json_real_value(json_object_get(s0, "score")) == 1.0 / 3.0);
+  ASSERT(json_object_get(s0, "lexical_score") == NULL);
+  ASSERT(json_real_value(json_object_get(s0, "dense_score")) == 0.25);
+  ASSERT_EQ_INT(json_integer_value(json_object_get(s0, "dense_rank")), 4);
+  ASSERT_STREQ(json_string_value(json_object_get(s0, "link")), "https://example.org/a.mp4#t=61");
+  ASSERT(strstr(j, "\"end\":1357.92,"));   /* shortest round-trip form, not 1357.9200000000001 */
+  json_decref(o);
+  free(j);
+}
