@@ -68,14 +68,6 @@ static void print_refs(const ar_answer *a, int hide) {
   }
 }
 
-static const char *segments_heading(ar_search_mode m) {
-  switch (m) {
-  case AR_MODE_DENSE: return "**Segmentos recuperados pelo E5**:";
-  case AR_MODE_HYBRID: return "**Segmentos recuperados (híbrido: E5 + BM25)**:";
-  default: return "**Segmentos recuperados (BM25)**:";
-  }
-}
-
 int cmd_ask(int argc, char **argv) {
   enum { O_MODE = 256, O_MODEL, O_JSON, O_HIDE, O_NOCACHE, O_STREAM, O_NOSTREAM, O_URL, O_LMODEL, O_CTX, O_TEMP,
          O_SEED, O_TIMEOUT, O_RETRIES };
@@ -168,7 +160,7 @@ int cmd_ask(int argc, char **argv) {
   const int live = st == AR_OK && stream && use_llm;  /* segments now, then the answer as it arrives */
   if (live) {
     char *segs = ar_results_to_text(&a.results, hide);
-    printf("%s\n%s\n**Resposta gerada pelo LLM**: ", segments_heading(a.results.mode), segs ? segs : "");
+    printf("%s\n%s\n**Resposta gerada pelo LLM**: ", ar_results_heading(a.results.mode), segs ? segs : "");
     fflush(stdout);
     free(segs);
     ap.llm.stream = 1;
@@ -187,7 +179,7 @@ int cmd_ask(int argc, char **argv) {
   } else {
     if (!live) {
       char *segs = ar_results_to_text(&a.results, hide);
-      printf("%s\n%s\n%s %s", segments_heading(a.results.mode), segs ? segs : "",
+      printf("%s\n%s\n%s %s", ar_results_heading(a.results.mode), segs ? segs : "",
              a.extractive ? "**Resposta**:" : "**Resposta gerada pelo LLM**:", a.text);
       free(segs);
     }

@@ -374,6 +374,9 @@ AR_API char *ar_results_to_json(const ar_results *r, int hide_urls);
  * double (the hit's score; in hybrid mode its dense cosine, the seed's meaning of Score), "- *URL:* " deep link or "oculto", Início/Fim HH:MM:SS, Transcrição), hits separated by
  * a blank line. malloc'd; NULL when out of memory. */
 AR_API char *ar_results_to_text(const ar_results *r, int hide_urls);
+/* The heading above that block: the seed's "**Segmentos recuperados pelo E5**:" for dense results;
+ * lexical and hybrid results say what scored them, so a BM25 score is never labelled E5. */
+AR_API const char *ar_results_heading(ar_search_mode m);
 
 /* ---------------------------------------------------------------------------------------------
  * LLM client: OpenAI-compatible /v1/chat/completions over libcurl          (src/llm/)

@@ -1,4 +1,4 @@
-/* format.c - time and link formatting shared by the CLI, reports and the server. */
+/* format.c - number, time and link formatting shared by the CLI, reports and the server. */
 #include "core/util.h"
 #include <math.h>
 
@@ -6,6 +6,22 @@ void ar_format_hms(double seconds, char out[16]) {
   if (!(seconds >= 0)) seconds = 0;
   long long t = (long long)floor(seconds);
   snprintf(out, 16, "%02lld:%02lld:%02lld", t / 3600 % 1000, t / 60 % 60, t % 60);
+}
+
+void ar_format_double(double v, char out[32]) {
+  if (!isfinite(v)) { snprintf(out, 32, "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"); return; }
+  /* Shortest round-trip form. If any representation of <= 15 digits round-trips, %.15g finds it
+   * (%g drops trailing zeros, and a double is within 2^-53 relative of that decimal); otherwise
+   * 16, then 17 digits, which always round-trip. */
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(out, 32, "%.*g", prec, v);
+    if (strtod(out, NULL) == v) return;
+  }
+}
+
+void ar_format_real(double v, char out[32]) {
+  ar_format_double(v, out);
+  if (isfinite(v) && !strpbrk(out, ".eE")) strcat(out, ".0");
 }
 
 static int is_youtube(const char *url) {

@@ -100,6 +100,16 @@ char *ar_buf_steal(ar_buf *b) {
 }
 void ar_buf_free(ar_buf *b) { free(b->p); *b = (ar_buf){0}; }
 
+int ar_buf_append_utf8(ar_buf *b, const char *s, size_t n) {
+  if (ar_buf_reserve(b, n)) return -1;
+  for (size_t i = 0; i < n;) {
+    int l = ar_utf8_len((const unsigned char *)s + i, n - i);
+    if (ar_buf_append(b, l ? s + i : "\xEF\xBF\xBD", l ? (size_t)l : 3)) return -1;
+    i += l ? (size_t)l : 1;
+  }
+  return 0;
+}
+
 /* ---- files ---- */
 ar_status ar_read_file(const char *path, char **data, size_t *len, ar_error *err) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);

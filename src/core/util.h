@@ -38,6 +38,14 @@ ar_status ar_write_file_atomic(const char *path, const char *data, size_t len, a
 double ar_now_s(void);   /* monotonic seconds */
 int ar_n_cores(void);
 
+/* Appends s[0..n) with each byte that is not part of a valid UTF-8 sequence replaced by U+FFFD. */
+int ar_buf_append_utf8(ar_buf *b, const char *s, size_t n);
+
+/* Shortest decimal form that reads back as the same double ("0.1", "7", "nan", "inf"). */
+void ar_format_double(double v, char out[32]);
+/* The same, but an integral value keeps ".0" (Python's repr: the seed's scores are printed so). */
+void ar_format_real(double v, char out[32]);
+
 /* UTF-8: length of the valid sequence at s (1..4), or 0 if invalid/truncated (n bytes available). */
 int ar_utf8_len(const unsigned char *s, size_t n);
 /* Largest prefix length <= n that does not cut a UTF-8 sequence. */

@@ -204,7 +204,6 @@ char *ar_report_summary(const ar_eval_item *items, size_t n, const ar_eval_run_i
 
 /* Shortest text that reads back as the same double (Python repr style: "0.8849621415138245",
  * "12.0"). out >= 32 bytes. */
-void ar_eval_format_double(double x, char *out, size_t cap);
 
 /* One item <-> a JSON text (one line), for report.json and the resume journal. */
 char *ar_eval_item_to_json(const ar_eval_item *it, int hide_urls);

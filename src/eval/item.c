@@ -45,19 +45,6 @@ double ar_judgements_mean(const ar_judgement *j, size_t n, int max_score) {
   return m ? s / (double)m : NAN;
 }
 
-void ar_eval_format_double(double x, char *out, size_t cap) {
-  if (isnan(x)) { snprintf(out, cap, "nan"); return; }
-  if (isinf(x)) { snprintf(out, cap, x > 0 ? "inf" : "-inf"); return; }
-  for (int prec = 1; prec <= 17; prec++) {
-    snprintf(out, cap, "%.*g", prec, x);
-    if (strtod(out, NULL) == x) break;
-  }
-  if (!strpbrk(out, ".e")) {  /* Python's repr keeps ".0" on integral values */
-    size_t n = strlen(out);
-    if (n + 2 < cap) memcpy(out + n, ".0", 3);
-  }
-}
-
 /* ---- to JSON ---- */
 /* A JSON string even from bytes that are not valid UTF-8 (each bad byte becomes U+FFFD): a stray
  * byte in a transcript or a judge's reply must not drop the field. */
@@ -66,13 +53,8 @@ static json_t *jstr(const char *s) {
   json_t *j = json_string(s);
   if (j) return j;
   ar_buf b = {0};
-  size_t n = strlen(s);
-  for (size_t i = 0; i < n;) {
-    int l = ar_utf8_len((const unsigned char *)s + i, n - i);
-    if (l > 0) { ar_buf_append(&b, s + i, (size_t)l); i += (size_t)l; }
-    else { ar_buf_puts(&b, "\xEF\xBF\xBD"); i++; }
-  }
-  j = json_string(b.p ? b.p : "");
+  ar_buf_append_utf8(&b, s, strlen(s));
+  j = b.oom ? NULL : json_string(b.p ? b.p : "");
   ar_buf_free(&b);
   return j ? j : json_string("");
 }

@@ -173,7 +173,7 @@ static void item_html(ar_buf *b, const ar_eval_item *it, const ar_eval_run_info 
     char s[16], e[16], sc[40];
     ar_format_hms(h->start_s, s);
     ar_format_hms(h->end_s, e);
-    ar_eval_format_double(h->score, sc, sizeof sc);
+    ar_format_real(h->score, sc);
     ar_buf_printf(b, "<li><span class=muted>#%lld · score %s · ", (long long)h->corpus_id, sc);
     char *link = info->hide_urls ? NULL : ar_deep_link(h->url, h->start_s);
     if (safe_url(link)) { ar_buf_puts(b, "<a href='"); esc(b, link); ar_buf_puts(b, "' target='_blank' rel='noopener'>"); }

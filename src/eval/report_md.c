@@ -17,15 +17,15 @@ static void put_line(ar_buf *b, const char *s) {
 static void item_md(ar_buf *b, const ar_eval_item *it, const ar_eval_run_info *info) {
   ar_buf_printf(b, "**Pergunta %s**: ", it->q.id);
   put_line(b, it->q.question);
-  /* the seed's heading for E5 (dense) runs; other modes say what scored the segments, as `ask` does */
-  const char *m = it->mode ? it->mode : "dense";
-  ar_buf_printf(b, "\n\n%s\n", !strcmp(m, "lexical") ? "**Segmentos recuperados (BM25)**:"
-                                 : !strcmp(m, "hybrid") ? "**Segmentos recuperados (híbrido: E5 + BM25)**:"
-                                                        : "**Segmentos recuperados pelo E5**:");
+  /* the item keeps its mode by name (it round-trips through the resume journal) */
+  ar_search_mode mode = AR_MODE_DENSE;
+  for (int k = AR_MODE_LEXICAL; k <= AR_MODE_HYBRID; k++)
+    if (it->mode && !strcmp(it->mode, ar_search_mode_name((ar_search_mode)k))) mode = (ar_search_mode)k;
+  ar_buf_printf(b, "\n\n%s\n", ar_results_heading(mode));
   for (size_t i = 0; i < it->n_hits; i++) {
     const ar_hit *h = &it->hits[i];
     char sc[40], s[16], e[16];
-    ar_eval_format_double(h->score, sc, sizeof sc);
+    ar_format_real(h->score, sc);
     ar_format_hms(h->start_s, s);
     ar_format_hms(h->end_s, e);
     ar_buf_printf(b, "- *Corpus ID:* %lld\n- *Score:* %s\n- *URL:* %s\n- *Início:* %s\n- *Fim:* %s\n- *Transcrição:* ",

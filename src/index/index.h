@@ -68,6 +68,4 @@ ar_status ar_lexical_search(ar_index *ix, const char *question, int n, ar_cand *
 /* Fills video_id/title/url/text/start_s/end_s of hits whose corpus_id is set. */
 ar_status ar_hits_load(ar_index *ix, ar_hit *hits, size_t n, ar_error *err);
 
-/* Shortest "%.Ng" (N = 1..17) that reads back as the same double: the seed's score format. */
-void ar_format_double(double v, char out[32]);
 #endif

@@ -3,17 +3,6 @@
 #include "core/util.h"
 #include <math.h>
 
-void ar_format_double(double v, char out[32]) {
-  if (!isfinite(v)) { snprintf(out, 32, "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"); return; }
-  /* Shortest round-trip form. If any representation of <= 15 digits round-trips, %.15g finds it
-   * (%g drops trailing zeros, and a double is within 2^-53 relative of that decimal); otherwise
-   * 16, then 17 digits, which always round-trip. */
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(out, 32, "%.*g", prec, v);
-    if (strtod(out, NULL) == v) return;
-  }
-}
-
 /* ---- a small JSON writer: search results are built on every request, and a tree library spent
  * as much CPU per query as the search itself ---- */
 
@@ -53,9 +42,8 @@ static void json_str(ar_buf *b, const char *s) {
 static void json_real(ar_buf *b, double v) {
   if (!isfinite(v)) { ar_buf_puts(b, "null"); return; }
   char t[32];
-  ar_format_double(v, t);
+  ar_format_real(v, t);
   ar_buf_puts(b, t);
-  if (!strpbrk(t, ".eE")) ar_buf_puts(b, ".0");
 }
 
 static void json_key(ar_buf *b, const char *k) { ar_buf_printf(b, ",\"%s\":", k); }
@@ -99,6 +87,14 @@ char *ar_results_to_json(const ar_results *r, int hide_urls) {
   ar_buf_puts(&b, "]}");
   if (b.oom) { ar_buf_free(&b); return NULL; }
   return ar_buf_steal(&b);
+}
+
+const char *ar_results_heading(ar_search_mode m) {
+  switch (m) {
+  case AR_MODE_LEXICAL: return "**Segmentos recuperados (BM25)**:";
+  case AR_MODE_HYBRID: return "**Segmentos recuperados (híbrido: E5 + BM25)**:";
+  default: return "**Segmentos recuperados pelo E5**:";
+  }
 }
 
 char *ar_results_to_text(const ar_results *r, int hide_urls) {

@@ -90,14 +90,7 @@ static void utf8_census(const char *p, size_t n, size_t *multi, size_t *bad) {
 /* UTF-8 with a few broken bytes (a corrupted or cut file): each invalid byte becomes U+FFFD, so
  * the rest keeps its accents instead of the whole file being re-read as Latin-1. */
 static ar_status repair_utf8(const char *name, const char *p, size_t n, ar_buf *out, ar_error *err) {
-  if (ar_buf_reserve(out, n + 16)) return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", name);
-  size_t i = 0;
-  while (i < n) {
-    int l = ar_utf8_len((const unsigned char *)p + i, n - i);
-    if (ar_buf_append(out, l ? p + i : "\xEF\xBF\xBD", l ? (size_t)l : 3))
-      return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", name);
-    i += l ? (size_t)l : 1;
-  }
+  if (ar_buf_append_utf8(out, p, n)) return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", name);
   return AR_OK;
 }
 

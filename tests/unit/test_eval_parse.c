@@ -141,10 +141,10 @@ TEST(eval_sentences_portuguese) {
 
 TEST(eval_format_double_like_python_repr) {
   char b[40];
-  ar_eval_format_double((double)0.8849621415138245f, b, sizeof b);
+  ar_format_real((double)0.8849621415138245f, b);
   ASSERT_STREQ(b, "0.8849621415138245");
-  ar_eval_format_double(0.1, b, sizeof b);  ASSERT_STREQ(b, "0.1");
-  ar_eval_format_double(12, b, sizeof b);   ASSERT_STREQ(b, "12.0");
-  ar_eval_format_double(1e-05, b, sizeof b); ASSERT_STREQ(b, "1e-05");
-  ar_eval_format_double(0.016129032258064516, b, sizeof b); ASSERT_STREQ(b, "0.016129032258064516");
+  ar_format_real(0.1, b);  ASSERT_STREQ(b, "0.1");
+  ar_format_real(12, b);   ASSERT_STREQ(b, "12.0");
+  ar_format_real(1e-05, b); ASSERT_STREQ(b, "1e-05");
+  ar_format_real(0.016129032258064516, b); ASSERT_STREQ(b, "0.016129032258064516");
 }
