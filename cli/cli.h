@@ -17,6 +17,8 @@ int cli_usage_error(const char *verb, const char *usage, const char *fmt, ...)
 /* Option values: parse strictly; on error print a usage error and return -1. */
 int cli_parse_int(const char *verb, const char *opt, const char *s, int lo, int hi, int *out);
 int cli_parse_double(const char *verb, const char *opt, const char *s, double lo, double hi, double *out);
+/* The words argv[from..argc) joined by single spaces (the question), malloc'd; NULL when out of memory. */
+char *cli_join_args(int argc, char **argv, int from);
 /* flag value or environment default (NULL when neither). */
 const char *cli_env_default(const char *value, const char *env_name);
 

@@ -123,12 +123,8 @@ int cmd_ask(int argc, char **argv) {
   ar_llm_params_from_env(&ap.llm);
   if (!index) return cli_usage_error("ask", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (optind >= argc) return cli_usage_error("ask", usage, "no question given");
-  size_t qn = 1;
-  for (int i = optind; i < argc; i++) qn += strlen(argv[i]) + 1;
-  char *q = malloc(qn);
+  char *q = cli_join_args(argc, argv, optind);
   if (!q) { fprintf(stderr, "aularag: out of memory\n"); return EXIT_RUNTIME; }
-  q[0] = 0;
-  for (int i = optind; i < argc; i++) { if (i > optind) strcat(q, " "); strcat(q, argv[i]); }
   const int use_llm = ap.llm.base_url && *ap.llm.base_url;
   if (stream < 0) stream = !json && isatty(STDOUT_FILENO);
   if (json) stream = 0;  /* one JSON object: nothing to show early */

@@ -52,12 +52,8 @@ int cmd_search(int argc, char **argv) {
   model = cli_env_default(model, "AULARAG_MODEL");
   if (!index) return cli_usage_error("search", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (optind >= argc) return cli_usage_error("search", usage, "no question given");
-  size_t qn = 1;
-  for (int i = optind; i < argc; i++) qn += strlen(argv[i]) + 1;
-  char *q = malloc(qn);
+  char *q = cli_join_args(argc, argv, optind);
   if (!q) { fprintf(stderr, "aularag: out of memory\n"); return EXIT_RUNTIME; }
-  q[0] = 0;
-  for (int i = optind; i < argc; i++) { if (i > optind) strcat(q, " "); strcat(q, argv[i]); }
 
   ar_error err = {0};
   ar_index *ix = NULL;

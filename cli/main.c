@@ -87,6 +87,16 @@ int cli_parse_double(const char *verb, const char *opt, const char *s, double lo
   return 0;
 }
 
+char *cli_join_args(int argc, char **argv, int from) {
+  size_t n = 1;
+  for (int i = from; i < argc; i++) n += strlen(argv[i]) + 1;
+  char *q = malloc(n);
+  if (!q) return NULL;
+  q[0] = 0;
+  for (int i = from; i < argc; i++) { if (i > from) strcat(q, " "); strcat(q, argv[i]); }
+  return q;
+}
+
 const char *cli_env_default(const char *value, const char *env_name) {
   if (value) return value;
   const char *e = getenv(env_name);

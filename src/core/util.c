@@ -206,6 +206,18 @@ int ar_utf8_len(const unsigned char *s, size_t n) {
   return len;
 }
 
+int ar_utf8_encode(unsigned c, char u[4]) {
+  if (c < 0x80) { u[0] = (char)c; return 1; }
+  if (c < 0x800) { u[0] = (char)(0xC0 | c >> 6); u[1] = (char)(0x80 | (c & 0x3F)); return 2; }
+  if (c < 0x10000) {
+    u[0] = (char)(0xE0 | c >> 12); u[1] = (char)(0x80 | ((c >> 6) & 0x3F)); u[2] = (char)(0x80 | (c & 0x3F));
+    return 3;
+  }
+  u[0] = (char)(0xF0 | c >> 18); u[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+  u[2] = (char)(0x80 | ((c >> 6) & 0x3F)); u[3] = (char)(0x80 | (c & 0x3F));
+  return 4;
+}
+
 size_t ar_utf8_clip(const char *s, size_t n) {
   size_t i = n;
   /* walk back over at most 3 continuation bytes to the lead byte */

@@ -48,6 +48,8 @@ void ar_format_real(double v, char out[32]);
 
 /* UTF-8: length of the valid sequence at s (1..4), or 0 if invalid/truncated (n bytes available). */
 int ar_utf8_len(const unsigned char *s, size_t n);
+/* Writes code point cp (<= 0x10FFFF) as UTF-8 into out; returns the length (1..4). */
+int ar_utf8_encode(unsigned cp, char out[4]);
 /* Largest prefix length <= n that does not cut a UTF-8 sequence. */
 size_t ar_utf8_clip(const char *s, size_t n);
 

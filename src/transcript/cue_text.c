@@ -5,16 +5,7 @@
 /* Appends code point c as UTF-8. */
 static int put_cp(ar_buf *b, unsigned c) {
   char u[4];
-  size_t n;
-  if (c < 0x80) { u[0] = (char)c; n = 1; }
-  else if (c < 0x800) { u[0] = (char)(0xC0 | c >> 6); u[1] = (char)(0x80 | (c & 0x3F)); n = 2; }
-  else if (c < 0x10000) {
-    u[0] = (char)(0xE0 | c >> 12); u[1] = (char)(0x80 | ((c >> 6) & 0x3F)); u[2] = (char)(0x80 | (c & 0x3F)); n = 3;
-  } else {
-    u[0] = (char)(0xF0 | c >> 18); u[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    u[2] = (char)(0x80 | ((c >> 6) & 0x3F)); u[3] = (char)(0x80 | (c & 0x3F)); n = 4;
-  }
-  return ar_buf_append(b, u, n);
+  return ar_buf_append(b, u, (size_t)ar_utf8_encode(c, u));
 }
 
 static unsigned decode_cp(const unsigned char *s, int len) {

@@ -31,16 +31,7 @@ static int line_of(const char *p, size_t off) {
 
 static int put_utf8(ar_buf *b, unsigned c) {
   char u[4];
-  size_t n;
-  if (c < 0x80) { u[0] = (char)c; n = 1; }
-  else if (c < 0x800) { u[0] = (char)(0xC0 | c >> 6); u[1] = (char)(0x80 | (c & 0x3F)); n = 2; }
-  else if (c < 0x10000) {
-    u[0] = (char)(0xE0 | c >> 12); u[1] = (char)(0x80 | ((c >> 6) & 0x3F)); u[2] = (char)(0x80 | (c & 0x3F)); n = 3;
-  } else {
-    u[0] = (char)(0xF0 | c >> 18); u[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    u[2] = (char)(0x80 | ((c >> 6) & 0x3F)); u[3] = (char)(0x80 | (c & 0x3F)); n = 4;
-  }
-  return ar_buf_append(b, u, n);
+  return ar_buf_append(b, u, (size_t)ar_utf8_encode(c, u));
 }
 
 static ar_status from_utf16(const char *name, const unsigned char *p, size_t n, int be, ar_buf *out, ar_error *err) {
