@@ -39,17 +39,16 @@ static int on_query_term(void *ud, const char *term, int len, int start, int end
 }
 
 ar_status ar_lexical_query(ar_analyzer *an, const char *question, char **out, ar_error *err) {
+  *out = NULL;
   struct qbuild b = {0};
   b.text = question;
   ar_analyze(an, question, strlen(question), on_query_term, &b);
   for (int i = 0; i < b.n_terms; i++) ar_free(b.terms[i]);
   ar_free(b.terms);
-  if (b.oom || b.buf.oom || ar_buf_reserve(&b.buf, 1)) {
+  if (b.oom || b.buf.oom || !(*out = ar_buf_steal(&b.buf))) {
     ar_buf_free(&b.buf);
     return ar_fail(err, AR_ERR_NOMEM, "out of memory building the query");
   }
-  b.buf.p[b.buf.n] = 0;  /* ar_buf_reserve does not terminate a fresh buffer */
-  *out = ar_buf_steal(&b.buf);
   return AR_OK;
 }
 

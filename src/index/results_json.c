@@ -114,7 +114,6 @@ char *ar_results_to_text(const ar_results *r, int hide_urls) {
                   h->text ? h->text : "");
     ar_free(link);
   }
-  if (b.oom || ar_buf_reserve(&b, 1)) { ar_buf_free(&b); return NULL; }
-  b.p[b.n] = 0;  /* ar_buf_reserve does not terminate a fresh buffer (no hits) */
-  return ar_buf_steal(&b);
+  if (b.oom) { ar_buf_free(&b); return NULL; }
+  return ar_buf_steal(&b);  /* "" when there are no hits; NULL only when out of memory */
 }
