@@ -208,10 +208,16 @@ AR_API void ar_tokenizer_free(ar_tokenizer *t);
  * ------------------------------------------------------------------------------------------- */
 typedef struct ar_model ar_model;
 
+typedef enum ar_gemm_backend {
+  AR_GEMM_PACKED = 0,    /* default: our kernel over weights packed once at load (src/model/gemm.c) */
+  AR_GEMM_OPENBLAS       /* OpenBLAS sgemm over the weights as stored (the reference; slower here) */
+} ar_gemm_backend;
+
 typedef struct ar_model_params {
   int n_threads;         /* 0 = all cores. The model runs its own pool of n_threads and sets OpenBLAS
                             to one thread, process-wide (no oversubscription). */
   int ids_only;          /* load without a tokenizer: only ar_model_embed_ids works (tests, tools) */
+  ar_gemm_backend gemm;  /* matrix products of the forward pass */
 } ar_model_params;
 
 typedef enum ar_embed_kind {

@@ -1,39 +1,42 @@
 /* forward.c - the encoder forward pass over a batch of unpadded sequences, concatenated:
  * embeddings -> L post-LN blocks -> masked mean pooling -> L2 normalisation.
- * Work is split over the model's thread pool: linear layers by output columns (OpenBLAS sgemm,
- * single-threaded inside each task, or our small-T kernel), attention by (sequence, head),
- * row-wise kernels by token ranges. */
+ * Work is split over the model's thread pool: linear layers by 16-column panels (ar_gemm over
+ * packed weights, or OpenBLAS sgemm), attention by (sequence, head), row-wise kernels by token
+ * ranges. No output depends on the batch it shares or on the thread count. */
 #include "model/model.h"
 #include "core/util.h"
 #include <cblas.h>
 #include <math.h>
 
 #define AR_CHUNK_TOKENS 4096 /* tokens per forward chunk: big enough for GEMM efficiency, small enough for RSS */
-#ifndef AR_SMALL_T
-#define AR_SMALL_T 32 /* at most this many tokens: our unpacked kernel, no sgemm packing */
-#endif
+#define AR_ATT_ROWS 12       /* query rows per attention step: their scores stay in L1 */
 
 void ar_run_state_free(ar_run_state *rs) {
-  ar_free(rs->x); ar_free(rs->q); ar_free(rs->k); ar_free(rs->v);
-  ar_free(rs->ctx); ar_free(rs->a); ar_free(rs->ff); ar_free(rs->att);
+  ar_free(rs->x); ar_free(rs->qkv); ar_free(rs->ctx); ar_free(rs->a); ar_free(rs->ff); ar_free(rs->att);
   memset(rs, 0, sizeof *rs);
+}
+
+/* Per-worker attention scratch, in floats: packed keys [n, d] and values [n, d] and AR_ATT_ROWS rows
+ * of scores (packed), or one [n, n] score matrix (OpenBLAS). */
+static size_t att_floats(const ar_model *m) {
+  int n = m->max_tokens, d = m->c.hidden / m->c.heads;
+  if (m->gemm == AR_GEMM_OPENBLAS) return (size_t)n * n;
+  return ar_pack_size(d, n) + ar_pack_size(n, d) + (size_t)AR_ATT_ROWS * n;
 }
 
 static ar_status ensure_state(ar_model *m, int T, ar_error *err) {
   ar_run_state *rs = &m->rs;
   if (T <= rs->cap_tokens) return AR_OK;
   ar_run_state_free(rs);
-  size_t H = (size_t)m->c.hidden, F = (size_t)m->c.inter, t = (size_t)T, n = (size_t)m->max_tokens;
-  rs->x = ar_malloc(t * H * sizeof(float));    /* [T, H] */
-  rs->q = ar_malloc(t * H * sizeof(float));    /* [T, H] */
-  rs->k = ar_malloc(t * H * sizeof(float));    /* [T, H] */
-  rs->v = ar_malloc(t * H * sizeof(float));    /* [T, H] */
-  rs->ctx = ar_malloc(t * H * sizeof(float));  /* [T, H] */
-  rs->a = ar_malloc(t * H * sizeof(float));    /* [T, H] */
-  rs->ff = ar_malloc(t * F * sizeof(float));   /* [T, F] */
-  rs->att_cap = (int)n;
-  rs->att = ar_malloc((size_t)m->n_threads * n * n * sizeof(float)); /* [threads, n, n] */
-  if (!rs->x || !rs->q || !rs->k || !rs->v || !rs->ctx || !rs->a || !rs->ff || !rs->att) {
+  size_t H = (size_t)m->c.hidden, F = (size_t)m->c.inter, t = (size_t)T;
+  rs->x = ar_malloc(t * H * sizeof(float));       /* [T, H] */
+  rs->qkv = ar_malloc(t * 3 * H * sizeof(float)); /* [T, 3H] */
+  rs->ctx = ar_malloc(t * H * sizeof(float));     /* [T, H] */
+  rs->a = ar_malloc(t * H * sizeof(float));       /* [T, H] */
+  rs->ff = ar_malloc(t * F * sizeof(float));      /* [T, F] */
+  rs->att_stride = (att_floats(m) + 15) & ~(size_t)15;
+  rs->att = ar_malloc((size_t)m->n_threads * rs->att_stride * sizeof(float) + 64);
+  if (!rs->x || !rs->qkv || !rs->ctx || !rs->a || !rs->ff || !rs->att) {
     ar_run_state_free(rs);
     return ar_fail(err, AR_ERR_NOMEM, "out of memory for %d tokens of activations", T);
   }
@@ -85,11 +88,10 @@ typedef struct job {
   int T;                       /* tokens in the chunk */
   int ns;                      /* sequences in the chunk */
   const int *off, *len;        /* per sequence: first token row, length */
-  /* linear: Y[m][T, out] = X[T, in] W[m]^T + B[m] (then GELU if gelu), m < nmat */
-  const float *X;
-  const float *W[3], *B[3];
-  float *Y[3];
-  int nmat, out, in, gelu, per_mat, cols;
+  /* linear: Y[T, out] = gelu?(X[T, in] W^T + B) */
+  const float *X, *W, *B;
+  float *Y;
+  int out, in, gelu, panels_per;
   /* rows: y = LN(y + bias + res) */
   float *ry;
   const float *rres, *rbias, *rg, *rb;
@@ -99,63 +101,70 @@ typedef struct job {
 static void linear_task(void *ctx, int task, int worker) {
   (void)worker;
   job *j = ctx;
-  int mi = task / j->per_mat, n0 = (task % j->per_mat) * j->cols, n1 = AR_MIN(j->out, n0 + j->cols);
-  if (n0 >= n1) return;
-  const float *W = j->W[mi] + (size_t)n0 * j->in;
-  float *Y = j->Y[mi];
-  /* One product per sequence, with the kernel chosen by that sequence's length alone: a sequence's
-   * rounding then never depends on what else shares the batch (batched == one-by-one, bitwise).
-   * Re-packing the weight slice per sequence costs ~1/len of the product. */
-  for (int s = 0; s < j->ns; s++) {
-    const float *X = j->X + (size_t)j->off[s] * j->in;
-    float *Ys = Y + (size_t)j->off[s] * j->out + n0;
-    int n = j->len[s];
-    if (n <= AR_SMALL_T && j->in % 8 == 0)
-      ar_gemm_small(X, n, W, n1 - n0, j->in, Ys, j->out);
-    else
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n1 - n0, j->in, 1.0f, X, j->in, W, j->in, 0.0f, Ys,
-                  j->out);
+  int np = (j->out + AR_PANEL - 1) / AR_PANEL, p0 = task * j->panels_per, p1 = AR_MIN(np, p0 + j->panels_per);
+  if (p0 >= p1) return;
+  if (j->m->gemm == AR_GEMM_PACKED) {
+    ar_gemm(j->X, (size_t)j->in, j->T, j->W, j->in, j->out, p0, p1, j->Y, (size_t)j->out, 1.0f, j->B, j->gelu);
+    return;
   }
+  int n0 = p0 * AR_PANEL, n1 = AR_MIN(j->out, p1 * AR_PANEL);
+  /* OpenBLAS: one product per sequence, so a sequence's rounding never depends on its batch */
+  for (int s = 0; s < j->ns; s++)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->len[s], n1 - n0, j->in, 1.0f,
+                j->X + (size_t)j->off[s] * j->in, j->in, j->W + (size_t)n0 * j->in, j->in, 0.0f,
+                j->Y + (size_t)j->off[s] * j->out + n0, j->out);
   for (int t = 0; t < j->T; t++) {
-    float *y = Y + (size_t)t * j->out + n0;
-    if (j->gelu) ar_add_bias_gelu(y, j->B[mi] + n0, n1 - n0);
-    else ar_add_bias(y, j->B[mi] + n0, n1 - n0);
+    float *y = j->Y + (size_t)t * j->out + n0;
+    if (j->gelu) ar_add_bias_gelu(y, j->B + n0, n1 - n0);
+    else ar_add_bias(y, j->B + n0, n1 - n0);
   }
 }
 
-/* Y[i] = X W[i]^T + B[i] for i < nmat (all [out, in]); column slices spread over the pool. */
-static void linear(job *j, const float *X, int nmat, const float *const *W, const float *const *B, float *const *Y,
-                   int out, int in, int gelu) {
-  int nt = j->m->n_threads;
-  /* a few column slices per thread (load balance on a busy machine), at least 32 columns each */
-  int per = j->T <= AR_SMALL_T ? 4 * nt : 2 * nt;
-  if (per * nmat > 4 * nt) per = AR_MAX(1, (4 * nt + nmat - 1) / nmat);
-  int cols = (out + per - 1) / per;
-  cols = AR_MAX(32, (cols + 15) & ~15);
-  j->X = X;
-  for (int i = 0; i < nmat; i++) { j->W[i] = W[i]; j->B[i] = B[i]; j->Y[i] = Y[i]; }
-  j->nmat = nmat; j->out = out; j->in = in; j->gelu = gelu;
-  j->cols = cols;
-  j->per_mat = (out + cols - 1) / cols;
-  ar_pool_run(j->m->pool, nmat * j->per_mat, linear_task, j);
+/* Y = gelu?(X W^T + B), W [out, in] (packed or not); panels spread over the pool. */
+static void linear(job *j, const float *X, const float *W, const float *B, float *Y, int out, int in, int gelu) {
+  int nt = j->m->n_threads, np = (out + AR_PANEL - 1) / AR_PANEL;
+  /* a few tasks per thread: load balance on a busy machine */
+  int tasks = AR_MIN(np, nt == 1 ? 1 : 4 * nt);
+  j->X = X; j->W = W; j->B = B; j->Y = Y;
+  j->out = out; j->in = in; j->gelu = gelu;
+  j->panels_per = (np + tasks - 1) / tasks;
+  ar_pool_run(j->m->pool, (np + j->panels_per - 1) / j->panels_per, linear_task, j);
 }
 
-/* Self-attention of one (sequence, head): unpadded, so no mask. */
+/* Self-attention of one (sequence, head): unpadded, so no mask. q, k, v: [n, d] with row stride 3H. */
 static void attention_task(void *ctx, int task, int worker) {
   job *j = ctx;
   ar_model *m = j->m;
   ar_run_state *rs = &m->rs;
   int H = m->c.hidden, nh = m->c.heads, d = H / nh;
   int s = task / nh, h = task % nh, t0 = j->off[s], n = j->len[s];
+  size_t ld = 3 * (size_t)H;
   float scale = 1.0f / sqrtf((float)d);
-  const float *q = rs->q + (size_t)t0 * H + h * d;   /* [n, d] with row stride H */
-  const float *k = rs->k + (size_t)t0 * H + h * d;
-  const float *v = rs->v + (size_t)t0 * H + h * d;
-  float *o = rs->ctx + (size_t)t0 * H + h * d;
-  float *S = rs->att + (size_t)worker * rs->att_cap * rs->att_cap; /* [n, n] */
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, scale, q, H, k, H, 0.0f, S, n);
-  for (int i = 0; i < n; i++) ar_softmax(S + (size_t)i * n, n);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1.0f, S, n, v, H, 0.0f, o, H);
+  const float *q = rs->qkv + (size_t)t0 * ld + h * d, *k = q + H, *v = q + 2 * H;
+  float *o = rs->ctx + (size_t)t0 * H + h * d; /* [n, d] with row stride H */
+  float *w = (float *)(((uintptr_t)rs->att + 63) & ~(uintptr_t)63) + (size_t)worker * rs->att_stride;
+  if (m->gemm == AR_GEMM_OPENBLAS) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, scale, q, ld, k, ld, 0.0f, w, n);
+    for (int i = 0; i < n; i++) ar_softmax(w + (size_t)i * n, n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1.0f, w, n, v, ld, 0.0f, o, H);
+    return;
+  }
+  float *kp = w;                          /* K^T packed: [d, n] */
+  float *vp = kp + ar_pack_size(d, n);    /* V packed: [n, d] */
+  float *S = vp + ar_pack_size(n, d);     /* [AR_ATT_ROWS, n] scores, then probabilities */
+  ar_pack_rows(k, n, d, ld, kp);
+  ar_pack_cols(v, n, d, ld, vp);
+  int np = (n + AR_PANEL - 1) / AR_PANEL, dp = (d + AR_PANEL - 1) / AR_PANEL;
+  for (int i0 = 0; i0 < n; i0 += AR_ATT_ROWS) {
+    int r = AR_MIN(AR_ATT_ROWS, n - i0);
+    float inv[AR_ATT_ROWS];
+    ar_gemm(q + (size_t)i0 * ld, ld, r, kp, d, n, 0, np, S, (size_t)n, scale, NULL, 0);
+    for (int i = 0; i < r; i++) inv[i] = 1.0f / ar_exp_shifted(S + (size_t)i * n, n);
+    ar_gemm(S, (size_t)n, r, vp, n, d, 0, dp, o + (size_t)i0 * H, (size_t)H, 1.0f, NULL, 0);
+    /* softmax's division, on the d outputs of a row instead of its n probabilities */
+    for (int i = 0; i < r; i++)
+      for (int c = 0; c < d; c++) o[(size_t)(i0 + i) * H + c] *= inv[i];
+  }
 }
 
 static void rows_task(void *ctx, int task, int worker) {
@@ -189,13 +198,12 @@ static ar_status forward_chunk(ar_model *m, const int32_t *const *ids, const int
   job j = {.m = m, .T = T, .ns = s1 - s0, .off = off, .len = n_ids + s0};
   for (int l = 0; l < c->layers; l++) {
     const ar_layer *w = &m->layer[l];
-    linear(&j, rs->x, 3, (const float *[]){w->wq, w->wk, w->wv}, (const float *[]){w->bq, w->bk, w->bv},
-           (float *[]){rs->q, rs->k, rs->v}, H, H, 0);
-    ar_pool_run(m->pool, j.ns * c->heads, attention_task, &j);
-    linear(&j, rs->ctx, 1, &w->wo, &w->bo, &rs->a, H, H, 0);
+    linear(&j, rs->x, w->wqkv, w->bqkv, rs->qkv, 3 * H, H, 0);   /* [T, 3H] */
+    ar_pool_run(m->pool, j.ns * c->heads, attention_task, &j);   /* [T, H] */
+    linear(&j, rs->ctx, w->wo, w->bo, rs->a, H, H, 0);             /* [T, H] */
     residual_ln(&j, rs->a, rs->x, NULL, w->ln1_g, w->ln1_b);
-    linear(&j, rs->a, 1, &w->wi, &w->bi, &rs->ff, F, H, 1);
-    linear(&j, rs->ff, 1, &w->wout, &w->bout, &rs->x, H, F, 0);
+    linear(&j, rs->a, w->wi, w->bi, rs->ff, F, H, 1);              /* [T, F] */
+    linear(&j, rs->ff, w->wout, w->bout, rs->x, H, F, 0);          /* [T, H] */
     residual_ln(&j, rs->x, rs->a, NULL, w->ln2_g, w->ln2_b);
   }
   /* mean over every token (the mask is all ones: no padding), then v / max(|v|, 1e-12) */

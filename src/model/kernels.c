@@ -5,9 +5,8 @@
 #include <math.h>
 #include <string.h>
 
-/* glibc's libmvec (reached through -lm): 8-wide erff/expf, a few ulp from the scalar ones. */
+/* glibc's libmvec (reached through -lm): 8-wide erff, a few ulp from the scalar one. */
 __m256 _ZGVdN8v_erff(__m256 x);
-__m256 _ZGVdN8v_expf(__m256 x);
 
 void ar_widen_f16(const uint8_t *src, float *dst, size_t n) {
   size_t i = 0;
@@ -122,73 +121,60 @@ void ar_add_bias_gelu(float *y, const float *bias, int n) {
   }
 }
 
-void ar_softmax(float *x, int n) {
-  float mx = -INFINITY;
+/* exp(x) for x <= 0, 8 lanes: 2^n e^r with n = round(x / ln 2), |r| <= ln2 / 2, and e^r by its Taylor
+ * series to r^7 (truncation < 5e-9 relative, under float rounding). ln 2 is split in two so that
+ * n * ln2_hi is exact. Below -87 (e^x < 1.7e-38, a weight nothing can notice) it returns 0.
+ * Several times cheaper than libmvec's expf, which handles the whole range. */
+static inline __m256 exp8_nonpos(__m256 x) {
+  const __m256 lo = _mm256_set1_ps(-87.0f);
+  __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+  x = _mm256_max_ps(x, lo);
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860682030941723212e-6f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 5040);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+}
+
+float ar_exp_shifted(float *x, int n) {
   int i = 0;
   __m256 vm = _mm256_set1_ps(-INFINITY);
   for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + i));
-  float t[8];
+  float t[8], mx = -INFINITY;
   _mm256_storeu_ps(t, vm);
   for (int j = 0; j < 8; j++) mx = t[j] > mx ? t[j] : mx;
   for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
   vm = _mm256_set1_ps(mx);
   __m256 vs = _mm256_setzero_ps();
   for (i = 0; i + 8 <= n; i += 8) {
-    __m256 e = _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
+    __m256 e = exp8_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
     _mm256_storeu_ps(x + i, e);
     vs = _mm256_add_ps(vs, e);
   }
   _mm256_storeu_ps(t, vs);
   double s = (double)t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
-  for (; i < n; i++) { x[i] = expf(x[i] - mx); s += x[i]; }
-  __m256 r = _mm256_set1_ps((float)(1.0 / s));
-  for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), r));
-  for (; i < n; i++) x[i] *= (float)(1.0 / s);
+  if (i < n) { /* the tail through the same vector code, so every element rounds alike */
+    float in[8], out[8];
+    for (int j = 0; j < 8; j++) in[j] = i + j < n ? x[i + j] - mx : -INFINITY;
+    _mm256_storeu_ps(out, exp8_nonpos(_mm256_loadu_ps(in)));
+    for (int j = 0; i + j < n; j++) { x[i + j] = out[j]; s += out[j]; }
+  }
+  return (float)s;
 }
 
-/* [sum a, sum b, sum c, sum d]: one fixed summation order for every output, so an output's value
- * does not depend on which tile computed it. */
-static inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
-  __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
-  return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
-}
-
-/* TT tokens x JJ weight rows; K % 8 == 0. Each output is the same chain of FMAs whatever TT/JJ. */
-static inline __attribute__((always_inline)) void small_tile(const float *X, int ldx, const float *W, int K,
-                                                             float *Y, int ldy, const int TT, const int JJ) {
-  __m256 acc[3][4];
-  for (int t = 0; t < TT; t++)
-    for (int j = 0; j < JJ; j++) acc[t][j] = _mm256_setzero_ps();
-  for (int k = 0; k < K; k += 8) {
-    __m256 w[4];
-    for (int j = 0; j < JJ; j++) w[j] = _mm256_loadu_ps(W + (size_t)j * K + k);
-    for (int t = 0; t < TT; t++) {
-      __m256 x = _mm256_loadu_ps(X + (size_t)t * ldx + k);
-      for (int j = 0; j < JJ; j++) acc[t][j] = _mm256_fmadd_ps(w[j], x, acc[t][j]);
-    }
-  }
-  for (int t = 0; t < TT; t++) {
-    if (JJ == 4) {
-      _mm_storeu_ps(Y + (size_t)t * ldy, hsum4(acc[t][0], acc[t][1], acc[t][2], acc[t][3]));
-    } else {
-      for (int j = 0; j < JJ; j++) Y[(size_t)t * ldy + j] = _mm_cvtss_f32(hsum4(acc[t][j], acc[t][j], acc[t][j], acc[t][j]));
-    }
-  }
-}
-
-void ar_gemm_small(const float *X, int T, const float *W, int n, int K, float *Y, int ldy) {
-  int j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const float *w = W + (size_t)j * K;
-    int t = 0;
-    for (; t + 3 <= T; t += 3) small_tile(X + (size_t)t * K, K, w, K, Y + (size_t)t * ldy + j, ldy, 3, 4);
-    if (T - t == 2) small_tile(X + (size_t)t * K, K, w, K, Y + (size_t)t * ldy + j, ldy, 2, 4);
-    else if (T - t == 1) small_tile(X + (size_t)t * K, K, w, K, Y + (size_t)t * ldy + j, ldy, 1, 4);
-  }
-  for (; j < n; j++) {
-    const float *w = W + (size_t)j * K;
-    int t = 0;
-    for (; t + 3 <= T; t += 3) small_tile(X + (size_t)t * K, K, w, K, Y + (size_t)t * ldy + j, ldy, 3, 1);
-    for (; t < T; t++) small_tile(X + (size_t)t * K, K, w, K, Y + (size_t)t * ldy + j, ldy, 1, 1);
-  }
+void ar_softmax(float *x, int n) {
+  float r = 1.0f / ar_exp_shifted(x, n);
+  int i = 0;
+  __m256 vr = _mm256_set1_ps(r);
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vr));
+  for (; i < n; i++) x[i] *= r;
 }

@@ -10,7 +10,9 @@
 ar_status ar_model_attach_tokenizer(ar_model *m, const char *dir, ar_error *err); /* text.c */
 void ar_model_detach_tokenizer(ar_model *m);
 
-ar_model_params ar_model_default_params(void) { return (ar_model_params){.n_threads = 0, .ids_only = 0}; }
+ar_model_params ar_model_default_params(void) {
+  return (ar_model_params){.n_threads = 0, .ids_only = 0, .gemm = AR_GEMM_PACKED};
+}
 
 static int json_int(json_t *o, const char *k, int def, int *out) {
   json_t *v = json_object_get(o, k);
@@ -129,22 +131,44 @@ static int all_finite(const float *p, size_t n) {
   return !bad;
 }
 
+static const ar_st_tensor *find_tensor(const ar_st_file *f, const char *key) {
+  size_t klen = strlen(key);
+  char base[256];
+  if (klen > 7 && !strcmp(key + klen - 7, ".weight") && strstr(key, "LayerNorm")) {
+    snprintf(base, sizeof base, "%.*s", (int)(klen - 7), key);
+    return find_ln(f, base, "weight", "gamma");
+  }
+  if (klen > 5 && !strcmp(key + klen - 5, ".bias") && strstr(key, "LayerNorm")) {
+    snprintf(base, sizeof base, "%.*s", (int)(klen - 5), key);
+    return find_ln(f, base, "bias", "beta");
+  }
+  return ar_st_find(f, key);
+}
+
+/* Drops a tensor's source pages once we hold our own copy, so peak RSS stays near the fp32 size. */
+static void release_source(const ar_st_tensor *t) {
+  long pg = sysconf(_SC_PAGESIZE);
+  uintptr_t b = ((uintptr_t)t->data + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+  uintptr_t e = ((uintptr_t)t->data + t->nbytes) & ~((uintptr_t)pg - 1);
+  if (e > b) madvise((void *)b, e - b, MADV_DONTNEED);
+}
+
+static void widen(const ar_st_tensor *t, float *dst, size_t n) {
+  if (t->dtype == AR_ST_F32) memcpy(dst, t->data, n * 4);
+  else if (t->dtype == AR_ST_F16) ar_widen_f16(t->data, dst, n);
+  else ar_widen_bf16(t->data, dst, n);
+}
+
+static float *take(loader *L, size_t n) {
+  float *p = L->next;
+  L->next += (n + 15) & ~(size_t)15; /* keeps every block 64-byte aligned */
+  return p;
+}
+
 /* Returns fp32 weights: a pointer into the mapping when F32 and aligned, else widened into m->owned. */
 static ar_status get_f32(loader *L, const char *key, int d0, int d1, const float **out, ar_error *err) {
   ar_model *m = L->m;
-  const ar_st_tensor *t;
-  size_t klen = strlen(key);
-  if (klen > 7 && !strcmp(key + klen - 7, ".weight") && strstr(key, "LayerNorm")) {
-    char base[256];
-    snprintf(base, sizeof base, "%.*s", (int)(klen - 7), key);
-    t = find_ln(&m->st, base, "weight", "gamma");
-  } else if (klen > 5 && !strcmp(key + klen - 5, ".bias") && strstr(key, "LayerNorm")) {
-    char base[256];
-    snprintf(base, sizeof base, "%.*s", (int)(klen - 5), key);
-    t = find_ln(&m->st, base, "bias", "beta");
-  } else {
-    t = ar_st_find(&m->st, key);
-  }
+  const ar_st_tensor *t = find_tensor(&m->st, key);
   ar_status s = check_tensor(m, t, key, d0, d1, err);
   if (s) return s;
   size_t n = (size_t)d0 * (size_t)(d1 ? d1 : 1);
@@ -158,20 +182,45 @@ static ar_status get_f32(loader *L, const char *key, int d0, int d1, const float
   if (direct) {
     dst = (float *)t->data;
   } else {
-    dst = L->next;
-    L->next += (n + 15) & ~(size_t)15;
-    if (t->dtype == AR_ST_F32) memcpy(dst, t->data, n * 4);
-    else if (t->dtype == AR_ST_F16) ar_widen_f16(t->data, dst, n);
-    else ar_widen_bf16(t->data, dst, n);
-    /* drop the source pages we no longer need, so peak RSS stays near the fp32 size */
-    long pg = sysconf(_SC_PAGESIZE);
-    uintptr_t b = ((uintptr_t)t->data + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
-    uintptr_t e = ((uintptr_t)t->data + t->nbytes) & ~((uintptr_t)pg - 1);
-    if (e > b) madvise((void *)b, e - b, MADV_DONTNEED);
+    dst = take(L, n);
+    widen(t, dst, n);
+    release_source(t);
   }
   if (!all_finite(dst, n)) return ar_fail(err, AR_ERR_MODEL, "%s: tensor '%s' holds NaN or Inf", m->st.path, t->name);
   *out = dst;
   return AR_OK;
+}
+
+/* A linear layer's weights ([rows, K] each; several are stacked into one [nk * rows, K] matrix) or
+ * biases (K == 0), always owned: weights packed for ar_gemm, or row-major for OpenBLAS. */
+static ar_status get_linear(loader *L, const char *const *keys, int nk, int rows, int K, const float **out,
+                            ar_error *err) {
+  ar_model *m = L->m;
+  const ar_st_tensor *t[3];
+  int N = nk * rows, packed = K && m->gemm == AR_GEMM_PACKED;
+  size_t each = (size_t)rows * (size_t)(K ? K : 1), total = packed ? ar_pack_size(K, N) : (size_t)nk * each;
+  for (int i = 0; i < nk; i++) {
+    t[i] = find_tensor(&m->st, keys[i]);
+    ar_status s = check_tensor(m, t[i], keys[i], rows, K, err);
+    if (s) return s;
+  }
+  if (!L->next) { L->need += (total + 15) & ~(size_t)15; *out = NULL; return AR_OK; }
+  float *dst = take(L, total), *tmp = dst;
+  if (packed && !(tmp = ar_malloc((size_t)nk * each * sizeof(float))))
+    return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory packing '%s'", m->st.path, keys[0]);
+  ar_status s = AR_OK;
+  for (int i = 0; i < nk && !s; i++) {
+    widen(t[i], tmp + i * each, each);
+    release_source(t[i]);
+    if (!all_finite(tmp + i * each, each))
+      s = ar_fail(err, AR_ERR_MODEL, "%s: tensor '%s' holds NaN or Inf", m->st.path, t[i]->name);
+  }
+  if (packed) {
+    if (!s) ar_pack_rows(tmp, N, K, (size_t)K, dst);
+    ar_free(tmp);
+  }
+  *out = dst;
+  return s;
 }
 
 static ar_status load_weights(ar_model *m, loader *L, ar_error *err) {
@@ -181,27 +230,34 @@ static ar_status load_weights(ar_model *m, loader *L, ar_error *err) {
 #define GET(dst, key, d0, d1) do { if ((s = get_f32(L, key, d0, d1, &(dst), err))) return s; } while (0)
   GET(m->emb_ln_g, "embeddings.LayerNorm.weight", H, 0);
   GET(m->emb_ln_b, "embeddings.LayerNorm.bias", H, 0);
-  char k[160];
+  char k[6][160];
   for (int i = 0; i < c->layers; i++) {
     ar_layer *l = &m->layer[i];
-#define LGET(dst, name, d0, d1) do { snprintf(k, sizeof k, "encoder.layer.%d.%s", i, name); GET(dst, k, d0, d1); } while (0)
-    LGET(l->wq, "attention.self.query.weight", H, H);
-    LGET(l->bq, "attention.self.query.bias", H, 0);
-    LGET(l->wk, "attention.self.key.weight", H, H);
-    LGET(l->bk, "attention.self.key.bias", H, 0);
-    LGET(l->wv, "attention.self.value.weight", H, H);
-    LGET(l->bv, "attention.self.value.bias", H, 0);
-    LGET(l->wo, "attention.output.dense.weight", H, H);
-    LGET(l->bo, "attention.output.dense.bias", H, 0);
+#define KEY(j, name) (snprintf(k[j], sizeof k[j], "encoder.layer.%d.%s", i, name), k[j])
+#define LGET(dst, name, d0, d1) do { GET(dst, KEY(0, name), d0, d1); } while (0)
+#define LIN(dst, nk, rows, K) do { if ((s = get_linear(L, (const char *const *)keys, nk, rows, K, &(dst), err))) return s; } while (0)
+    const char *keys[3];
+    keys[0] = KEY(0, "attention.self.query.weight");
+    keys[1] = KEY(1, "attention.self.key.weight");
+    keys[2] = KEY(2, "attention.self.value.weight");
+    LIN(l->wqkv, 3, H, H);
+    keys[0] = KEY(0, "attention.self.query.bias");
+    keys[1] = KEY(1, "attention.self.key.bias");
+    keys[2] = KEY(2, "attention.self.value.bias");
+    LIN(l->bqkv, 3, H, 0);
+    keys[0] = KEY(0, "attention.output.dense.weight"); LIN(l->wo, 1, H, H);
+    keys[0] = KEY(0, "attention.output.dense.bias"); LIN(l->bo, 1, H, 0);
+    keys[0] = KEY(0, "intermediate.dense.weight"); LIN(l->wi, 1, F, H);
+    keys[0] = KEY(0, "intermediate.dense.bias"); LIN(l->bi, 1, F, 0);
+    keys[0] = KEY(0, "output.dense.weight"); LIN(l->wout, 1, H, F);
+    keys[0] = KEY(0, "output.dense.bias"); LIN(l->bout, 1, H, 0);
     LGET(l->ln1_g, "attention.output.LayerNorm.weight", H, 0);
     LGET(l->ln1_b, "attention.output.LayerNorm.bias", H, 0);
-    LGET(l->wi, "intermediate.dense.weight", F, H);
-    LGET(l->bi, "intermediate.dense.bias", F, 0);
-    LGET(l->wout, "output.dense.weight", H, F);
-    LGET(l->bout, "output.dense.bias", H, 0);
     LGET(l->ln2_g, "output.LayerNorm.weight", H, 0);
     LGET(l->ln2_b, "output.LayerNorm.bias", H, 0);
+#undef LIN
 #undef LGET
+#undef KEY
   }
 #undef GET
   return AR_OK;
@@ -272,6 +328,11 @@ ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_e
   snprintf(path, sizeof path, "%s/model.safetensors", dir);
   if ((s = ar_st_open(path, &m->st, err))) goto fail;
   if ((s = load_tables(m, err))) goto fail;
+  if (p.gemm != AR_GEMM_PACKED && p.gemm != AR_GEMM_OPENBLAS) {
+    s = ar_fail(err, AR_ERR_INVALID, "unknown matrix-product backend %d", (int)p.gemm);
+    goto fail;
+  }
+  m->gemm = p.gemm;
   m->layer = ar_calloc((size_t)m->c.layers, sizeof *m->layer);
   m->row = ar_malloc((size_t)m->c.hidden * sizeof(float));
   m->rowraw = ar_malloc((size_t)m->c.hidden * 4);

@@ -27,9 +27,10 @@ typedef struct ar_emb_table {
 } ar_emb_table;
 
 typedef struct ar_layer {
-  /* linear weights [out, in] row-major, biases [out]; fp32 */
-  const float *wq, *wk, *wv, *wo, *wi, *wout;
-  const float *bq, *bk, *bv, *bo, *bi, *bout;
+  /* linear weights, fp32, owned: packed for ar_gemm (AR_GEMM_PACKED) or row-major [out, in]
+   * (AR_GEMM_OPENBLAS). Query, key and value are one [3H, H] matrix, so one product. */
+  const float *wqkv, *wo, *wi, *wout;
+  const float *bqkv, *bo, *bi, *bout;  /* [out] */
   const float *ln1_g, *ln1_b;   /* attention.output.LayerNorm [H] */
   const float *ln2_g, *ln2_b;   /* output.LayerNorm [H] */
 } ar_layer;
@@ -38,12 +39,12 @@ typedef struct ar_layer {
 typedef struct ar_run_state {
   int cap_tokens;
   float *x;      /* [T, H] hidden state */
-  float *q, *k, *v; /* [T, H] each */
+  float *qkv;    /* [T, 3H] query | key | value */
   float *ctx;    /* [T, H] attention output (heads concatenated) */
   float *a;      /* [T, H] after attention block */
   float *ff;     /* [T, F] intermediate */
-  float *att;    /* [n_threads, n, n] scores, one block per worker */
-  int att_cap;   /* max sequence length the score buffers hold */
+  float *att;    /* per worker: packed keys and values + a block of scores (packed), or [n, n] scores */
+  size_t att_stride; /* floats per worker in att */
 } ar_run_state;
 
 struct ar_model {
@@ -56,6 +57,7 @@ struct ar_model {
   size_t owned_floats;
   ar_tokenizer *tok;
   int n_threads;
+  ar_gemm_backend gemm;
   ar_pool *pool;         /* n_threads workers; OpenBLAS itself runs single-threaded inside them */
   int max_tokens;
   char fingerprint[160];
@@ -76,7 +78,15 @@ void ar_add_bias_residual_layernorm(float *y, const float *x, const float *bias,
 void ar_add_bias(float *y, const float *bias, int n);
 void ar_add_bias_gelu(float *y, const float *bias, int n);
 void ar_softmax(float *x, int n);
-/* Y[t, j] = sum_k X[t, k] W[j, k] for t < T, j < n (X row stride K, Y row stride ldy); K % 8 == 0.
- * For few tokens: reads W once, in its stored [out, in] layout, with no packing. */
-void ar_gemm_small(const float *X, int T, const float *W, int n, int K, float *Y, int ldy);
+/* x <- exp(x - max x); returns the sum (softmax without the division) */
+float ar_exp_shifted(float *x, int n);
+/* gemm.c: B [K, N] packed in 16-column panels (see there). */
+#define AR_PANEL 16
+size_t ar_pack_size(int K, int N);                                   /* floats */
+void ar_pack_rows(const float *W, int N, int K, size_t ldw, float *P); /* B = W^T, W [N, K] row stride ldw */
+void ar_pack_cols(const float *V, int K, int N, size_t ldv, float *P); /* B = V, V [K, N] row stride ldv */
+/* C[m, n] = gelu?(alpha * sum_k A[m, k] B[k, n] + bias[n]) for m < M and n in panels [p0, p1) (n < N).
+ * A [M, K] row stride lda, C row stride ldc; bias may be NULL. P 32-byte aligned. */
+void ar_gemm(const float *A, size_t lda, int M, const float *P, int K, int N, int p0, int p1, float *C, size_t ldc,
+             float alpha, const float *bias, int gelu);
 #endif

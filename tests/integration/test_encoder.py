@@ -47,7 +47,9 @@ def compare(what, got, ref, cos_min=0.99999, abs_max=1e-5):
     r = r.astype(np.float64)
     worst_cos = min(worst_cos, float(g @ r / (np.linalg.norm(g) * np.linalg.norm(r))))
     worst_abs = max(worst_abs, float(np.abs(g - r).max()))
-  check(worst_cos >= cos_min and worst_abs <= abs_max, what, "worst cos %.9f, max abs %.3g" % (worst_cos, worst_abs))
+  detail = "worst cos %.9f, max abs %.3g" % (worst_cos, worst_abs)
+  check(worst_cos >= cos_min and worst_abs <= abs_max, what, detail)
+  print("ok %s: %s" % (what, detail))
 
 
 def id_seqs(vocab, lengths, seed, pad_id):
@@ -111,7 +113,7 @@ def main():
   tmp = tempfile.mkdtemp(prefix="aularag-enc-")
   lengths = [1, 2, 3, 9, 24, 77, 128, 255, 300, 448, 511, 512, 5, 40]
   cases = [("tiny-bert", 0.02, ""), ("tiny-bert", 0.1, "bert."), ("tiny-bert", 0.3, ""),
-           ("tiny-xlmr", 0.02, "roberta."), ("tiny-xlmr", 0.1, ""), ("tiny-xlmr", 0.3, "")]
+           ("tiny-xlmr", 0.02, "roberta."), ("tiny-xlmr", 0.1, ""), ("tiny-xlmr", 0.3, ""), ("odd-bert", 0.1, "")]
   if SLOW:
     cases += [("e5-small", 0.08, ""), ("e5-base", 0.08, "")]
   for i, (preset, std, prefix) in enumerate(cases):
@@ -132,17 +134,23 @@ def main():
     p = run_embed(d, lines, "--ids", "--batch", "5", "--threads", "2")
     check(p.returncode == 0, "%s std %g: embed exits 0" % (preset, std), p.stderr[-500:])
     compare("%s std %g%s vs torch" % (preset, std, " prefix " + prefix if prefix else ""), vecs(p.stdout), ref)
-    if i in (2, 5):
+    if i in (2, 5, 6):
       one = run_embed(d, lines, "--ids", "--batch", "1", "--threads", "2")
       # Bitwise: every product is computed per sequence with a kernel chosen by its length alone, so
       # the batch never changes a sequence's rounding (the printed %.9g round-trips float32 exactly).
       check(one.returncode == 0, "%s std %g: one-by-one exits 0" % (preset, std))
       diff = max(float(np.abs(a - b).max()) for a, b in zip(vecs(one.stdout), vecs(p.stdout)))
       check(one.stdout == p.stdout, "%s std %g: batched == one-by-one, bitwise (max abs %.3g)" % (preset, std, diff))
-      # The thread count splits each layer's columns differently, which may move the last bits only.
+      # The thread count only moves whole 16-column panels between threads: bitwise too.
       t1 = run_embed(d, lines, "--ids", "--batch", "5", "--threads", "1")
       diff = max(float(np.abs(a - b).max()) for a, b in zip(vecs(t1.stdout), vecs(p.stdout)))
-      check(t1.returncode == 0 and diff <= 1e-6, "%s std %g: 1 vs 2 threads within 1e-6 (%.3g)" % (preset, std, diff))
+      check(t1.returncode == 0 and t1.stdout == p.stdout, "%s std %g: 1 vs 2 threads, bitwise (max abs %.3g)" %
+            (preset, std, diff))
+      # The OpenBLAS backend: the same model, the same reference, the same tolerance.
+      for th in ("1", "2"):
+        b = run_embed(d, lines, "--ids", "--batch", "5", "--threads", th, "--gemm", "openblas")
+        check(b.returncode == 0, "%s std %g: --gemm openblas exits 0" % (preset, std), b.stderr[-300:])
+        compare("%s std %g --gemm openblas --threads %s vs torch" % (preset, std, th), vecs(b.stdout), ref)
       for dt in ("f16", "bf16"):
         d2 = d + "-" + dt
         make_model.main(args[:3] + [d2] + args[4:] + ["--dtype", dt])
@@ -170,6 +178,8 @@ def main():
   check(p.returncode == 1 and "config.json" in p.stderr, "missing model dir: exit 1 naming config.json", p.stderr)
   p = subprocess.run([AR, "embed", "--frobnicate"], capture_output=True, text=True)
   check(p.returncode == 2, "unknown option: exit 2")
+  p = subprocess.run([AR, "embed", "--model", d, "--gemm", "mkl"], capture_output=True, text=True)
+  check(p.returncode == 2 and "--gemm" in p.stderr, "unknown --gemm backend: exit 2 naming the option", p.stderr)
   env = dict(os.environ)
   env.pop("AULARAG_MODEL", None)
   p = subprocess.run([AR, "embed"], capture_output=True, text=True, env=env, input="")

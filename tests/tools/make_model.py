@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """make_model.py - writes a random-weight multilingual-e5-shaped model directory in the hub layout.
 
-  make_model.py --preset tiny-bert|tiny-xlmr|e5-small|e5-base --out DIR [--std 0.02] [--dtype f32|f16|bf16]
+  make_model.py --preset tiny-bert|tiny-xlmr|odd-bert|e5-small|e5-base --out DIR [--std 0.02] [--dtype f32|f16|bf16]
                 [--seed N] [--prefix roberta.] [--vocab N] [--tokenizer DIR] [--no-extras] [--gamma-beta]
 
 Writes DIR/config.json and DIR/model.safetensors (safetensors written by hand: u64 header length, JSON
@@ -23,6 +23,9 @@ PRESETS = {
                     type_vocab=2, eps=1e-12, pad=0),
   "tiny-xlmr": dict(model_type="xlm-roberta", hidden=48, layers=2, heads=3, inter=96, vocab=1200, max_pos=514,
                     type_vocab=1, eps=1e-5, pad=1),
+  # sizes that are not multiples of the 16-column panels or the 8-float vectors anywhere
+  "odd-bert": dict(model_type="bert", hidden=60, layers=2, heads=5, inter=100, vocab=1200, max_pos=512,
+                   type_vocab=2, eps=1e-12, pad=0),
 }
 
 

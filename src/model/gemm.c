@@ -1,0 +1,175 @@
+/* gemm.c - the encoder's matrix product: C = epilogue(alpha * A B + bias), B pre-packed.
+ *
+ * Why our own and not sgemm: the weights never change, so they are packed once at load into
+ * 16-column panels and every product skips sgemm's per-call packing of B and its beta pass over C;
+ * the bias (and GELU) are applied while the tile is still in registers; and the same kernel serves
+ * one 24-token query and 4096-token batches with no size threshold. Each output is one fixed chain
+ * of FMAs over k, whatever the tile shape or the thread that computes it, so results do not depend
+ * on the batch or the thread count.
+ *
+ * Layout of a packed B [K, N] (N output columns): ceil(N/16) panels, panel p holds columns
+ * 16p..16p+15 as P[p][k][16] (zero past N). A is read in place (row stride lda) and broadcast one
+ * value at a time: the 6x16 register tile needs 6 broadcasts and 2 panel loads per 12 FMAs. */
+#include "model/model.h"
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+__m256 _ZGVdN8v_erff(__m256 x); /* glibc libmvec, as in kernels.c */
+
+#define MR 6     /* rows per register tile */
+#define NR AR_PANEL /* columns per panel (16) */
+#define KC 256   /* k per pass: a panel slice (16 KB) stays in L1 */
+#define SMALL_M 48 /* at most this many rows: one pass over K (A is tiny; B then streams in order) */
+#define NC 24    /* panels per pass: their slices (NC x 16 KB) stay in L2 */
+
+size_t ar_pack_size(int K, int N) { return (size_t)((N + NR - 1) / NR) * NR * (size_t)K; }
+
+void ar_pack_rows(const float *W, int N, int K, size_t ldw, float *P) {
+  for (int p = 0; p < (N + NR - 1) / NR; p++) {
+    float *d = P + (size_t)p * NR * K;
+    for (int k = 0; k < K; k++)
+      for (int j = 0; j < NR; j++) {
+        int n = p * NR + j;
+        d[(size_t)k * NR + j] = n < N ? W[(size_t)n * ldw + k] : 0.0f;
+      }
+  }
+}
+
+void ar_pack_cols(const float *V, int K, int N, size_t ldv, float *P) {
+  for (int p = 0; p < (N + NR - 1) / NR; p++) {
+    float *d = P + (size_t)p * NR * K;
+    int nr = N - p * NR < NR ? N - p * NR : NR;
+    for (int k = 0; k < K; k++) {
+      const float *s = V + (size_t)k * ldv + (size_t)p * NR;
+      float *o = d + (size_t)k * NR;
+      if (nr == NR) {
+        _mm256_store_ps(o, _mm256_loadu_ps(s));
+        _mm256_store_ps(o + 8, _mm256_loadu_ps(s + 8));
+      } else {
+        for (int j = 0; j < NR; j++) o[j] = j < nr ? s[j] : 0.0f;
+      }
+    }
+  }
+}
+
+static inline __m256 gelu8(__m256 v) {
+  const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f), rs2 = _mm256_set1_ps((float)M_SQRT1_2);
+  return _mm256_mul_ps(_mm256_mul_ps(v, half), _mm256_add_ps(one, _ZGVdN8v_erff(_mm256_mul_ps(v, rs2))));
+}
+
+typedef struct epi {
+  float alpha;          /* 1: skipped */
+  const float *bias;    /* [N] or NULL */
+  int gelu;
+} epi;
+
+/* C[m, 0:nr] (+)= A[m, 0:kc] B[0:kc, 0:16] for m < mr. first: start from zero, else from C.
+ * last: then apply the epilogue. mr and nr are compile-time constants after inlining. */
+static inline __attribute__((always_inline)) void tile(const int mr, const float *A, size_t lda, const float *B,
+                                                       int kc, float *C, size_t ldc, int nr, int first, int last,
+                                                       const epi *e, const float *bias) {
+  __m256 c0[MR], c1[MR];
+  __m256i m0 = _mm256_setzero_si256(), m1 = m0;
+  if (nr < NR) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), lane);
+    m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - 8), lane);
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < mr; r++) {
+    if (first) {
+      c0[r] = c1[r] = _mm256_setzero_ps();
+    } else if (nr == NR) {
+      c0[r] = _mm256_loadu_ps(C + r * ldc);
+      c1[r] = _mm256_loadu_ps(C + r * ldc + 8);
+    } else {
+      c0[r] = _mm256_maskload_ps(C + r * ldc, m0);
+      c1[r] = _mm256_maskload_ps(C + r * ldc + 8, m1);
+    }
+  }
+  const float *a[MR];
+#pragma GCC unroll 8
+  for (int r = 0; r < mr; r++) a[r] = A + r * lda;
+#pragma GCC unroll 4
+  for (int k = 0; k < kc; k++) {
+    __m256 b0 = _mm256_load_ps(B + (size_t)k * NR), b1 = _mm256_load_ps(B + (size_t)k * NR + 8);
+#pragma GCC unroll 8
+    for (int r = 0; r < mr; r++) {
+      __m256 x = _mm256_broadcast_ss(a[r] + k);
+      c0[r] = _mm256_fmadd_ps(x, b0, c0[r]);
+      c1[r] = _mm256_fmadd_ps(x, b1, c1[r]);
+    }
+  }
+  if (last) {
+    __m256 al = _mm256_set1_ps(e->alpha), bb0 = _mm256_setzero_ps(), bb1 = bb0;
+    if (bias) {
+      if (nr == NR) { bb0 = _mm256_loadu_ps(bias); bb1 = _mm256_loadu_ps(bias + 8); }
+      else { bb0 = _mm256_maskload_ps(bias, m0); bb1 = _mm256_maskload_ps(bias + 8, m1); }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < mr; r++) {
+      if (e->alpha != 1.0f) { c0[r] = _mm256_mul_ps(c0[r], al); c1[r] = _mm256_mul_ps(c1[r], al); }
+      if (bias) { c0[r] = _mm256_add_ps(c0[r], bb0); c1[r] = _mm256_add_ps(c1[r], bb1); }
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < mr; r++) {
+    if (nr == NR) {
+      _mm256_storeu_ps(C + r * ldc, c0[r]);
+      _mm256_storeu_ps(C + r * ldc + 8, c1[r]);
+    } else {
+      _mm256_maskstore_ps(C + r * ldc, m0, c0[r]);
+      _mm256_maskstore_ps(C + r * ldc + 8, m1, c1[r]);
+    }
+  }
+  if (last && e->gelu) /* after the stores: the libmvec call would spill the live accumulators */
+    for (int r = 0; r < mr; r++) {
+      float *c = C + r * ldc;
+      if (nr == NR) {
+        _mm256_storeu_ps(c, gelu8(_mm256_loadu_ps(c)));
+        _mm256_storeu_ps(c + 8, gelu8(_mm256_loadu_ps(c + 8)));
+      } else {
+        _mm256_maskstore_ps(c, m0, gelu8(_mm256_maskload_ps(c, m0)));
+        _mm256_maskstore_ps(c + 8, m1, gelu8(_mm256_maskload_ps(c + 8, m1)));
+      }
+    }
+}
+
+static void tile_any(int mr, const float *A, size_t lda, const float *B, int kc, float *C, size_t ldc, int nr,
+                     int first, int last, const epi *e, const float *bias) {
+  switch (mr) {
+  case 6:
+    if (nr == NR) tile(6, A, lda, B, kc, C, ldc, NR, first, last, e, bias);
+    else tile(6, A, lda, B, kc, C, ldc, nr, first, last, e, bias);
+    break;
+  case 5: tile(5, A, lda, B, kc, C, ldc, nr, first, last, e, bias); break;
+  case 4: tile(4, A, lda, B, kc, C, ldc, nr, first, last, e, bias); break;
+  case 3: tile(3, A, lda, B, kc, C, ldc, nr, first, last, e, bias); break;
+  case 2: tile(2, A, lda, B, kc, C, ldc, nr, first, last, e, bias); break;
+  case 1: tile(1, A, lda, B, kc, C, ldc, nr, first, last, e, bias); break;
+  default: break;
+  }
+}
+
+void ar_gemm(const float *A, size_t lda, int M, const float *P, int K, int N, int p0, int p1, float *C, size_t ldc,
+             float alpha, const float *bias, int gelu) {
+  epi e = {alpha, bias, gelu};
+  for (int k0 = 0, kc; k0 < K; k0 += kc) {
+    kc = K - k0 < KC ? K - k0 : KC;
+    if (K - k0 > KC && K - k0 < 2 * KC) kc = (K - k0 + 1) / 2; /* no thin last pass */
+    if (M <= SMALL_M) kc = K;
+    int first = k0 == 0, last = k0 + kc == K;
+    for (int q0 = p0; q0 < p1; q0 += NC) { /* a group of panels that stays in L2 */
+      int q1 = p1 - q0 < NC ? p1 : q0 + NC;
+      for (int m = 0; m < M; m += MR) { /* a 6-row slice of A that stays in L1 */
+        int mr = M - m < MR ? M - m : MR;
+        for (int p = q0; p < q1; p++) {
+          int nr = N - p * NR < NR ? N - p * NR : NR;
+          tile_any(mr, A + (size_t)m * lda + k0, lda, P + (size_t)p * NR * K + (size_t)k0 * NR, kc,
+                   C + (size_t)m * ldc + (size_t)p * NR, ldc, nr, first, last, &e, bias ? bias + p * NR : NULL);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/* test_gemm.c - the encoder's packed matrix product and softmax exponent against plain double loops:
+ * every tile shape (1..6 rows, partial panels), K split into passes or not, strides, alpha, bias,
+ * GELU; and results that do not depend on how rows or panels are grouped. */
+#include "test.h"
+#include "core/util.h"
+#include "model/model.h"
+#include <stdint.h>
+
+static uint64_t rng_state = 88172645463325252ull;
+static float frand(void) { /* xorshift64 -> [-1, 1) */
+  rng_state ^= rng_state << 13; rng_state ^= rng_state >> 7; rng_state ^= rng_state << 17;
+  return (float)((double)(rng_state >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+static float *aligned_floats(size_t n) {
+  float *p = aligned_alloc(64, ((n * sizeof(float)) + 63) & ~(size_t)63);
+  if (p) memset(p, 0, n * sizeof(float));
+  return p;
+}
+
+/* C = gelu?(alpha A W^T + bias) with W [N, K] given row-major (pack_rows) or V = W^T [K, N] (pack_cols) */
+static int check_case(int M, int N, int K, float alpha, int use_bias, int gelu, int cols_layout) {
+  size_t lda = (size_t)K + 3, ldc = (size_t)N + 5, ldv = (size_t)N + 2;
+  float *A = aligned_floats((size_t)M * lda), *W = aligned_floats((size_t)N * K), *V = aligned_floats((size_t)K * ldv);
+  float *bias = aligned_floats((size_t)N), *P = aligned_floats(ar_pack_size(K, N));
+  float *C = aligned_floats((size_t)M * ldc + 1);
+  int bad = !A || !W || !V || !bias || !P || !C;
+  for (size_t i = 0; !bad && i < (size_t)M * lda; i++) A[i] = frand();
+  for (int n = 0; !bad && n < N; n++) {
+    bias[n] = frand();
+    for (int k = 0; k < K; k++) W[(size_t)n * K + k] = V[(size_t)k * ldv + n] = frand();
+  }
+  for (size_t i = 0; !bad && i < (size_t)M * ldc + 1; i++) C[i] = 12345.0f; /* sentinel between rows */
+  if (!bad) {
+    if (cols_layout) ar_pack_cols(V, K, N, ldv, P);
+    else ar_pack_rows(W, N, K, (size_t)K, P);
+    ar_gemm(A, lda, M, P, K, N, 0, (N + AR_PANEL - 1) / AR_PANEL, C, ldc, alpha, use_bias ? bias : NULL, gelu);
+  }
+  for (int m = 0; !bad && m < M; m++)
+    for (size_t n = 0; n < ldc; n++) {
+      float got = C[(size_t)m * ldc + n];
+      if (n >= (size_t)N) { /* past N: untouched */
+        if (got != 12345.0f) { fprintf(stderr, "  M%d N%d K%d: C[%d,%zu] overwritten\n", M, N, K, m, n); bad = 1; }
+        continue;
+      }
+      double acc = 0, mag = 0;
+      for (int k = 0; k < K; k++) {
+        acc += (double)A[(size_t)m * lda + k] * W[n * K + k];
+        mag += fabs((double)A[(size_t)m * lda + k] * W[n * K + k]);
+      }
+      acc = acc * alpha + (use_bias ? bias[n] : 0);
+      if (gelu) acc = 0.5 * acc * (1.0 + erf(acc / sqrt(2.0)));
+      double tol = 1e-6 * (mag * fabs(alpha) + 1.0);
+      if (!(fabs(got - acc) <= tol)) {
+        fprintf(stderr, "  M%d N%d K%d alpha %g bias %d gelu %d cols %d: C[%d,%zu] = %.9g, want %.9g\n", M, N, K,
+                alpha, use_bias, gelu, cols_layout, m, n, got, acc);
+        bad = 1;
+        break;
+      }
+    }
+  free(A); free(W); free(V); free(bias); free(P); free(C);
+  return !bad;
+}
+
+TEST(gemm_matches_double_reference) {
+  const int Ms[] = {1, 2, 3, 4, 5, 6, 7, 11, 13, 48, 49, 61};
+  const int Ns[] = {1, 7, 8, 15, 16, 17, 33, 40};
+  const int Ks[] = {1, 8, 31, 256, 300, 513, 700};
+  int cases = 0;
+  for (size_t mi = 0; mi < AR_ARRAY_LEN(Ms); mi++)
+    for (size_t ni = 0; ni < AR_ARRAY_LEN(Ns); ni++)
+      for (size_t ki = 0; ki < AR_ARRAY_LEN(Ks); ki++) {
+        int v = (int)(mi + ni + ki); /* vary the epilogue across cases */
+        ASSERT(check_case(Ms[mi], Ns[ni], Ks[ki], v % 3 ? 1.0f : 0.125f, v % 2, v % 4 == 1, v % 5 == 0));
+        cases++;
+      }
+  ASSERT_EQ_INT(cases, 12 * 8 * 7);
+}
+
+/* Each output is one chain of FMAs: the same whatever rows or panels share the call. */
+TEST(gemm_grouping_is_bitwise_neutral) {
+  enum { M = 29, N = 72, K = 520 };
+  float *A = aligned_floats((size_t)M * K), *W = aligned_floats((size_t)N * K), *P = aligned_floats(ar_pack_size(K, N));
+  float *C1 = aligned_floats((size_t)M * N), *C2 = aligned_floats((size_t)M * N), *bias = aligned_floats(N);
+  ASSERT(A && W && P && C1 && C2 && bias);
+  for (size_t i = 0; i < (size_t)M * K; i++) A[i] = frand();
+  for (size_t i = 0; i < (size_t)N * K; i++) W[i] = frand();
+  for (int i = 0; i < N; i++) bias[i] = frand();
+  ar_pack_rows(W, N, K, K, P);
+  ar_gemm(A, K, M, P, K, N, 0, 5, C1, N, 1.0f, bias, 1);
+  /* row by row (one-row tiles, one pass over K), and panel by panel in reverse order */
+  for (int m = 0; m < M; m++)
+    for (int p = 4; p >= 0; p--) ar_gemm(A + (size_t)m * K, K, 1, P, K, N, p, p + 1, C2 + (size_t)m * N, N, 1.0f, bias, 1);
+  int same = !memcmp(C1, C2, sizeof(float) * M * N);
+  free(A); free(W); free(P); free(C1); free(C2); free(bias);
+  ASSERT(same);
+}
+
+TEST(softmax_exp_matches_libm) {
+  float x[301], y[301];
+  double worst = 0;
+  for (int n = 1; n <= 301; n += 20) {
+    for (int i = 0; i < n; i++) x[i] = y[i] = (float)(i % 7 == 3 ? -120.0 + i : 40.0 * frand());
+    float s = ar_exp_shifted(x, n);
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++) mx = y[i] > mx ? y[i] : mx;
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+      double want = exp((double)(y[i] - mx)); /* the float difference is the input */
+      sum += want;
+      double rel = fabs(x[i] - want) / want;
+      if (want < 1e-30) rel = fabs(x[i] - want) > 1e-37 ? 1.0 : 0.0; /* flushed to 0 below e^-87 */
+      worst = rel > worst ? rel : worst;
+    }
+    ASSERT_NEAR(s, sum, 1e-6 * sum);
+  }
+  ASSERT_MSG(worst < 4e-7, "worst relative error %g", worst);
+  float z[3] = {-INFINITY, 0.0f, -INFINITY}; /* a fully masked score gives weight 0 */
+  ASSERT(ar_exp_shifted(z, 3) == 1.0f && z[0] == 0.0f && z[1] == 1.0f && z[2] == 0.0f);
+  float p[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  ar_softmax(p, 9);
+  double t = 0;
+  for (int i = 0; i < 9; i++) t += p[i];
+  ASSERT_NEAR(t, 1.0, 1e-6);
+  ASSERT_NEAR(p[8] / p[7], exp(1.0), 1e-5);
+}
