@@ -2,6 +2,7 @@
 # bench_encoder.sh - E5 encoder throughput and latency: aularag (C) vs ONNX Runtime (npm onnxruntime-node,
 # the same model exported from the PyTorch reference) vs PyTorch, same random weights, same run.
 # Passages: batches of ENC_BATCH (4) sequences of 448 tokens; query: one 24-token sequence.
+# aularag runs twice: its default packed kernel, and --gemm openblas (OpenBLAS sgemm) for reference.
 # Rounds (ENC_ROUNDS, 3) interleave the three so load from other processes hits all alike;
 # the table shows medians over rounds. Env: ENC_MODELS ("e5-small e5-base"), ENC_THREADS (2),
 # ENC_DIR (cache of generated models / ONNX files, default /tmp/aularag-bench-encoder).
@@ -37,6 +38,9 @@ num() { grep -oE "$1 [0-9.]+" | head -1 | awk '{print $NF}'; }
 gflops() { sed -nE 's/.* ([0-9.]+) GFLOP\/s.*/\1/p'; }
 med() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 R=$(mktemp -d); trap 'rm -rf "$R"' EXIT
+# ratio of medians can mislead on a machine whose speed drifts for minutes: the "vs" columns are
+# medians of per-round ratios, each taken between runs seconds apart
+rmed() { paste "$1" "$2" | awk '{print $1 / $2}' | med; }
 for ((r = 1; r <= ROUNDS; r++)); do
   for m in $MODELS; do
     H=$(grep -oE '"hidden_size": [0-9]+' "$DIR/$m/config.json" | grep -oE '[0-9]+$')
@@ -46,20 +50,32 @@ for ((r = 1; r <= ROUNDS; r++)); do
     echo "$out" | num median >>"$R/$m.c.p"; echo "$out" | gflops >>"$R/$m.c.gf"
     echo "$out" | grep -oE 'RSS [0-9]+' | num RSS >>"$R/$m.c.rss"
     node bench/ort_encoder.js "$DIR/$m/model.onnx" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS | num median >>"$R/$m.ort.p"
+    ENC_GEMM=openblas $C embed "$DIR/$m" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS | num median >>"$R/$m.b.p"
     $PY bench/torch_encoder.py "$DIR/$m" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS | num median >>"$R/$m.pt.p"
     $C embed "$DIR/$m" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.c.q"
     node bench/ort_encoder.js "$DIR/$m/model.onnx" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.ort.q"
+    ENC_GEMM=openblas $C embed "$DIR/$m" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.b.q"
     $PY bench/torch_encoder.py "$DIR/$m" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.pt.q"
   done
 done
-echo "encoder: $THREADS threads, passages = $BATCH x 448 tokens, query = 1 x 24 tokens, medians of $ROUNDS interleaved rounds"
+echo "encoder: $THREADS threads, passages = $BATCH x 448 tokens, query = 1 x 24 tokens, $ROUNDS interleaved rounds"
+echo "(times: medians over rounds; vs: medians of per-round ratios, > 1 means aularag is faster)"
 printf '%-9s %-22s %12s %12s %12s %9s %9s\n' model metric aularag onnxruntime pytorch "vs ORT" "vs torch"
 for m in $MODELS; do
   T=$((BATCH * 448))
   cp=$(med <"$R/$m.c.p"); op=$(med <"$R/$m.ort.p"); pp=$(med <"$R/$m.pt.p")
   cq=$(med <"$R/$m.c.q"); oq=$(med <"$R/$m.ort.q"); pq=$(med <"$R/$m.pt.q")
-  awk -v m=$m -v T=$T -v c=$cp -v o=$op -v p=$pp 'BEGIN { printf "%-9s %-22s %12.0f %12.0f %12.0f %8.2fx %8.2fx\n", m, "passages tokens/s", T/c, T/o, T/p, o/c, p/c }'
-  awk -v m=$m -v c=$cq -v o=$oq -v p=$pq 'BEGIN { printf "%-9s %-22s %12.2f %12.2f %12.2f %8.2fx %8.2fx\n", m, "query latency ms", c*1e3, o*1e3, p*1e3, o/c, p/c }'
+  awk -v m=$m -v T=$T -v c=$cp -v o=$op -v p=$pp -v ro=$(rmed "$R/$m.ort.p" "$R/$m.c.p") -v rp=$(rmed "$R/$m.pt.p" "$R/$m.c.p") \
+    'BEGIN { printf "%-9s %-22s %12.0f %12.0f %12.0f %8.2fx %8.2fx\n", m, "passages tokens/s", T/c, T/o, T/p, ro, rp }'
+  awk -v m=$m -v c=$cq -v o=$oq -v p=$pq -v ro=$(rmed "$R/$m.ort.q" "$R/$m.c.q") -v rp=$(rmed "$R/$m.pt.q" "$R/$m.c.q") \
+    'BEGIN { printf "%-9s %-22s %12.2f %12.2f %12.2f %8.2fx %8.2fx\n", m, "query latency ms", c*1e3, o*1e3, p*1e3, ro, rp }'
+  bp=$(med <"$R/$m.b.p"); bq=$(med <"$R/$m.b.q")
+  awk -v m=$m -v T=$T -v b=$bp -v r=$(rmed "$R/$m.b.p" "$R/$m.c.p") 'BEGIN { printf "%-9s %-22s %12.0f %12s %12s   (aularag --gemm openblas; packed is %.2fx)\n", m, "passages tokens/s", T/b, "-", "-", r }'
+  awk -v m=$m -v b=$bq -v r=$(rmed "$R/$m.b.q" "$R/$m.c.q") 'BEGIN { printf "%-9s %-22s %12.2f %12s %12s   (aularag --gemm openblas; packed is %.2fx)\n", m, "query latency ms", b*1e3, "-", "-", r }'
+  for x in ort b pt; do paste "$R/$m.$x.p" "$R/$m.c.p" | awk '{printf "%.2f ", $1 / $2}' >"$R/$m.$x.pr"; done
+  echo "          per-round passage ratios: ORT $(cat "$R/$m.ort.pr")| openblas $(cat "$R/$m.b.pr")| torch $(cat "$R/$m.pt.pr")"
+  for x in ort b pt; do paste "$R/$m.$x.q" "$R/$m.c.q" | awk '{printf "%.2f ", $1 / $2}' >"$R/$m.$x.qr"; done
+  echo "          per-round query ratios:   ORT $(cat "$R/$m.ort.qr")| openblas $(cat "$R/$m.b.qr")| torch $(cat "$R/$m.pt.qr")"
   gf=$(med <"$R/$m.c.gf"); pk=$(med <"$R/$m.peak"); rss=$(med <"$R/$m.c.rss")
   w=$($PY -c "
 import json,struct,sys
@@ -70,6 +86,6 @@ for k,v in h.items():
     for d in v['shape']: c*=d
     t+=c
 print(t*4//1024)")
-  awk -v m=$m -v g=$gf -v k=$pk 'BEGIN { printf "%-9s %-22s %12.1f %12s %12s   (%.0f%% of sgemm peak %.1f GFLOP/s, same run)\n", m, "passages GFLOP/s", g, "-", "-", 100*g/k, k }'
+  awk -v m=$m -v g=$gf -v k=$pk -v f=$(rmed "$R/$m.c.gf" "$R/$m.peak") 'BEGIN { printf "%-9s %-22s %12.1f %12s %12s   (%.0f%% of OpenBLAS sgemm peak %.1f GFLOP/s, same rounds)\n", m, "passages GFLOP/s", g, "-", "-", 100*f, k }'
   awk -v m=$m -v r=$rss -v w=$w 'BEGIN { printf "%-9s %-22s %12.0f %12s %12s   (%.2fx the fp32 weights, %.0f MB)\n", m, "peak RSS MB", r/1024, "-", "-", r/w, w/1024 }'
 done

@@ -91,17 +91,25 @@ typedef struct job {
   /* linear: Y[T, out] = gelu?(X[T, in] W^T + B) */
   const float *X, *W, *B;
   float *Y;
-  int out, in, gelu, panels_per;
+  int out, in, gelu;
+  int panels_per;              /* tasks are panel ranges over all rows (few rows) ... */
+  int rows_per;                /* ... or row blocks over all panels (many rows); also residual_ln's blocks */
   /* rows: y = LN(y + bias + res) */
   float *ry;
   const float *rres, *rbias, *rg, *rb;
-  int rows_per;
 } job;
 
 static void linear_task(void *ctx, int task, int worker) {
   (void)worker;
   job *j = ctx;
-  int np = (j->out + AR_PANEL - 1) / AR_PANEL, p0 = task * j->panels_per, p1 = AR_MIN(np, p0 + j->panels_per);
+  int np = (j->out + AR_PANEL - 1) / AR_PANEL;
+  if (j->rows_per) {
+    int r0 = task * j->rows_per, r = AR_MIN(j->T - r0, j->rows_per);
+    ar_gemm(j->X + (size_t)r0 * j->in, (size_t)j->in, r, j->W, j->in, j->out, 0, np, j->Y + (size_t)r0 * j->out,
+            (size_t)j->out, 1.0f, j->B, j->gelu);
+    return;
+  }
+  int p0 = task * j->panels_per, p1 = AR_MIN(np, p0 + j->panels_per);
   if (p0 >= p1) return;
   if (j->m->gemm == AR_GEMM_PACKED) {
     ar_gemm(j->X, (size_t)j->in, j->T, j->W, j->in, j->out, p0, p1, j->Y, (size_t)j->out, 1.0f, j->B, j->gelu);
@@ -120,15 +128,25 @@ static void linear_task(void *ctx, int task, int worker) {
   }
 }
 
-/* Y = gelu?(X W^T + B), W [out, in] (packed or not); panels spread over the pool. */
+/* Y = gelu?(X W^T + B), W [out, in] (packed or not), spread over the pool.
+ * Many rows: blocks of ~96 rows, each over every panel (each slice of X is loaded once and used
+ * against a whole L2-resident group of panels; ~9 blocks per thread balance a noisy machine).
+ * Few rows (a query): panel ranges, so each thread streams only its share of the weights. */
 static void linear(job *j, const float *X, const float *W, const float *B, float *Y, int out, int in, int gelu) {
-  int nt = j->m->n_threads, np = (out + AR_PANEL - 1) / AR_PANEL;
-  /* a few tasks per thread: load balance on a busy machine */
-  int tasks = AR_MIN(np, nt == 1 ? 1 : 4 * nt);
+  int nt = j->m->n_threads, np = (out + AR_PANEL - 1) / AR_PANEL, tasks;
   j->X = X; j->W = W; j->B = B; j->Y = Y;
   j->out = out; j->in = in; j->gelu = gelu;
-  j->panels_per = (np + tasks - 1) / tasks;
-  ar_pool_run(j->m->pool, (np + j->panels_per - 1) / j->panels_per, linear_task, j);
+  j->rows_per = j->panels_per = 0;
+  if (j->m->gemm == AR_GEMM_PACKED && j->T >= 64 * nt) {
+    int blocks = nt * AR_MAX(1, (j->T + 96 * nt / 2) / (96 * nt)); /* a multiple of nt */
+    j->rows_per = ((j->T + blocks - 1) / blocks + 5) / 6 * 6;      /* whole 6-row tiles */
+    tasks = (j->T + j->rows_per - 1) / j->rows_per;
+  } else {
+    tasks = AR_MIN(np, nt == 1 ? 1 : 4 * nt);
+    j->panels_per = (np + tasks - 1) / tasks;
+    tasks = (np + j->panels_per - 1) / j->panels_per;
+  }
+  ar_pool_run(j->m->pool, tasks, linear_task, j);
 }
 
 /* Self-attention of one (sequence, head): unpadded, so no mask. q, k, v: [n, d] with row stride 3H. */

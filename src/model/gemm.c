@@ -20,7 +20,7 @@ __m256 _ZGVdN8v_erff(__m256 x); /* glibc libmvec, as in kernels.c */
 #define MR 6     /* rows per register tile */
 #define NR AR_PANEL /* columns per panel (16) */
 #define KC 256   /* k per pass: a panel slice (16 KB) stays in L1 */
-#define SMALL_M 48 /* at most this many rows: one pass over K (A is tiny; B then streams in order) */
+#define SMALL_M 48 /* at most this many rows: the query loop order (below) */
 #define NC 24    /* panels per pass: their slices (NC x 16 KB) stay in L2 */
 
 size_t ar_pack_size(int K, int N) { return (size_t)((N + NR - 1) / NR) * NR * (size_t)K; }
@@ -152,17 +152,22 @@ static void tile_any(int mr, const float *A, size_t lda, const float *B, int kc,
   }
 }
 
+/* Loop order. Many rows (passages): K in passes of KC; a group of NC panels (NC x 16 KB) stays in
+ * L2 while every 6-row slice of A (6 KB, in L1) sweeps across it. Few rows (a query): one pass over
+ * K and one panel at a time, all row tiles on it while it is in L1/L2, so the weights stream from
+ * memory once, in address order. */
 void ar_gemm(const float *A, size_t lda, int M, const float *P, int K, int N, int p0, int p1, float *C, size_t ldc,
              float alpha, const float *bias, int gelu) {
   epi e = {alpha, bias, gelu};
+  int small = M <= SMALL_M, nc = small ? 1 : NC;
   for (int k0 = 0, kc; k0 < K; k0 += kc) {
     kc = K - k0 < KC ? K - k0 : KC;
     if (K - k0 > KC && K - k0 < 2 * KC) kc = (K - k0 + 1) / 2; /* no thin last pass */
-    if (M <= SMALL_M) kc = K;
+    if (small) kc = K;
     int first = k0 == 0, last = k0 + kc == K;
-    for (int q0 = p0; q0 < p1; q0 += NC) { /* a group of panels that stays in L2 */
-      int q1 = p1 - q0 < NC ? p1 : q0 + NC;
-      for (int m = 0; m < M; m += MR) { /* a 6-row slice of A that stays in L1 */
+    for (int q0 = p0; q0 < p1; q0 += nc) {
+      int q1 = p1 - q0 < nc ? p1 : q0 + nc;
+      for (int m = 0; m < M; m += MR) {
         int mr = M - m < MR ? M - m : MR;
         for (int p = q0; p < q1; p++) {
           int nr = N - p * NR < NR ? N - p * NR : NR;
