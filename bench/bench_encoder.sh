@@ -3,8 +3,8 @@
 # the same model exported from the PyTorch reference) vs PyTorch, same random weights, same run.
 # Passages: batches of ENC_BATCH (4) sequences of 448 tokens; query: one 24-token sequence.
 # aularag runs twice: its default packed kernel, and --gemm openblas (OpenBLAS sgemm) for reference.
-# Rounds (ENC_ROUNDS, 3) interleave the three so load from other processes hits all alike;
-# the table shows medians over rounds. Env: ENC_MODELS ("e5-small e5-base"), ENC_THREADS (2),
+# Rounds (ENC_ROUNDS, 5) interleave the engines so load from other processes hits all alike;
+# ENC_PASSAGE_REPS (5), ENC_QUERY_REPS (30) runs per engine and round. Env: ENC_MODELS ("e5-small e5-base"), ENC_THREADS (2),
 # ENC_DIR (cache of generated models / ONNX files, default /tmp/aularag-bench-encoder).
 set -eu
 cd "$(dirname "$0")/.."
@@ -13,8 +13,8 @@ DIR=${ENC_DIR:-/tmp/aularag-bench-encoder}
 MODELS=${ENC_MODELS:-e5-small e5-base}
 THREADS=${ENC_THREADS:-2}
 BATCH=${ENC_BATCH:-4}
-ROUNDS=${ENC_ROUNDS:-3}
-PREPS=${ENC_PASSAGE_REPS:-3}
+ROUNDS=${ENC_ROUNDS:-5}
+PREPS=${ENC_PASSAGE_REPS:-5}
 QREPS=${ENC_QUERY_REPS:-30}
 C=build/release/bench/encoder_bench
 [ -x $C ] || make -s bench-bins >/dev/null

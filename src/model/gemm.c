@@ -67,10 +67,11 @@ typedef struct epi {
 } epi;
 
 /* C[m, 0:nr] (+)= A[m, 0:kc] B[0:kc, 0:16] for m < mr. first: start from zero, else from C.
- * last: then apply the epilogue. mr and nr are compile-time constants after inlining. */
+ * last: then apply the epilogue. pf: a panel to prefetch alongside B, one line per k.
+ * mr and nr are compile-time constants after inlining. */
 static inline __attribute__((always_inline)) void tile(const int mr, const float *A, size_t lda, const float *B,
                                                        int kc, float *C, size_t ldc, int nr, int first, int last,
-                                                       const epi *e, const float *bias) {
+                                                       const epi *e, const float *bias, const float *pf) {
   __m256 c0[MR], c1[MR];
   __m256i m0 = _mm256_setzero_si256(), m1 = m0;
   if (nr < NR) {
@@ -95,6 +96,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const float
   for (int r = 0; r < mr; r++) a[r] = A + r * lda;
 #pragma GCC unroll 4
   for (int k = 0; k < kc; k++) {
+    _mm_prefetch((const char *)(pf + (size_t)k * NR), _MM_HINT_T0);
     __m256 b0 = _mm256_load_ps(B + (size_t)k * NR), b1 = _mm256_load_ps(B + (size_t)k * NR + 8);
 #pragma GCC unroll 8
     for (int r = 0; r < mr; r++) {
@@ -139,17 +141,17 @@ static inline __attribute__((always_inline)) void tile(const int mr, const float
 }
 
 static void tile_any(int mr, const float *A, size_t lda, const float *B, int kc, float *C, size_t ldc, int nr,
-                     int first, int last, const epi *e, const float *bias) {
+                     int first, int last, const epi *e, const float *bias, const float *pf) {
   switch (mr) {
   case 6:
-    if (nr == NR) tile(6, A, lda, B, kc, C, ldc, NR, first, last, e, bias);
-    else tile(6, A, lda, B, kc, C, ldc, nr, first, last, e, bias);
+    if (nr == NR) tile(6, A, lda, B, kc, C, ldc, NR, first, last, e, bias, pf);
+    else tile(6, A, lda, B, kc, C, ldc, nr, first, last, e, bias, pf);
     break;
-  case 5: tile(5, A, lda, B, kc, C, ldc, nr, first, last, e, bias); break;
-  case 4: tile(4, A, lda, B, kc, C, ldc, nr, first, last, e, bias); break;
-  case 3: tile(3, A, lda, B, kc, C, ldc, nr, first, last, e, bias); break;
-  case 2: tile(2, A, lda, B, kc, C, ldc, nr, first, last, e, bias); break;
-  case 1: tile(1, A, lda, B, kc, C, ldc, nr, first, last, e, bias); break;
+  case 5: tile(5, A, lda, B, kc, C, ldc, nr, first, last, e, bias, pf); break;
+  case 4: tile(4, A, lda, B, kc, C, ldc, nr, first, last, e, bias, pf); break;
+  case 3: tile(3, A, lda, B, kc, C, ldc, nr, first, last, e, bias, pf); break;
+  case 2: tile(2, A, lda, B, kc, C, ldc, nr, first, last, e, bias, pf); break;
+  case 1: tile(1, A, lda, B, kc, C, ldc, nr, first, last, e, bias, pf); break;
   default: break;
   }
 }
@@ -173,8 +175,12 @@ void ar_gemm(const float *A, size_t lda, int M, const float *P, int K, int N, in
         int mr = M - m < MR ? M - m : MR;
         for (int p = q0; p < q1; p++) {
           int nr = N - p * NR < NR ? N - p * NR : NR;
-          tile_any(mr, A + (size_t)m * lda + k0, lda, P + (size_t)p * NR * K + (size_t)k0 * NR, kc,
-                   C + (size_t)m * ldc + (size_t)p * NR, ldc, nr, first, last, &e, bias ? bias + p * NR : NULL);
+          const float *b = P + (size_t)p * NR * K + (size_t)k0 * NR;
+          /* few rows: the first row tile of a panel prefetches the next panel, which then comes
+           * from cache instead of memory (elsewhere pf = b, already in cache) */
+          const float *pf = small && m == 0 && p + 1 < p1 ? b + (size_t)NR * K : b;
+          tile_any(mr, A + (size_t)m * lda + k0, lda, b, kc, C + (size_t)m * ldc + (size_t)p * NR, ldc, nr, first, last,
+                   &e, bias ? bias + p * NR : NULL, pf);
         }
       }
     }
