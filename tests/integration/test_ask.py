@@ -14,16 +14,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 from llm_server import LLMServer  # noqa: E402
 
 KEY = "sk-INTEGRATION-SECRET-987654"
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (name, str(detail)[:1500]))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 
 def vtt(cues):
@@ -65,8 +57,7 @@ def make_course(d):
     r = subprocess.run([AR, "ingest", "-i", ix, "--manifest", os.path.join(d, "manifest.csv"), "--window", "60",
                         "--overlap", "20", "--quiet"], capture_output=True, text=True)
     if r.returncode != 0:
-        print(r.stdout, r.stderr)
-        raise SystemExit("ingest failed")
+        checks.abort("ingest failed (exit %d): %s %s" % (r.returncode, r.stdout, r.stderr))
     return ix
 
 
@@ -397,9 +388,7 @@ def main():
     sample_course(tmp)
     import shutil
     shutil.rmtree(tmp, ignore_errors=True)
-    print("test_ask: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    checks.run(main)

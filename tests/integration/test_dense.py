@@ -12,16 +12,8 @@ import numpy as np
 AR = os.environ.get("AULARAG_BIN") or sys.exit("AULARAG_BIN not set (run through make test)")
 ROOT = os.environ.get("AULARAG_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = "/usr/bin/python3"
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (what, detail))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 
 def run(args, env=None, input=None):
@@ -35,9 +27,7 @@ def data_dir():
     for d in (os.environ.get("AULARAG_DATA"), os.path.join(ROOT, "../shared/data"), os.path.join(ROOT, "../../shared/data")):
         if d and os.path.isdir(d):
             return os.path.abspath(d)
-    print("shared data missing: expected ../shared/data beside the checkout")
-    print("test_dense: 0 passed, 1 failed")
-    sys.exit(1)
+    checks.abort("shared data missing: expected ../shared/data beside the checkout")
 
 
 def blobs(db):
@@ -72,8 +62,7 @@ def main():
         body(data, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("test_dense: %d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    checks.finish()
 
 
 def body(data, tmp):

@@ -15,16 +15,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests/tools"))
 import make_model, ref_e5  # noqa: E402
 
 SLOW = os.environ.get("AULARAG_SLOW", "0") not in ("", "0")
-passed = failed = 0
-
-
-def check(ok, what, detail=""):
-  global passed, failed
-  if ok:
-    passed += 1
-  else:
-    failed += 1
-    print("FAIL: %s %s" % (what, detail))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 
 def run_embed(model, lines, *args):
@@ -40,7 +32,7 @@ def vecs(out):
 
 def compare(what, got, ref, cos_min=0.99999, abs_max=1e-5):
   if len(got) != len(ref):
-    check(False, what, "got %d vectors, expected %d" % (len(got), len(ref)))
+    check(what, False, "got %d vectors, expected %d" % (len(got), len(ref)))
     return
   worst_cos, worst_abs = 1.0, 0.0
   for g, r in zip(got, ref):
@@ -48,7 +40,7 @@ def compare(what, got, ref, cos_min=0.99999, abs_max=1e-5):
     worst_cos = min(worst_cos, float(g @ r / (np.linalg.norm(g) * np.linalg.norm(r))))
     worst_abs = max(worst_abs, float(np.abs(g - r).max()))
   detail = "worst cos %.9f, max abs %.3g" % (worst_cos, worst_abs)
-  check(worst_cos >= cos_min and worst_abs <= abs_max, what, detail)
+  check(what, worst_cos >= cos_min and worst_abs <= abs_max, detail)
   print("ok %s: %s" % (what, detail))
 
 
@@ -77,7 +69,7 @@ def data_dir():
 def text_tests(tmp):
     """Real transcript lines (1 to 600+ tokens) through our tokenizer + encoder vs sentencepiece + torch."""
     data = data_dir()
-    check(data is not None, "shared data present (../shared/data or AULARAG_DATA)")
+    check("shared data present (../shared/data or AULARAG_DATA)", data is not None)
     if not data:
       return
     lines = subprocess.run([sys.executable, os.path.join(ROOT, "tests/tools/cue_lines.py"), data], capture_output=True,
@@ -98,15 +90,15 @@ def text_tests(tmp):
       for kind in kinds:
         ids = ref_e5.tokenize(d, texts, kind)
         full = ref_e5.tokenize(d, texts, kind, max_len=None)
-        check(max(len(x) for x in full) > 600 and min(len(x) for x in full) <= 8,
-              "text lengths span 1..600+ tokens (%d..%d)" % (min(len(x) for x in full), max(len(x) for x in full)))
+        check("text lengths span 1..600+ tokens (%d..%d)" % (min(len(x) for x in full), max(len(x) for x in full)),
+              max(len(x) for x in full) > 600 and min(len(x) for x in full) <= 8)
         p = run_embed(d, texts, "--" + kind, "--batch", "7")
-        check(p.returncode == 0, "%s %s texts: exit 0" % (preset, kind), p.stderr[-400:])
+        check("%s %s texts: exit 0" % (preset, kind), p.returncode == 0, p.stderr[-400:])
         compare("%s --%s texts vs sentencepiece + torch" % (preset, kind), vecs(p.stdout), ref_e5.embed_ids(d, ids))
         c = run_embed(d, texts, "--" + kind, "--count")
         got = [int(x) for x in c.stdout.split()]
-        check(got == [len(x) for x in full], "%s --%s --count: untruncated counts with prefix and specials" %
-              (preset, kind), str(list(zip(got, [len(x) for x in full]))[:5]))
+        check("%s --%s --count: untruncated counts with prefix and specials" %
+              (preset, kind), got == [len(x) for x in full], str(list(zip(got, [len(x) for x in full]))[:5]))
 
 
 def main():
@@ -132,66 +124,65 @@ def main():
     lines = [json.dumps(s) for s in seqs]
     ref = ref_e5.embed_ids(d, seqs, batch=4)
     p = run_embed(d, lines, "--ids", "--batch", "5", "--threads", "2")
-    check(p.returncode == 0, "%s std %g: embed exits 0" % (preset, std), p.stderr[-500:])
+    check("%s std %g: embed exits 0" % (preset, std), p.returncode == 0, p.stderr[-500:])
     compare("%s std %g%s vs torch" % (preset, std, " prefix " + prefix if prefix else ""), vecs(p.stdout), ref)
     if i in (2, 5, 6):
       one = run_embed(d, lines, "--ids", "--batch", "1", "--threads", "2")
       # Bitwise: every product is computed per sequence with a kernel chosen by its length alone, so
       # the batch never changes a sequence's rounding (the printed %.9g round-trips float32 exactly).
-      check(one.returncode == 0, "%s std %g: one-by-one exits 0" % (preset, std))
+      check("%s std %g: one-by-one exits 0" % (preset, std), one.returncode == 0)
       diff = max(float(np.abs(a - b).max()) for a, b in zip(vecs(one.stdout), vecs(p.stdout)))
-      check(one.stdout == p.stdout, "%s std %g: batched == one-by-one, bitwise (max abs %.3g)" % (preset, std, diff))
+      check("%s std %g: batched == one-by-one, bitwise (max abs %.3g)" % (preset, std, diff), one.stdout == p.stdout)
       # The thread count only moves whole 16-column panels between threads: bitwise too.
       t1 = run_embed(d, lines, "--ids", "--batch", "5", "--threads", "1")
       diff = max(float(np.abs(a - b).max()) for a, b in zip(vecs(t1.stdout), vecs(p.stdout)))
-      check(t1.returncode == 0 and t1.stdout == p.stdout, "%s std %g: 1 vs 2 threads, bitwise (max abs %.3g)" %
-            (preset, std, diff))
+      check("%s std %g: 1 vs 2 threads, bitwise (max abs %.3g)" %
+            (preset, std, diff), t1.returncode == 0 and t1.stdout == p.stdout)
       # The OpenBLAS backend: the same model, the same reference, the same tolerance.
       for th in ("1", "2"):
         b = run_embed(d, lines, "--ids", "--batch", "5", "--threads", th, "--gemm", "openblas")
-        check(b.returncode == 0, "%s std %g: --gemm openblas exits 0" % (preset, std), b.stderr[-300:])
+        check("%s std %g: --gemm openblas exits 0" % (preset, std), b.returncode == 0, b.stderr[-300:])
         compare("%s std %g --gemm openblas --threads %s vs torch" % (preset, std, th), vecs(b.stdout), ref)
       for dt in ("f16", "bf16"):
         d2 = d + "-" + dt
         make_model.main(args[:3] + [d2] + args[4:] + ["--dtype", dt])
         r2 = ref_e5.embed_ids(d2, seqs, batch=4)
         p2 = run_embed(d2, lines, "--ids")
-        check(p2.returncode == 0, "%s %s: embed exits 0" % (preset, dt), p2.stderr[-500:])
+        check("%s %s: embed exits 0" % (preset, dt), p2.returncode == 0, p2.stderr[-500:])
         compare("%s %s file vs torch on the same rounded weights" % (preset, dt), vecs(p2.stdout), r2)
         # and the rounding is visible: the F32 original differs by more than our error
         diff = max(float(np.abs(a - b).max()) for a, b in zip(vecs(p2.stdout), vecs(p.stdout)))
-        check(diff > 1e-5, "%s %s: rounded weights really differ from F32 (%.3g)" % (preset, dt, diff))
+        check("%s %s: rounded weights really differ from F32 (%.3g)" % (preset, dt, diff), diff > 1e-5)
 
   text_tests(tmp)
 
   d = os.path.join(tmp, "tiny-bert-0.02")
   p = run_embed(d, ["[0, 5, 2]", "[0, 99999, 2]"], "--ids")
-  check(p.returncode == 1 and "outside the vocabulary" in p.stderr, "id out of range: exit 1 with message", p.stderr)
+  check("id out of range: exit 1 with message", p.returncode == 1 and "outside the vocabulary" in p.stderr, p.stderr)
   p = run_embed(d, ["[" + ",".join(["5"] * 513) + "]"], "--ids")
-  check(p.returncode == 1 and "513 tokens" in p.stderr, "513 ids: refused", p.stderr)
+  check("513 ids: refused", p.returncode == 1 and "513 tokens" in p.stderr, p.stderr)
   p = run_embed(d, ["not json"], "--ids")
-  check(p.returncode == 1 and "line 1" in p.stderr, "bad ids line: exit 1 naming the line", p.stderr)
+  check("bad ids line: exit 1 naming the line", p.returncode == 1 and "line 1" in p.stderr, p.stderr)
   p = run_embed(d, ["hello"])
-  check(p.returncode == 1 and "tokenizer" in p.stderr, "text without tokenizer files: exit 1 naming the tokenizer",
+  check("text without tokenizer files: exit 1 naming the tokenizer", p.returncode == 1 and "tokenizer" in p.stderr,
         p.stderr)
   p = run_embed(os.path.join(tmp, "nope"), ["x"])
-  check(p.returncode == 1 and "config.json" in p.stderr, "missing model dir: exit 1 naming config.json", p.stderr)
+  check("missing model dir: exit 1 naming config.json", p.returncode == 1 and "config.json" in p.stderr, p.stderr)
   p = subprocess.run([AR, "embed", "--frobnicate"], capture_output=True, text=True)
-  check(p.returncode == 2, "unknown option: exit 2")
+  check("unknown option: exit 2", p.returncode == 2)
   p = subprocess.run([AR, "embed", "--model", d, "--gemm", "mkl"], capture_output=True, text=True)
-  check(p.returncode == 2 and "--gemm" in p.stderr, "unknown --gemm backend: exit 2 naming the option", p.stderr)
+  check("unknown --gemm backend: exit 2 naming the option", p.returncode == 2 and "--gemm" in p.stderr, p.stderr)
   env = dict(os.environ)
   env.pop("AULARAG_MODEL", None)
   p = subprocess.run([AR, "embed"], capture_output=True, text=True, env=env, input="")
-  check(p.returncode == 2 and "AULARAG_MODEL" in p.stderr, "no model: exit 2")
+  check("no model: exit 2", p.returncode == 2 and "AULARAG_MODEL" in p.stderr)
   p = subprocess.run([AR, "embed", "--help"], capture_output=True, text=True)
-  check(p.returncode == 0 and "--passage" in p.stdout, "--help: exit 0 with usage")
+  check("--help: exit 0 with usage", p.returncode == 0 and "--passage" in p.stdout)
   env["AULARAG_MODEL"] = d
   p = subprocess.run([AR, "embed", "--ids"], capture_output=True, text=True, env=env, input="[0, 7, 2]\n")
-  check(p.returncode == 0 and len(vecs(p.stdout)) == 1, "AULARAG_MODEL is the default --model", p.stderr)
+  check("AULARAG_MODEL is the default --model", p.returncode == 0 and len(vecs(p.stdout)) == 1, p.stderr)
   subprocess.run(["rm", "-rf", tmp])
-  print("test_encoder: %d passed, %d failed" % (passed, failed))
-  sys.exit(1 if failed else 0)
+  checks.finish()
 
 
 if __name__ == "__main__":

@@ -16,16 +16,8 @@ AR = os.environ.get("AULARAG_BIN") or os.path.join(ROOT, "aularag")
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from llm_server import LLMServer  # noqa: E402
 
-passed = failed = 0
-
-
-def check(what, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (what, detail))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 
 def env():
@@ -300,11 +292,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # a crash is a failure, not a missing result line
-        import traceback
-        traceback.print_exc()
-        failed += 1
-    print("test_eval: %d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    checks.run(main)

@@ -7,22 +7,13 @@ import json
 import math
 import os
 import subprocess
-import sys
 import tempfile
 
 ROOT = os.environ.get("AULARAG_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 AR = os.environ.get("AULARAG_BIN") or os.path.join(ROOT, "aularag")
 COURSE = os.path.join(ROOT, "samples", "course")
-passed = failed = 0
-
-
-def check(what, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (what, detail))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 
 def matches(seg, g, mode, tol):
@@ -96,11 +87,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception:
-        import traceback
-        traceback.print_exc()
-        failed += 1
-    print("test_eval_sample: %d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    checks.run(main)

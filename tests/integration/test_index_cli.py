@@ -1,18 +1,10 @@
 """test_index_cli.py - ingest/search/info through the CLI: formats, exit codes, bad input leaves
 the index untouched, manifests, re-ingest semantics. Fixtures are generated in a temp dir."""
-import hashlib, json, os, re, sqlite3, subprocess, sys, tempfile
+import hashlib, json, os, re, sqlite3, subprocess, tempfile
 
 AR = os.environ["AULARAG_BIN"]
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {what}\n  {detail}"[:3000])
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 
 def run(*args, env=None):
@@ -231,5 +223,4 @@ with tempfile.TemporaryDirectory() as T:
     rc, out, err = run("search", "-i", en, "--json", "layer runs")
     check("english index stems english", rc == 0 and len(json.loads(out)["segments"]) == 1, out + err)
 
-print(f"test_index_cli: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+checks.finish()

@@ -5,29 +5,19 @@ that every video is wholly in its old or its new state (never a mix, never half-
 Old/new states: the same real transcripts (3Blue1Brown pt) segmented with --window 120 vs 90, so
 every video's segment list differs between the two. Fast mode: 30 videos, 8 kills; AULARAG_SLOW=1:
 all 129 videos, 40 kills."""
-import hashlib, os, random, shutil, signal, sqlite3, subprocess, sys, tempfile, time
+import hashlib, os, random, shutil, signal, sqlite3, subprocess, tempfile, time
 
 AR = os.environ["AULARAG_BIN"]
 ROOT = os.environ.get("AULARAG_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = os.environ.get("AULARAG_DATA") or os.path.join(ROOT, "..", "shared", "data")
 SRC = os.path.join(DATA, "transcripts-pt-3b1b")
 slow = os.environ.get("AULARAG_SLOW") == "1"
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {what}\n  {detail}"[:2000])
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 
 if not os.path.isdir(SRC):
-    print(f"shared data missing: {SRC}")
-    print("test_index_crash: 0 passed, 1 failed")
-    sys.exit(1)
+    checks.abort(f"shared data missing: {SRC}")
 
 rng = random.Random(1234)
 env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")  # a killed process cannot report leaks anyway
@@ -110,5 +100,4 @@ with tempfile.TemporaryDirectory() as T:
     st, _ = states(db)
     check("an uninterrupted run after the kills reaches the new state", st == ref[target], "")
 
-print(f"test_index_crash: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+checks.finish()

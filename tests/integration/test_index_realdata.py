@@ -1,21 +1,13 @@
 """test_index_realdata.py - the real transcripts in ../shared/data through the CLI: 3Blue1Brown pt
 (with a manifest built from its title.json/video_url.txt) and CS231n en (--lang en) ingest, pass
 `info --check`, and searches land on the right lectures."""
-import csv, json, os, subprocess, sys, tempfile
+import csv, json, os, subprocess, tempfile
 
 AR = os.environ["AULARAG_BIN"]
 ROOT = os.environ.get("AULARAG_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = os.environ.get("AULARAG_DATA") or os.path.join(ROOT, "..", "shared", "data")
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {what}\n  {detail}"[:3000])
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 
 def run(*a):
@@ -26,9 +18,7 @@ def run(*a):
 PT = os.path.join(DATA, "transcripts-pt-3b1b")
 EN = os.path.join(DATA, "transcripts-en-cs231n")
 if not (os.path.isdir(PT) and os.path.isdir(EN)):
-    print(f"shared data missing under {DATA}")
-    print("test_index_realdata: 0 passed, 1 failed")
-    sys.exit(1)
+    checks.abort(f"shared data missing under {DATA}")
 
 with tempfile.TemporaryDirectory() as T:
     # manifest: one row per video folder (its .srt), real titles and YouTube URLs
@@ -101,5 +91,4 @@ with tempfile.TemporaryDirectory() as T:
           segs and any(x in segs[0]["video_id"] for x in ("Distributed", "Hardware", "Software")),
           [s["video_id"] for s in segs])
 
-print(f"test_index_realdata: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+checks.finish()

@@ -23,17 +23,8 @@ PY = "/usr/bin/python3"
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from llm_server import LLMServer  # noqa: E402
 
-passed = failed = 0
-
-
-def check(what, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok " + what)
-    else:
-        failed += 1
-        print("FAIL: " + what + (": " + str(detail)[:600] if detail != "" else ""))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 
 # ---- a tiny course: three lectures with distinct vocabulary and three kinds of URL ----
@@ -78,9 +69,7 @@ def build_index(tmp):
     r = subprocess.run([AR, "ingest", "-i", idx, "--manifest", os.path.join(src, "manifest.csv"),
                         "--window", "60", "--overlap", "15", src], capture_output=True, text=True)
     if r.returncode != 0:
-        print("ingest failed (exit %d): %s" % (r.returncode, r.stderr[-800:]))
-        print("test_server: 0 passed, 1 failed")
-        sys.exit(1)
+        checks.abort("ingest failed (exit %d): %s" % (r.returncode, r.stderr[-800:]))
     return idx
 
 
@@ -672,9 +661,7 @@ def main():
             test_dense(idx, tmp)
             test_cache_follows_index(tmp)
         test_cli(idx, tmp)
-    print("test_server: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    checks.run(main)

@@ -29,17 +29,8 @@ TOOLS = os.path.join(ROOT, "tests/tools")
 sys.path.insert(0, TOOLS)
 import cue_lines  # noqa: E402
 
-passed = failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok " + what)
-    else:
-        failed += 1
-        print("FAIL " + what + ("\n  " + detail if detail else ""))
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 
 
 def data_dir():
@@ -220,15 +211,13 @@ def compare(what, names, got, want, texts=None):
         detail = "%d of %d differ; first: %s %r\n  got  %s\n  want %s" % (
             len(bad), len(want), names[i], (texts[i] if texts else "")[:200],
             got[i] if i < len(got) else None, want[i])
-    check(not bad and len(got) == len(want), "%s (%d texts)" % (what, len(want)), detail)
+    check("%s (%d texts)" % (what, len(want)), not bad and len(got) == len(want), detail)
 
 
 def main():
     d = data_dir()
     if not d:
-        print("shared data missing: expected ../shared/data beside the checkout")
-        print("test_tokenizer: 0 passed, 1 failed")
-        return 1
+        checks.abort("shared data missing: expected ../shared/data beside the checkout")
     corpus = []
     for p in cue_lines.srt_files([d]):
         corpus.extend(cue_lines.cue_lines(p))
@@ -281,7 +270,7 @@ def main():
         flags = {n: m for n, _, m in A + rand + invalid}
         differ = [n for (n, _), a, b in zip(strs, spm_adv, hf_adv) if a != b]
         undocumented = [n for n in differ if not flags[n]]
-        check(not undocumented, "spm %s vs hf: differ only on documented inputs" % tag,
+        check("spm %s vs hf: differ only on documented inputs" % tag, not undocumented,
               "undocumented: %s" % undocumented[:10])
         if vocab == 8000:
             print("  spm and HF references differ on %d adversarial texts: %s" % (
@@ -344,10 +333,8 @@ def main():
     items = [b for _, b in json_ok] + [e.encode() for e in extra] + [l.encode() for l in sample[:1000]]
     compare("spm 1k no dummy prefix, keep spaces, user symbols", ["text"] * len(items), ours(vm, items),
             spm_reference(vm, items), [b.decode(errors="replace") for b in items])
-    print("test_tokenizer: %d passed, %d failed" % (passed, failed))
     subprocess.run(["rm", "-rf", tmp])
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    checks.run(main)

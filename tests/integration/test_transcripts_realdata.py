@@ -2,25 +2,11 @@
 """test_transcripts_realdata.py - our SRT parser against an independent reference written here in
 Python, on every shared SRT (3Blue1Brown pt, CS231n en): same cues, same texts, same times (after the
 documented repairs). The C side is bench/parse.c's dump mode (-d) over the library."""
-import glob, html, os, re, subprocess, sys
+import glob, html, os, re, subprocess
 
 ROOT = os.environ.get('AULARAG_ROOT') or os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 DATA = os.environ.get('AULARAG_DATA') or os.path.join(ROOT, '..', 'shared', 'data')
-passed = failed = 0
-
-
-def check(what, cond):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print('FAIL:', what)
-
-
-def finish():
-    print('test_transcripts_realdata: %d passed, %d failed' % (passed, failed))
-    sys.exit(1 if failed else 0)
+from checks import check, finish  # noqa: E402
 
 
 if not os.path.isdir(DATA):
