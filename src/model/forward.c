@@ -94,9 +94,9 @@ typedef struct job {
   int out, in, gelu;
   int panels_per;              /* tasks are panel ranges over all rows (few rows) ... */
   int rows_per;                /* ... or row blocks over all panels (many rows); also residual_ln's blocks */
-  /* rows: y = LN(y + bias + res) */
+  /* rows: y = LN(y + res) */
   float *ry;
-  const float *rres, *rbias, *rg, *rb;
+  const float *rres, *rg, *rb;
 } job;
 
 static void linear_task(void *ctx, int task, int worker) {
@@ -123,8 +123,8 @@ static void linear_task(void *ctx, int task, int worker) {
                 j->Y + (size_t)j->off[s] * j->out + n0, j->out);
   for (int t = 0; t < j->T; t++) {
     float *y = j->Y + (size_t)t * j->out + n0;
-    if (j->gelu) ar_add_bias_gelu(y, j->B + n0, n1 - n0);
-    else ar_add_bias(y, j->B + n0, n1 - n0);
+    ar_add_bias(y, j->B + n0, n1 - n0);
+    if (j->gelu) ar_gelu(y, n1 - n0);
   }
 }
 
@@ -190,13 +190,13 @@ static void rows_task(void *ctx, int task, int worker) {
   job *j = ctx;
   int H = j->m->c.hidden, t1 = AR_MIN(j->T, (task + 1) * j->rows_per);
   for (int t = task * j->rows_per; t < t1; t++)
-    ar_add_bias_residual_layernorm(j->ry + (size_t)t * H, j->rres + (size_t)t * H, j->rbias, j->rg, j->rb, H,
+    ar_add_residual_layernorm(j->ry + (size_t)t * H, j->rres + (size_t)t * H, j->rg, j->rb, H,
                                    j->m->c.eps);
 }
 
-/* y = LayerNorm(y + bias + res) row by row */
-static void residual_ln(job *j, float *y, const float *res, const float *bias, const float *g, const float *b) {
-  j->ry = y; j->rres = res; j->rbias = bias; j->rg = g; j->rb = b;
+/* y = LayerNorm(y + res) row by row */
+static void residual_ln(job *j, float *y, const float *res, const float *g, const float *b) {
+  j->ry = y; j->rres = res; j->rg = g; j->rb = b;
   int tasks = AR_MIN(j->T, 4 * j->m->n_threads);
   j->rows_per = (j->T + tasks - 1) / tasks;
   ar_pool_run(j->m->pool, (j->T + j->rows_per - 1) / j->rows_per, rows_task, j);
@@ -219,10 +219,10 @@ static ar_status forward_chunk(ar_model *m, const int32_t *const *ids, const int
     linear(&j, rs->x, w->wqkv, w->bqkv, rs->qkv, 3 * H, H, 0);   /* [T, 3H] */
     ar_pool_run(m->pool, j.ns * c->heads, attention_task, &j);   /* [T, H] */
     linear(&j, rs->ctx, w->wo, w->bo, rs->a, H, H, 0);             /* [T, H] */
-    residual_ln(&j, rs->a, rs->x, NULL, w->ln1_g, w->ln1_b);
+    residual_ln(&j, rs->a, rs->x, w->ln1_g, w->ln1_b);
     linear(&j, rs->a, w->wi, w->bi, rs->ff, F, H, 1);              /* [T, F] */
     linear(&j, rs->ff, w->wout, w->bout, rs->x, H, F, 0);          /* [T, H] */
-    residual_ln(&j, rs->x, rs->a, NULL, w->ln2_g, w->ln2_b);
+    residual_ln(&j, rs->x, rs->a, w->ln2_g, w->ln2_b);
   }
   /* mean over every token (the mask is all ones: no padding), then v / max(|v|, 1e-12) */
   for (int i = s0, t = 0; i < s1; t += n_ids[i], i++) {

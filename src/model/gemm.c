@@ -12,10 +12,6 @@
  * value at a time: the 6x16 register tile needs 6 broadcasts and 2 panel loads per 12 FMAs. */
 #include "model/model.h"
 #include <immintrin.h>
-#include <math.h>
-#include <string.h>
-
-__m256 _ZGVdN8v_erff(__m256 x); /* glibc libmvec, as in kernels.c */
 
 #define MR 6     /* rows per register tile */
 #define NR AR_PANEL /* columns per panel (16) */
@@ -53,11 +49,6 @@ void ar_pack_cols(const float *V, int K, int N, size_t ldv, float *P) {
       }
     }
   }
-}
-
-static inline __m256 gelu8(__m256 v) {
-  const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f), rs2 = _mm256_set1_ps((float)M_SQRT1_2);
-  return _mm256_mul_ps(_mm256_mul_ps(v, half), _mm256_add_ps(one, _ZGVdN8v_erff(_mm256_mul_ps(v, rs2))));
 }
 
 typedef struct epi {
@@ -128,16 +119,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, const float
     }
   }
   if (last && e->gelu) /* after the stores: the libmvec call would spill the live accumulators */
-    for (int r = 0; r < mr; r++) {
-      float *c = C + r * ldc;
-      if (nr == NR) {
-        _mm256_storeu_ps(c, gelu8(_mm256_loadu_ps(c)));
-        _mm256_storeu_ps(c + 8, gelu8(_mm256_loadu_ps(c + 8)));
-      } else {
-        _mm256_maskstore_ps(c, m0, gelu8(_mm256_maskload_ps(c, m0)));
-        _mm256_maskstore_ps(c + 8, m1, gelu8(_mm256_maskload_ps(c + 8, m1)));
-      }
-    }
+    for (int r = 0; r < mr; r++) ar_gelu(C + r * ldc, nr);
 }
 
 static void tile_any(int mr, const float *A, size_t lda, const float *B, int kc, float *C, size_t ldc, int nr,

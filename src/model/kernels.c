@@ -82,20 +82,10 @@ void ar_layernorm(float *x, const float *g, const float *b, int n, float eps) {
   ln_apply(x, g, b, n, mean, rstd);
 }
 
-void ar_add_bias_residual_layernorm(float *y, const float *x, const float *bias, const float *g, const float *b,
-                                    int n, float eps) {
-  if (!bias) { /* the bias was already added with the matrix product */
-    int i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
-    for (; i < n; i++) y[i] = y[i] + x[i];
-    ar_layernorm(y, g, b, n, eps);
-    return;
-  }
+void ar_add_residual_layernorm(float *y, const float *x, const float *g, const float *b, int n, float eps) {
   int i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(bias + i)),
-                                          _mm256_loadu_ps(x + i)));
-  for (; i < n; i++) y[i] = y[i] + bias[i] + x[i];
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
+  for (; i < n; i++) y[i] = y[i] + x[i];
   ar_layernorm(y, g, b, n, eps);
 }
 
@@ -107,18 +97,15 @@ void ar_add_bias(float *y, const float *bias, int n) {
 }
 
 /* gelu(x) = 0.5 x (1 + erf(x / sqrt 2)): the exact (erf) form Hugging Face's "gelu" uses. */
-void ar_add_bias_gelu(float *y, const float *bias, int n) {
+void ar_gelu(float *y, int n) {
   const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f), rs2 = _mm256_set1_ps((float)M_SQRT1_2);
   int i = 0;
   for (; i + 8 <= n; i += 8) {
-    __m256 v = _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(bias + i));
+    __m256 v = _mm256_loadu_ps(y + i);
     __m256 e = _ZGVdN8v_erff(_mm256_mul_ps(v, rs2));
     _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(v, half), _mm256_add_ps(one, e)));
   }
-  for (; i < n; i++) {
-    float v = y[i] + bias[i];
-    y[i] = v * 0.5f * (1.0f + erff(v * (float)M_SQRT1_2));
-  }
+  for (; i < n; i++) y[i] = y[i] * 0.5f * (1.0f + erff(y[i] * (float)M_SQRT1_2));
 }
 
 /* exp(x) for x <= 0, 8 lanes: 2^n e^r with n = round(x / ln 2) and |r| <= ln2 / 2. n comes from the

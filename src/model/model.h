@@ -72,11 +72,10 @@ void ar_run_state_free(ar_run_state *rs);
 void ar_widen_f16(const uint8_t *src, float *dst, size_t n);
 void ar_widen_bf16(const uint8_t *src, float *dst, size_t n);
 void ar_layernorm(float *x, const float *g, const float *b, int n, float eps);
-/* y = LayerNorm(x + y + bias) in place on y */
-void ar_add_bias_residual_layernorm(float *y, const float *x, const float *bias, const float *g, const float *b,
-                                    int n, float eps);
+/* y = LayerNorm(y + x) in place on y (the biases were added with the matrix products) */
+void ar_add_residual_layernorm(float *y, const float *x, const float *g, const float *b, int n, float eps);
 void ar_add_bias(float *y, const float *bias, int n);
-void ar_add_bias_gelu(float *y, const float *bias, int n);
+void ar_gelu(float *y, int n); /* in place */
 void ar_softmax(float *x, int n);
 /* x <- exp(x - max x); returns the sum (softmax without the division) */
 float ar_exp_shifted(float *x, int n);
