@@ -51,9 +51,8 @@ void ar_pack_cols(const float *V, int K, int N, size_t ldv, float *P) {
   }
 }
 
-typedef struct epi {
+typedef struct epi {    /* what happens to C after the last pass (the bias, per panel, comes apart) */
   float alpha;          /* 1: skipped */
-  const float *bias;    /* [N] or NULL */
   int gelu;
 } epi;
 
@@ -144,7 +143,7 @@ static void tile_any(int mr, const float *A, size_t lda, const float *B, int kc,
  * memory once, in address order. */
 void ar_gemm(const float *A, size_t lda, int M, const float *P, int K, int N, int p0, int p1, float *C, size_t ldc,
              float alpha, const float *bias, int gelu) {
-  epi e = {alpha, bias, gelu};
+  epi e = {alpha, gelu};
   int small = M <= SMALL_M, nc = small ? 1 : NC;
   for (int k0 = 0, kc; k0 < K; k0 += kc) {
     kc = K - k0 < KC ? K - k0 : KC;

@@ -230,7 +230,7 @@ static ar_status load_weights(ar_model *m, loader *L, ar_error *err) {
 #define GET(dst, key, d0, d1) do { if ((s = get_f32(L, key, d0, d1, &(dst), err))) return s; } while (0)
   GET(m->emb_ln_g, "embeddings.LayerNorm.weight", H, 0);
   GET(m->emb_ln_b, "embeddings.LayerNorm.bias", H, 0);
-  char k[6][160];
+  char k[3][160];
   for (int i = 0; i < c->layers; i++) {
     ar_layer *l = &m->layer[i];
 #define KEY(j, name) (snprintf(k[j], sizeof k[j], "encoder.layer.%d.%s", i, name), k[j])
