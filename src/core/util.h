@@ -38,6 +38,10 @@ ar_status ar_write_file_atomic(const char *path, const char *data, size_t len, a
 double ar_now_s(void);   /* monotonic seconds */
 int ar_n_cores(void);
 
+/* splitmix64: a small seeded generator whose whole state is *state (no global rand() state). */
+uint64_t ar_rng_next(uint64_t *state);
+double ar_rng_unit(uint64_t *state); /* uniform in [0, 1) */
+
 /* Appends s[0..n) with each byte that is not part of a valid UTF-8 sequence replaced by U+FFFD. */
 int ar_buf_append_utf8(ar_buf *b, const char *s, size_t n);
 

@@ -69,7 +69,6 @@ typedef double (*ar_stat_fn)(const size_t *idx, size_t n, void *ctx);
 /* Percentile bootstrap 95% interval over `draws` resamples of n items (fixed seed: the same
  * inputs give the same interval). NAN replicates are skipped; *lo = *hi = NAN when none is left. */
 void ar_bootstrap_ci(ar_stat_fn fn, void *ctx, size_t n, int draws, uint64_t seed, double *lo, double *hi);
-uint64_t ar_rng_next(uint64_t *state);  /* splitmix64 */
 
 /* Retrieval against gold spans. */
 typedef struct ar_span {

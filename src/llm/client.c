@@ -177,12 +177,11 @@ static void sleep_ms(double ms) {
   while (nanosleep(&ts, &ts) != 0) {}
 }
 
-/* xorshift jitter: no global rand() state shared with the caller. */
+/* backoff jitter: a per-thread generator, no global rand() state shared with the caller */
 static double jitter01(void) {
   static _Thread_local uint64_t x;
-  if (!x) x = (uint64_t)(ar_now_s() * 1e9) ^ (uint64_t)(uintptr_t)&x ^ 0x9e3779b97f4a7c15ull;
-  x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-  return (double)(x >> 11) / 9007199254740992.0;
+  if (!x) x = (uint64_t)(ar_now_s() * 1e9) ^ (uint64_t)(uintptr_t)&x;
+  return ar_rng_unit(&x);
 }
 
 typedef enum { TRY_OK, TRY_RETRY, TRY_FAIL } try_result;

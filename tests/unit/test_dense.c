@@ -5,10 +5,7 @@
 #include <stdint.h>
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static double urand(void) {  /* xorshift64*, uniform in [0,1) */
-  rng_state ^= rng_state >> 12; rng_state ^= rng_state << 25; rng_state ^= rng_state >> 27;
-  return (double)((rng_state * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0;
-}
+static double urand(void) { return ar_rng_unit(&rng_state); }
 static double nrand(void) { return sqrt(-2 * log(urand() + 1e-300)) * cos(6.283185307179586 * urand()); }
 
 static void normalise(float *v, int dim) {

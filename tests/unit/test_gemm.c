@@ -7,10 +7,7 @@
 #include <stdint.h>
 
 static uint64_t rng_state = 88172645463325252ull;
-static float frand(void) { /* xorshift64 -> [-1, 1) */
-  rng_state ^= rng_state << 13; rng_state ^= rng_state >> 7; rng_state ^= rng_state << 17;
-  return (float)((double)(rng_state >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
+static float frand(void) { return (float)(ar_rng_unit(&rng_state) * 2.0 - 1.0); } /* [-1, 1) */
 
 static float *aligned_floats(size_t n) {
   float *p = aligned_alloc(64, ((n * sizeof(float)) + 63) & ~(size_t)63);

@@ -213,12 +213,8 @@ TEST(tokenizer_load_errors) {
   ASSERT_MSG(strstr(err.msg, "model_type is 2"), "%s", err.msg);
 }
 
-/* xorshift, deterministic */
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint64_t rnd(void) {
-  rng_state ^= rng_state << 13; rng_state ^= rng_state >> 7; rng_state ^= rng_state << 17;
-  return rng_state;
-}
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull; /* deterministic */
+static uint64_t rnd(void) { return ar_rng_next(&rng_state); }
 
 static const char *probe[] = {"Olá mundo, ação e reação!", "  <mask> x </s>", "ＡＢＣ e\xcc\x81 \xf0\x9f\x91\x8d\t\x01",
                               "\xff\xfe bad", "a\xc2\x85" "b", ""};
