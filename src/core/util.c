@@ -111,15 +111,24 @@ int ar_buf_append_utf8(ar_buf *b, const char *s, size_t n) {
 }
 
 /* ---- files ---- */
-ar_status ar_read_file(const char *path, char **data, size_t *len, ar_error *err) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ar_fail(err, AR_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+ar_status ar_open_file(const char *path, int *fd, size_t *size, ar_error *err) {
+  *fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (*fd < 0) return ar_fail(err, AR_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
+  if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(*fd);
+    *fd = -1;
     return ar_fail(err, AR_ERR_IO, "%s: not a regular file", path);
   }
-  size_t cap = (size_t)st.st_size, n = 0;
+  *size = (size_t)st.st_size;
+  return AR_OK;
+}
+
+ar_status ar_read_file(const char *path, char **data, size_t *len, ar_error *err) {
+  int fd;
+  size_t cap, n = 0;
+  ar_status s = ar_open_file(path, &fd, &cap, err);
+  if (s) return s;
   char *p = ar_malloc(cap + 1);
   if (!p) { close(fd); return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, cap); }
   for (;;) {

@@ -30,6 +30,8 @@ int ar_buf_printf(ar_buf *b, const char *fmt, ...) __attribute__((format(printf,
 char *ar_buf_steal(ar_buf *b);                        /* returns p (never NULL), resets b */
 void ar_buf_free(ar_buf *b);
 
+/* Opens a regular file read-only; *size from fstat. Errors name the path. */
+ar_status ar_open_file(const char *path, int *fd, size_t *size, ar_error *err);
 /* Reads a whole file (NUL-terminated; *len excludes the NUL). */
 ar_status ar_read_file(const char *path, char **data, size_t *len, ar_error *err);
 /* Writes atomically: temp file in the same folder, fsync, rename. */

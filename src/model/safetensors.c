@@ -2,10 +2,8 @@
 #include "model/safetensors.h"
 #include "core/util.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define ST_MAX_HEADER (100u << 20) /* the reference implementation's limit */
@@ -81,14 +79,9 @@ static ar_status parse_tensor(const char *path, const char *name, json_t *v, con
 ar_status ar_st_open(const char *path, ar_st_file *f, ar_error *err) {
   memset(f, 0, sizeof *f);
   f->fd = -1;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ar_fail(err, AR_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return ar_fail(err, AR_ERR_IO, "%s: not a regular file", path);
-  }
-  f->size = (size_t)st.st_size;
+  int fd;
+  ar_status opened = ar_open_file(path, &fd, &f->size, err);
+  if (opened) return opened;
   if (f->size < 10) {
     close(fd);
     return ar_fail(err, AR_ERR_PARSE, "%s: %zu bytes: too short for a safetensors file", path, f->size);
