@@ -247,6 +247,26 @@ AR_API ar_status ar_model_embed_texts(ar_model *m, ar_embed_kind kind, const cha
 AR_API void ar_model_free(ar_model *m);
 
 /* ---------------------------------------------------------------------------------------------
+ * Embedders: texts -> unit vectors, from the C encoder (ar_model_embedder) or another source (an
+ * embeddings server). Search and ingest take one of these instead of calling a model themselves.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct ar_embedder {
+  const char *fingerprint; /* what makes the vectors, recorded in the index ("e5:..." or "api:<model>");
+                              vectors of another fingerprint or dim are refused, naming both */
+  int dim;
+  /* n texts of one kind -> out (n x dim, L2-normalised). Thread safety is that of ctx's source. */
+  ar_status (*embed)(void *ctx, ar_embed_kind kind, const char *const *texts, int n, float *out, ar_error *err);
+  /* Tokens of a text as the embedder sees it (prefix and specials included), the segmenter's cap;
+   * NULL when unknown (the segmenter then caps by words). */
+  int (*count_tokens)(void *ctx, ar_embed_kind kind, const char *text, size_t len);
+  int max_tokens;        /* the cap count_tokens is measured against; 0 when unknown */
+  void *ctx;
+} ar_embedder;
+
+/* The encoder as an embedder (fingerprint = ar_model_fingerprint, ctx = m; m must outlive it). */
+AR_API ar_embedder ar_model_embedder(ar_model *m);
+
+/* ---------------------------------------------------------------------------------------------
  * Index: one SQLite file (WAL): videos, segments, FTS5, vectors, LLM cache  (src/index/)
  * One ar_index per thread (SQLite connection semantics); open it several times for threads.
  * ------------------------------------------------------------------------------------------- */
@@ -303,7 +323,8 @@ typedef void (*ar_warn_fn)(const ar_error *e, void *user_data);
 typedef struct ar_ingest_params {
   const char *manifest;  /* CSV path or NULL */
   ar_segment_params seg;
-  ar_model *model;       /* NULL: lexical only */
+  ar_model *model;       /* NULL: lexical only (unless embedder is set) */
+  const ar_embedder *embedder; /* embeds the segments; wins over model; NULL: model's, if any */
   int embed_batch;       /* segments per forward batch, default 16 */
   ar_progress_fn progress;
   ar_warn_fn warn;
@@ -338,7 +359,8 @@ typedef struct ar_search_params {
   ar_search_mode mode;
   int rrf_k;             /* reciprocal rank fusion constant, default 60 */
   int candidates;        /* per-retriever depth for fusion, default max(50, k) */
-  ar_model *model;       /* needed for dense/hybrid */
+  ar_model *model;       /* dense/hybrid: embeds the query (unless embedder is set) */
+  const ar_embedder *embedder; /* dense/hybrid: embeds the query; wins over model */
 } ar_search_params;
 
 typedef struct ar_hit {

@@ -5,11 +5,11 @@
 #include <math.h>
 
 ar_search_mode ar_search_auto_mode(ar_index *ix, const ar_search_params *p) {
-  return p->model && ar_vectors_any(ix) == 1 ? AR_MODE_HYBRID : AR_MODE_LEXICAL;
+  return (p->embedder || p->model) && ar_vectors_any(ix) == 1 ? AR_MODE_HYBRID : AR_MODE_LEXICAL;
 }
 
 ar_status ar_search_dense_check(ar_index *ix, const ar_search_params *p, ar_search_mode mode, ar_error *err) {
-  if (!p->model)
+  if (!p->embedder && !p->model)
     return ar_fail(err, AR_ERR_INVALID, "--mode %s needs an E5 model: give --model DIR or set AULARAG_MODEL",
                    ar_search_mode_name(mode));
   int any = ar_vectors_any(ix);
@@ -22,9 +22,10 @@ ar_status ar_search_dense_check(ar_index *ix, const ar_search_params *p, ar_sear
 
 ar_status ar_search_dense(ar_index *ix, const char *query, const ar_search_params *p, ar_search_mode mode,
                           ar_results *out, ar_error *err) {
-  ar_model *m = p->model;
-  int dim = ar_model_dim(m), k = p->k;
-  const char *fp = ar_model_fingerprint(m);
+  ar_embedder tmp;
+  const ar_embedder *e = ar_embedder_pick(p->embedder, p->model, &tmp);
+  int dim = e->dim, k = p->k;
+  const char *fp = e->fingerprint;
   /* fusion depth: each retriever's top `cand`, at least k */
   int cand = p->candidates > 0 ? p->candidates : AR_MAX(50, k);
   if (cand < k) cand = k;
@@ -35,8 +36,8 @@ ar_status ar_search_dense(ar_index *ix, const char *query, const ar_search_param
   double *cos = NULL;
   size_t ln = 0, dn = 0, nf = 0;
   ar_status st = qv ? AR_OK : ar_fail(err, AR_ERR_NOMEM, "out of memory");
-  if (!st) st = ar_model_embed_texts(m, AR_EMBED_QUERY, &query, 1, qv, err);
-  if (!st) st = ar_vectors_search(ix, fp, qv, dim, mode == AR_MODE_DENSE ? k : cand, &dc, &dn, err);
+  if (!st) st = e->embed(e->ctx, AR_EMBED_QUERY, &query, 1, qv, err);
+  if (!st) st = ar_vectors_search(ix, fp, qv, dim, mode == AR_MODE_DENSE ? k : cand, NULL, &dc, &dn, err);
   if (st) goto done;
   if (mode == AR_MODE_DENSE) {
     size_t n = dn;
@@ -50,7 +51,7 @@ ar_status ar_search_dense(ar_index *ix, const char *query, const ar_search_param
     }
     out->n = n;
   } else {
-    if ((st = ar_lexical_search(ix, query, cand, &lc, &ln, err))) goto done;
+    if ((st = ar_lexical_search(ix, query, cand, NULL, &lc, &ln, err))) goto done;
     int64_t *lists[2];
     if (!(lists[0] = ar_malloc((ln ? ln : 1) * sizeof(int64_t))) ||
         !(lists[1] = ar_malloc((dn ? dn : 1) * sizeof(int64_t)))) {

@@ -4,6 +4,7 @@
 #define AR_INDEX_H
 #include "aularag.h"
 #include "text/analyze.h"
+#include "index/filter.h"
 #include <sqlite3.h>
 
 /* Schema version in PRAGMA user_version. Bump it with every incompatible change; an index
@@ -62,9 +63,10 @@ typedef struct ar_cand {
  * double-quoted, de-duplicated by term and OR-ed. Any user text (quotes, parentheses, AND/OR/NEAR,
  * '*', '-', ':') becomes a valid expression. *out malloc'd; "" when no term survives. */
 ar_status ar_lexical_query(ar_analyzer *an, const char *question, char **out, ar_error *err);
-/* BM25 top-n: *out malloc'd (n_out may be 0). Score = -ar_bm25(fts, AR_BM25_K1, AR_BM25_B, AR_BM25_IDF). */
-ar_status ar_lexical_search(ar_index *ix, const char *question, int n, ar_cand **out, size_t *n_out,
-                            ar_error *err);
+/* BM25 top-n: *out malloc'd (n_out may be 0). Score = -ar_bm25(fts, AR_BM25_K1, AR_BM25_B, AR_BM25_IDF).
+ * filter (may be NULL): the top-n among the allowed ids. */
+ar_status ar_lexical_search(ar_index *ix, const char *question, int n, const ar_idfilter *filter, ar_cand **out,
+                            size_t *n_out, ar_error *err);
 /* Fills video_id/title/url/text/start_s/end_s of hits whose corpus_id is set. */
 ar_status ar_hits_load(ar_index *ix, ar_hit *hits, size_t n, ar_error *err);
 

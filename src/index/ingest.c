@@ -168,13 +168,15 @@ ar_status ar_ingest(ar_index *ix, const char *const *paths, int n_paths, const a
   /* dense: another model's vectors are refused before anything is written; with a model the segment
    * cap is the encoder's own token limit (prefix and specials included), so nothing is ever truncated */
   ar_segment_params seg = p->seg;
-  if (p->model) {
-    ar_status ms = ar_vectors_check_model(ix, ar_model_fingerprint(p->model), ar_model_dim(p->model), err);
+  ar_embedder tmp;
+  const ar_embedder *emb = ar_embedder_pick(p->embedder, p->model, &tmp);
+  if (emb) {
+    ar_status ms = ar_vectors_check_model(ix, emb->fingerprint, emb->dim, err);
     if (ms) return ms;
-    if (!seg.count) {
+    if (!seg.count && emb->count_tokens && emb->max_tokens > 0) {
       seg.count = ar_vectors_count_passage_tokens;
-      seg.count_user_data = p->model;
-      seg.max_units = ar_model_max_tokens(p->model);
+      seg.count_user_data = (void *)emb;
+      seg.max_units = emb->max_tokens;
     }
   }
 
@@ -293,8 +295,8 @@ ar_status ar_ingest(ar_index *ix, const char *const *paths, int n_paths, const a
 
   /* 3. dense: embed every segment that has no vector yet (new or replaced videos, or the rest of an
    * interrupted run); each batch commits on its own */
-  if (p->model && (st = ar_vectors_embed_pending(ix, p->model, p->embed_batch, p->progress, p->user_data,
-                                                 &stats->embedded, err)))
+  if (emb && (st = ar_vectors_embed_pending_with(ix, emb, p->embed_batch, p->progress, p->user_data,
+                                                &stats->embedded, err)))
     goto done;
 
   if (overall != AR_OK)

@@ -52,8 +52,8 @@ ar_status ar_lexical_query(ar_analyzer *an, const char *question, char **out, ar
   return AR_OK;
 }
 
-ar_status ar_lexical_search(ar_index *ix, const char *question, int n, ar_cand **out, size_t *n_out,
-                            ar_error *err) {
+ar_status ar_lexical_search(ar_index *ix, const char *question, int n, const ar_idfilter *filter, ar_cand **out,
+                            size_t *n_out, ar_error *err) {
   *out = NULL;
   *n_out = 0;
   if (n <= 0) return AR_OK;
@@ -74,10 +74,11 @@ ar_status ar_lexical_search(ar_index *ix, const char *question, int n, ar_cand *
     return ar_index_db_fail(ix, err, "lexical search");
   }
   sqlite3_bind_text(q, 1, expr, -1, SQLITE_STATIC);
-  sqlite3_bind_int(q, 2, n);
+  sqlite3_bind_int(q, 2, filter ? -1 : n);  /* filtered: walk the ranking until n allowed rows */
   size_t k = 0;
   int rc;
   while ((rc = sqlite3_step(q)) == SQLITE_ROW && k < (size_t)n) {
+    if (!ar_idfilter_has(filter, sqlite3_column_int64(q, 0))) continue;
     c[k].id = sqlite3_column_int64(q, 0);
     c[k].score = -sqlite3_column_double(q, 1);
     k++;

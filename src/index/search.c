@@ -67,7 +67,7 @@ ar_status ar_hits_load(ar_index *ix, ar_hit *hits, size_t n, ar_error *err) {
 static ar_status search_lexical(ar_index *ix, const char *query, int k, ar_results *out, ar_error *err) {
   ar_cand *c = NULL;
   size_t n = 0;
-  ar_status st = ar_lexical_search(ix, query, k, &c, &n, err);
+  ar_status st = ar_lexical_search(ix, query, k, NULL, &c, &n, err);
   if (st) return st;
   if (n && !(out->hits = ar_calloc(n, sizeof *out->hits))) { ar_free(c); return ar_fail(err, AR_ERR_NOMEM, "out of memory"); }
   for (size_t i = 0; i < n; i++) {

@@ -30,16 +30,16 @@ void ar_vectors_invalidate(ar_index *ix) {
 
 /* ---- the embedder ---------------------------------------------------------------------------- */
 
-static ar_status model_embed(void *ctx, const char *const *texts, int n, float *out, ar_error *err) {
-  return ar_model_embed_texts(ctx, AR_EMBED_PASSAGE, texts, n, out, err);
+const ar_embedder *ar_embedder_pick(const ar_embedder *e, ar_model *m, ar_embedder *tmp) {
+  if (e) return e;
+  if (!m) return NULL;
+  *tmp = ar_model_embedder(m);
+  return tmp;
 }
 
-ar_embedder ar_embedder_from_model(ar_model *m) {
-  return (ar_embedder){ar_model_fingerprint(m), ar_model_dim(m), model_embed, m};
-}
-
-int ar_vectors_count_passage_tokens(const char *text, size_t len, void *model) {
-  return ar_model_count_tokens(model, AR_EMBED_PASSAGE, text, len);
+int ar_vectors_count_passage_tokens(const char *text, size_t len, void *embedder) {
+  const ar_embedder *e = embedder;
+  return e->count_tokens(e->ctx, AR_EMBED_PASSAGE, text, len);
 }
 
 /* ---- meta and blobs -------------------------------------------------------------------------- */
@@ -215,7 +215,7 @@ ar_status ar_vectors_embed_pending_with(ar_index *ix, const ar_embedder *e, int 
     }
     if (n == 0) break;
     last = ids[n - 1];
-    if ((st = e->embed(e->ctx, (const char *const *)texts, n, vec, err))) goto done;
+    if ((st = e->embed(e->ctx, AR_EMBED_PASSAGE, (const char *const *)texts, n, vec, err))) goto done;
     if ((st = commit_batch(ix, e, ids, vec, n, scratch, err))) goto done;
     ar_vectors_invalidate(ix);
     for (int i = 0; i < n; i++) { ar_free(texts[i]); texts[i] = NULL; }
@@ -232,12 +232,6 @@ done:
     for (int i = 0; i < batch; i++) ar_free(texts[i]);
   ar_free(texts); ar_free(ids); ar_free(vec); ar_free(scratch);
   return st;
-}
-
-ar_status ar_vectors_embed_pending(ar_index *ix, ar_model *m, int batch, ar_progress_fn progress, void *user_data,
-                                   int64_t *embedded, ar_error *err) {
-  ar_embedder e = ar_embedder_from_model(m);
-  return ar_vectors_embed_pending_with(ix, &e, batch, progress, user_data, embedded, err);
 }
 
 /* ---- the matrix ------------------------------------------------------------------------------ */
@@ -328,8 +322,8 @@ static ar_status get_matrix(ar_index *ix, const char *fingerprint, int dim, ar_v
   return AR_OK;
 }
 
-ar_status ar_vectors_search(ar_index *ix, const char *fingerprint, const float *q, int dim, int n, ar_cand **out,
-                            size_t *n_out, ar_error *err) {
+ar_status ar_vectors_search(ar_index *ix, const char *fingerprint, const float *q, int dim, int n,
+                            const ar_idfilter *filter, ar_cand **out, size_t *n_out, ar_error *err) {
   *out = NULL;
   *n_out = 0;
   ar_vcache *c;
@@ -339,16 +333,19 @@ ar_status ar_vectors_search(ar_index *ix, const char *fingerprint, const float *
     if (!isfinite(q[i])) return ar_fail(err, AR_ERR_MODEL, "the query vector is not finite");
   size_t k = (size_t)(n > 0 ? n : 0);
   if (k > c->n) k = c->n;
-  ar_dense_hit *h = ar_malloc((k ? k : 1) * sizeof *h);
+  /* filtered: rank every row and keep the first k allowed ones (exact; the scan itself ignores the filter) */
+  size_t kk = filter ? c->n : k;
+  ar_dense_hit *h = ar_malloc((kk ? kk : 1) * sizeof *h);
   ar_cand *cand = ar_malloc((k ? k : 1) * sizeof *cand);
-  size_t nh = 0;
+  size_t nh = 0, nc = 0;
   if (!h || !cand) st = ar_fail(err, AR_ERR_NOMEM, "out of memory");
-  if (!st) st = ar_dense_topk(&c->m, q, k, 0, h, &nh, err);
+  if (!st) st = ar_dense_topk(&c->m, q, kk, 0, h, &nh, err);
   if (st) { ar_free(h); ar_free(cand); return st; }
-  for (size_t i = 0; i < nh; i++) cand[i] = (ar_cand){h[i].id, h[i].score};
+  for (size_t i = 0; i < nh && nc < k; i++)
+    if (ar_idfilter_has(filter, h[i].id)) cand[nc++] = (ar_cand){h[i].id, h[i].score};
   ar_free(h);
   *out = cand;
-  *n_out = nh;
+  *n_out = nc;
   return AR_OK;
 }
 

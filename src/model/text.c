@@ -92,3 +92,19 @@ ar_status ar_model_embed_texts(ar_model *m, ar_embed_kind kind, const char *cons
   ar_free(n_ids);
   return s;
 }
+
+/* ---- the encoder as an ar_embedder ----------------------------------------------------------- */
+
+static ar_status embedder_embed(void *ctx, ar_embed_kind kind, const char *const *texts, int n, float *out,
+                                ar_error *err) {
+  return ar_model_embed_texts(ctx, kind, texts, n, out, err);
+}
+
+static int embedder_count(void *ctx, ar_embed_kind kind, const char *text, size_t len) {
+  return ar_model_count_tokens(ctx, kind, text, len);
+}
+
+ar_embedder ar_model_embedder(ar_model *m) {
+  return (ar_embedder){.fingerprint = ar_model_fingerprint(m), .dim = ar_model_dim(m), .embed = embedder_embed,
+                       .count_tokens = embedder_count, .max_tokens = ar_model_max_tokens(m), .ctx = m};
+}

@@ -23,7 +23,8 @@ static void text_vec(const char *t, float *v) {
 
 typedef struct fake { int calls, fail_at, texts; } fake;
 
-static ar_status fake_embed(void *ctx, const char *const *texts, int n, float *out, ar_error *err) {
+static ar_status fake_embed(void *ctx, ar_embed_kind kind, const char *const *texts, int n, float *out, ar_error *err) {
+  (void)kind;
   fake *f = ctx;
   if (f->fail_at && ++f->calls >= f->fail_at) return ar_fail(err, AR_ERR_MODEL, "fake: interrupted");
   for (int i = 0; i < n; i++) text_vec(texts[i], out + (size_t)i * DIM);
@@ -81,7 +82,7 @@ TEST(vectors_embed_pending_batches_and_meta) {
   ASSERT(ix);
   ASSERT(put_video(ix, "a", "alpha", 23));
   fake f = {0};
-  ar_embedder e = {"fake:v1", DIM, fake_embed, &f};
+  ar_embedder e = {.fingerprint = "fake:v1", .dim = DIM, .embed = fake_embed, .ctx = &f};
   ar_error err;
   int64_t n = 0;
   ASSERT(ar_vectors_embed_pending_with(ix, &e, 5, NULL, NULL, &n, &err) == AR_OK);
@@ -125,7 +126,7 @@ TEST(vectors_interrupted_run_resumes) {
   ASSERT(put_video(ix, "a", "alpha", 17));
   ASSERT(put_video(ix, "b", "beta", 9));
   fake f = {0, 3, 0};   /* the third batch fails: two batches (8 vectors) are committed */
-  ar_embedder e = {"fake:v1", DIM, fake_embed, &f};
+  ar_embedder e = {.fingerprint = "fake:v1", .dim = DIM, .embed = fake_embed, .ctx = &f};
   ar_error err;
   int64_t n = 0;
   ASSERT(ar_vectors_embed_pending_with(ix, &e, 4, NULL, NULL, &n, &err) == AR_ERR_MODEL);
@@ -153,14 +154,14 @@ TEST(vectors_other_model_refused) {
   ASSERT(ix);
   ASSERT(put_video(ix, "a", "alpha", 6));
   fake f = {0};
-  ar_embedder e = {"fake:v1", DIM, fake_embed, &f};
+  ar_embedder e = {.fingerprint = "fake:v1", .dim = DIM, .embed = fake_embed, .ctx = &f};
   ar_error err;
   int64_t n;
   /* no vectors yet: any model may start */
   ASSERT(ar_vectors_check_model(ix, "fake:other", 99, &err) == AR_OK);
   ASSERT(ar_vectors_embed_pending_with(ix, &e, 16, NULL, NULL, &n, &err) == AR_OK);
   ASSERT(put_video(ix, "b", "beta", 3));
-  ar_embedder other = {"fake:v2", DIM, fake_embed, &f};
+  ar_embedder other = {.fingerprint = "fake:v2", .dim = DIM, .embed = fake_embed, .ctx = &f};
   ASSERT(ar_vectors_embed_pending_with(ix, &other, 16, NULL, NULL, &n, &err) == AR_ERR_MISMATCH);
   ASSERT(strstr(err.msg, "fake:v1") && strstr(err.msg, "fake:v2"));
   ASSERT_EQ_INT(count(ix, "SELECT count(*) FROM vectors"), 6);
@@ -169,9 +170,9 @@ TEST(vectors_other_model_refused) {
   text_vec("alpha", q);
   ar_cand *c;
   size_t nc;
-  ASSERT(ar_vectors_search(ix, "fake:v2", q, DIM, 3, &c, &nc, &err) == AR_ERR_MISMATCH);
+  ASSERT(ar_vectors_search(ix, "fake:v2", q, DIM, 3, NULL, &c, &nc, &err) == AR_ERR_MISMATCH);
   ASSERT(strstr(err.msg, "fake:v1") && strstr(err.msg, "fake:v2"));
-  ASSERT(ar_vectors_search(ix, "fake:v1", q, DIM - 1, 3, &c, &nc, &err) == AR_ERR_MISMATCH);
+  ASSERT(ar_vectors_search(ix, "fake:v1", q, DIM - 1, 3, NULL, &c, &nc, &err) == AR_ERR_MISMATCH);
   ar_index_close(ix);
 }
 
@@ -181,7 +182,7 @@ TEST(vectors_search_cache_follows_changes) {
   ASSERT(ix);
   ASSERT(put_video(ix, "a", "alpha", 8));
   fake f = {0};
-  ar_embedder e = {"fake:v1", DIM, fake_embed, &f};
+  ar_embedder e = {.fingerprint = "fake:v1", .dim = DIM, .embed = fake_embed, .ctx = &f};
   ar_error err;
   int64_t n;
   ASSERT(ar_vectors_embed_pending_with(ix, &e, 3, NULL, NULL, &n, &err) == AR_OK);
@@ -190,7 +191,7 @@ TEST(vectors_search_cache_follows_changes) {
   text_vec("alpha segment 3 about topic 3", q);
   ar_cand *c;
   size_t nc;
-  ASSERT(ar_vectors_search(ix, "fake:v1", q, DIM, 5, &c, &nc, &err) == AR_OK);
+  ASSERT(ar_vectors_search(ix, "fake:v1", q, DIM, 5, NULL, &c, &nc, &err) == AR_OK);
   ASSERT_EQ_INT(nc, 5);
   int64_t old_id = c[0].id;
   ASSERT_NEAR(c[0].score, 1.0, 1e-6);
@@ -207,7 +208,7 @@ TEST(vectors_search_cache_follows_changes) {
    * old ids (their segments are gone) */
   ASSERT(put_video(ix, "a", "gamma", 8));
   ASSERT(ar_vectors_embed_pending_with(ix, &e, 3, NULL, NULL, &n, &err) == AR_OK);
-  ASSERT(ar_vectors_search(ix, "fake:v1", q, DIM, 8, &c, &nc, &err) == AR_OK);
+  ASSERT(ar_vectors_search(ix, "fake:v1", q, DIM, 8, NULL, &c, &nc, &err) == AR_OK);
   ASSERT_EQ_INT(nc, 8);
   for (size_t i = 0; i < nc; i++) ASSERT(c[i].id != old_id);
   ar_free(c);
@@ -218,7 +219,7 @@ TEST(vectors_search_cache_follows_changes) {
   ASSERT(ar_vectors_embed_pending_with(ix2, &e, 3, NULL, NULL, &n, &err) == AR_OK);
   ar_index_close(ix2);
   text_vec("delta segment 2 about topic 2", q);
-  ASSERT(ar_vectors_search(ix, "fake:v1", q, DIM, 1, &c, &nc, &err) == AR_OK);
+  ASSERT(ar_vectors_search(ix, "fake:v1", q, DIM, 1, NULL, &c, &nc, &err) == AR_OK);
   ASSERT_EQ_INT(c[0].id, count(ix, "SELECT id FROM segments WHERE text = 'delta segment 2 about topic 2'"));
   ar_free(c);
   ar_index_close(ix);
@@ -231,7 +232,7 @@ TEST(vectors_search_large_uses_int8_and_matches_scan) {
   ASSERT(ix);
   ASSERT(put_video(ix, "big", "omega", 5000));
   fake f = {0};
-  ar_embedder e = {"fake:v1", DIM, fake_embed, &f};
+  ar_embedder e = {.fingerprint = "fake:v1", .dim = DIM, .embed = fake_embed, .ctx = &f};
   ar_error err;
   int64_t n;
   ASSERT(ar_vectors_embed_pending_with(ix, &e, 256, NULL, NULL, &n, &err) == AR_OK);
@@ -239,7 +240,7 @@ TEST(vectors_search_large_uses_int8_and_matches_scan) {
   text_vec("a question", q);
   ar_cand *c;
   size_t nc;
-  ASSERT(ar_vectors_search(ix, "fake:v1", q, DIM, 10, &c, &nc, &err) == AR_OK);
+  ASSERT(ar_vectors_search(ix, "fake:v1", q, DIM, 10, NULL, &c, &nc, &err) == AR_OK);
   ASSERT(ix->vcache != NULL);
   /* reference: every vector scored with the same kernel */
   sqlite3_stmt *st;
@@ -264,7 +265,7 @@ TEST(vectors_bad_blob_is_a_clear_error) {
   ASSERT(ix);
   ASSERT(put_video(ix, "a", "alpha", 3));
   fake f = {0};
-  ar_embedder e = {"fake:v1", DIM, fake_embed, &f};
+  ar_embedder e = {.fingerprint = "fake:v1", .dim = DIM, .embed = fake_embed, .ctx = &f};
   ar_error err;
   int64_t n;
   ASSERT(ar_vectors_embed_pending_with(ix, &e, 3, NULL, NULL, &n, &err) == AR_OK);
@@ -275,7 +276,7 @@ TEST(vectors_bad_blob_is_a_clear_error) {
   text_vec("x", q);
   ar_cand *c;
   size_t nc;
-  ASSERT(ar_vectors_search(ix, "fake:v1", q, DIM, 3, &c, &nc, &err) == AR_ERR_DB);
+  ASSERT(ar_vectors_search(ix, "fake:v1", q, DIM, 3, NULL, &c, &nc, &err) == AR_ERR_DB);
   ASSERT(strstr(err.msg, "4 bytes, expected 48") != NULL);
   ar_index_close(ix);
 }
@@ -310,7 +311,7 @@ TEST(vectors_out_of_memory_paths) {
   ASSERT(ix);
   ASSERT(put_video(ix, "a", "alpha", 10));
   fake f = {0};
-  ar_embedder e = {"fake:v1", DIM, fake_embed, &f};
+  ar_embedder e = {.fingerprint = "fake:v1", .dim = DIM, .embed = fake_embed, .ctx = &f};
   ar_error err;
   int64_t n;
   float q[DIM];
@@ -322,7 +323,7 @@ TEST(vectors_out_of_memory_paths) {
     ar_status st = ar_vectors_embed_pending_with(ix, &e, 3, NULL, NULL, &n, &err);
     ar_cand *c = NULL;
     size_t nc = 0;
-    if (st == AR_OK) st = ar_vectors_search(ix, "fake:v1", q, DIM, 4, &c, &nc, &err);
+    if (st == AR_OK) st = ar_vectors_search(ix, "fake:v1", q, DIM, 4, NULL, &c, &nc, &err);
     ar_alloc_fail_after(-1);
     ASSERT(st == AR_OK || st == AR_ERR_NOMEM);
     saw_fail |= st == AR_ERR_NOMEM;
