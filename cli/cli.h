@@ -47,9 +47,10 @@ int cli_embed_opt(cli_embed *ce, const char *verb, int c, const char *arg);
 /* After parsing: fills the embeddings server and *model_dir from the environment (a flag for one source
  * beats the other's variable) and refuses both at once. 0, or EXIT_USAGE after printing. */
 int cli_embed_resolve(cli_embed *ce, const char *verb, const char *usage, const char **model_dir);
-/* When a server is configured: opens it (one request learns the dimension) and sets *out to its
- * embedder; else *out = NULL. 0, or an exit code after printing the error. */
-int cli_embed_open(cli_embed *ce, const ar_embedder **out);
+/* When a server is configured: opens it and sets *out to its embedder; else *out = NULL. The dimension
+ * is --embed-dim, else that of ix's vectors when the same server model made them (ix may be NULL), else
+ * one request learns it. 0, or an exit code after printing the error. */
+int cli_embed_open(cli_embed *ce, ar_index *ix, const ar_embedder **out);
 void cli_embed_close(cli_embed *ce);
 
 /* One verb per file: cli/cmd_<verb>.c */

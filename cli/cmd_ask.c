@@ -152,7 +152,7 @@ int cmd_ask(int argc, char **argv) {
   if (model && ap.search.mode != AR_MODE_LEXICAL &&  /* the model embeds the question for dense/hybrid */
       ar_model_load(model, ar_model_default_params(), &ap.search.model, &err) != AR_OK)
     erc = cli_fail(&err);
-  if (!erc && ap.search.mode != AR_MODE_LEXICAL) erc = cli_embed_open(&ce, &ap.search.embedder);
+  if (!erc && ap.search.mode != AR_MODE_LEXICAL) erc = cli_embed_open(&ce, ix, &ap.search.embedder);
   if (erc) {
     free(q);
     ar_index_close(ix);

@@ -130,7 +130,7 @@ int cmd_eval(int argc, char **argv) {
       ar_model_load(model, ar_model_default_params(), &p.ask.search.model, &err) != AR_OK)
     return cli_fail(&err);
   /* or a server, called from every worker at once (thread-safe) */
-  int rc = p.ask.search.mode != AR_MODE_LEXICAL ? cli_embed_open(&ce, &p.ask.search.embedder) : 0;
+  int rc = p.ask.search.mode != AR_MODE_LEXICAL ? cli_embed_open(&ce, NULL, &p.ask.search.embedder) : 0;
   if (rc) { ar_model_free(p.ask.search.model); return rc; }
   ar_status st = ar_eval_run(index, questions, out, &p, &summary, &err);
   ar_model_free(p.ask.search.model);

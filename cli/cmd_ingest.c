@@ -127,14 +127,10 @@ int cmd_ingest(int argc, char **argv) {
     ar_model_params mp = ar_model_default_params();
     if (ar_model_load(model, mp, &p.model, &err) != AR_OK) return cli_fail(&err);
   }
-  int rc = cli_embed_open(&ce, &p.embedder);   /* a server: segments capped by words, embedded remotely */
-  if (rc) return rc;
-  if (p.embedder) p.embed_batch = ce.group;    /* one commit per round of requests in flight */
-  if (ar_index_open(index, ip, &ix, &err) != AR_OK) {
-    ar_model_free(p.model);
-    cli_embed_close(&ce);
-    return cli_fail(&err);
-  }
+  if (ar_index_open(index, ip, &ix, &err) != AR_OK) { ar_model_free(p.model); return cli_fail(&err); }
+  int rc = cli_embed_open(&ce, ix, &p.embedder);   /* a server: segments capped by words, embedded remotely */
+  if (rc) { ar_index_close(ix); return rc; }
+  if (p.embedder) p.embed_batch = ce.group;        /* one commit per round of requests in flight */
   p.progress = on_progress;
   p.warn = on_warn;
   p.user_data = &u;

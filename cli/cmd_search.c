@@ -70,7 +70,7 @@ int cmd_search(int argc, char **argv) {
   if (model && sp.mode != AR_MODE_LEXICAL &&   /* the model embeds the question for dense/hybrid */
       ar_model_load(model, ar_model_default_params(), &sp.model, &err) != AR_OK)
     rc = cli_fail(&err);
-  if (!rc && sp.mode != AR_MODE_LEXICAL) rc = cli_embed_open(&ce, &sp.embedder);
+  if (!rc && sp.mode != AR_MODE_LEXICAL) rc = cli_embed_open(&ce, ix, &sp.embedder);
   if (rc) {
     free(q);
     ar_index_close(ix);

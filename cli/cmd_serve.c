@@ -112,7 +112,7 @@ int cmd_serve(int argc, char **argv) {
   p.log = log_line;
   setvbuf(stderr, NULL, _IOLBF, 0);
 
-  int rc = cli_embed_open(&ce, &p.ask.search.embedder);   /* the queries' embedder, shared by the workers */
+  int rc = cli_embed_open(&ce, NULL, &p.ask.search.embedder);   /* the queries' embedder, shared by the workers */
   if (rc) return rc;
   ar_error err = {0};
   ar_status st = ar_server_run(index, &p, NULL, &err);

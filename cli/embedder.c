@@ -1,6 +1,7 @@
 /* embedder.c - the --embed-* options: vectors from an embeddings server, for every verb that embeds. */
 #include "cli.h"
 #include <stdlib.h>
+#include <string.h>
 
 int cli_embed_opt(cli_embed *ce, const char *verb, int c, const char *arg) {
   switch (c) {
@@ -34,13 +35,18 @@ int cli_embed_resolve(cli_embed *ce, const char *verb, const char *usage, const 
   return 0;
 }
 
-int cli_embed_open(cli_embed *ce, const ar_embedder **out) {
+int cli_embed_open(cli_embed *ce, ar_index *ix, const ar_embedder **out) {
   *out = NULL;
   if (!ce->url) return 0;
   ar_embed_api_params p = ar_embed_api_default_params();
   p.base_url = ce->url;
   p.model = ce->model;
   p.dim = ce->dim;
+  ar_index_info info;
+  /* the index already says what this model gives: no probe request (replies are still checked) */
+  if (!p.dim && ix && ar_index_info_get(ix, &info, NULL) == AR_OK && info.n_vectors > 0 &&
+      !strncmp(info.model, "api:", 4) && !strcmp(info.model + 4, ce->model))
+    p.dim = info.dim;
   ar_embed_api_params_from_env(&p);   /* the API key */
   ar_error err = {0};
   if (ar_embed_api_open(&p, &ce->api, &err) != AR_OK) return cli_fail(&err);

@@ -101,6 +101,10 @@ def body(tmp, srv):
     r = run(["search", "-i", ix, "--json", Q], env={"AULARAG_EMBED_URL": srv.url, "AULARAG_EMBED_MODEL": "e5-srv"})
     check("the environment configures the server", r.returncode == 0 and json.loads(r.stdout)["mode"] == "hybrid", r.stderr)
     before = len(srv.requests())
+    r = run(["search", "-i", ix, "--mode", "dense"] + emb + [Q])
+    check("search sends one request: the dimension comes from the index", r.returncode == 0 and
+          len(srv.requests()) == before + 1, srv.requests()[before:])
+    before = len(srv.requests())
     r = run(["search", "-i", ix, "--mode", "lexical"] + emb + [Q])
     check("lexical mode never calls the server", r.returncode == 0 and len(srv.requests()) == before)
     r = run(["ask", "-i", ix, "--mode", "dense", "--json"] + emb + [Q])
