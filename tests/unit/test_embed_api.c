@@ -98,11 +98,19 @@ TEST(embed_api_base64_reversed_and_concurrent_match_plain) {
   /* no index at all: the position is the index */
   ASSERT_MSG(run("{\"embed_default\": {\"no_index\": true}}", &p, 16, rev, &e, NULL) == AR_OK, "%s", e.msg);
   ASSERT(!memcmp(plain, rev, sizeof plain));
-  /* 4 batches, 3 in flight: the same vectors in the same places */
-  p.concurrency = 3;
-  ASSERT_MSG(run("{\"embed_default\": {\"delay_s\": 0.05}}", &p, 16, conc, &e, &log) == AR_OK, "%s", e.msg);
+  /* 4 batches, 4 in flight: the same vectors in the same places, and the requests really overlap (each
+   * takes 0.5 s at the server; one after the other they would arrive >= 0.5 s apart) */
+  p.concurrency = 4;
+  ASSERT_MSG(run("{\"embed_default\": {\"delay_s\": 0.5}}", &p, 16, conc, &e, &log) == AR_OK, "%s", e.msg);
   ASSERT_EQ_INT(json_array_size(log), 4);
+  double t_min = 1e300, t_max = 0;
+  for (size_t i = 0; i < 4; i++) {
+    double t = json_number_value(json_object_get(json_array_get(log, i), "t"));
+    t_min = AR_MIN(t_min, t);
+    t_max = AR_MAX(t_max, t);
+  }
   json_decref(log);
+  ASSERT_MSG(t_max - t_min < 0.45, "the 4 requests arrived over %.2f s", t_max - t_min);
   ASSERT(!memcmp(plain, conc, sizeof plain));
 }
 
