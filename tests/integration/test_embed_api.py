@@ -127,6 +127,14 @@ def body(tmp, srv):
                  "serve": ["serve", "-i", ix, "--port", "0"]}[verb] + args + ([Q] if verb in ("search", "ask") else [])
             r = run(a, env=env)
             check("%s: %s is a usage error (exit 2)" % (verb, what), r.returncode == 2, (r.returncode, r.stderr[-300:]))
+    r = run(["search", "-i", ix, "--mode", "dense"] + emb + ["--embed-dim", str(DIM - 1), Q])
+    check("--embed-dim other than the server's: exit 1 naming both", r.returncode == 1 and "has %d values, expected %d"
+          % (DIM, DIM - 1) in r.stderr, r.stderr)
+    before = len(srv.requests())
+    dix = os.path.join(tmp, "dim.db")
+    r = run(["ingest", "-i", dix, "--manifest", man] + emb + ["--embed-dim", str(DIM)])
+    check("--embed-dim: no probe request", r.returncode == 0 and sum(len(q["body"]["input"]) for q in
+          srv.requests()[before:]) == n, r.stderr[-300:])
     r = run(["search", "-i", ix, "--json"] + emb + [Q], env={"AULARAG_MODEL": tmp})
     check("--embed-url beats $AULARAG_MODEL", r.returncode == 0, r.stderr)
 
