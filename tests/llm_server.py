@@ -53,6 +53,7 @@ a test can compute the same vectors itself. EMBEDDING REPLY fields, all optional
     no_index   true: items without "index"
     drop       leave out the last N vectors
     poison     "nan" | "inf" | "huge" (1e39: finite in JSON, not in float32): data[0][0]
+    cheap      true: a vector from the text's length only (benchmarks: the server's own work stays small)
 Log (--log file, JSON Lines, and GET /_log): one object per request:
     {"n": 1, "method": "POST", "path": "/v1/chat/completions", "headers": {lower-case name: value},
      "body": parsed JSON (or the raw text when it is not JSON), "reply": index in "replies" or
@@ -238,7 +239,10 @@ class Handler(BaseHTTPRequestHandler):
             msg = {"error": {"message": "scripted error %d" % status, "type": "test"}}
             return self._send(status, json.dumps(msg), headers=headers)
         dim = int(r.get("dim", st.script.get("dim", 16)))
-        vecs = [embed_vector(str(t), dim) for t in inputs]
+        if r.get("cheap"):
+            vecs = [[1.0 if j in (0, len(str(t)) % dim) else 0.0 for j in range(dim)] for t in inputs]
+        else:
+            vecs = [embed_vector(str(t), dim) for t in inputs]
         poison = r.get("poison")
         if poison and vecs:
             vecs[0][0] = {"nan": float("nan"), "inf": float("inf"), "huge": 1e39}[poison]
