@@ -127,9 +127,17 @@ int cmd_ingest(int argc, char **argv) {
     ar_model_params mp = ar_model_default_params();
     if (ar_model_load(model, mp, &p.model, &err) != AR_OK) return cli_fail(&err);
   }
-  if (ar_index_open(index, ip, &ix, &err) != AR_OK) { ar_model_free(p.model); return cli_fail(&err); }
-  int rc = cli_embed_open(&ce, ix, &p.embedder);   /* a server: segments capped by words, embedded remotely */
-  if (rc) { ar_index_close(ix); return rc; }
+  /* A server: segments capped by words, embedded remotely. For a new index it is opened first, so a dead
+   * endpoint leaves no empty file behind; an existing one may already know the dimension. */
+  const int fresh = access(index, F_OK) != 0;
+  int rc = fresh ? cli_embed_open(&ce, NULL, &p.embedder) : 0;
+  if (rc) { ar_model_free(p.model); return rc; }
+  if (ar_index_open(index, ip, &ix, &err) != AR_OK) {
+    ar_model_free(p.model);
+    cli_embed_close(&ce);
+    return cli_fail(&err);
+  }
+  if (!fresh && (rc = cli_embed_open(&ce, ix, &p.embedder))) { ar_index_close(ix); return rc; }
   if (p.embedder) p.embed_batch = ce.group;        /* one commit per round of requests in flight */
   p.progress = on_progress;
   p.warn = on_warn;

@@ -160,6 +160,11 @@ def body(tmp, srv):
     r = run(["search", "-i", lix, "--mode", "hybrid"] + emb + [Q])
     check("search with a server over local vectors: exit 1", r.returncode == 1 and "e5:bert" in r.stderr, r.stderr)
 
+    nix = os.path.join(tmp, "never.db")
+    r = run(["ingest", "-i", nix, "--manifest", man, "--embed-url", "http://127.0.0.1:1", "--embed-model", "m"])
+    check("no server listening: exit 1 naming the endpoint, no index file left", r.returncode == 1 and
+          "http://127.0.0.1:1/v1/embeddings" in r.stderr and not os.path.exists(nix), r.stderr)
+
     # ---- a failing server: exit 1 naming the endpoint (never the key); nothing half-written ----
     fix = os.path.join(tmp, "fail.db")
     srv.set_script({"dim": DIM, "embeddings": [{"match": "passage: ", "status": 500, "times": 0}]})
