@@ -22,6 +22,37 @@ char *cli_join_args(int argc, char **argv, int from);
 /* flag value or environment default (NULL when neither). */
 const char *cli_env_default(const char *value, const char *env_name);
 
+/* --embed-url/--embed-model/--embed-dim: vectors from an embeddings server instead of --model DIR, shared by
+ * ingest, search, ask, eval and serve (cli/embedder.c). A verb adds CLI_EMBED_LONGOPTS to its options,
+ * CLI_EMBED_USAGE to its help, hands each getopt result to cli_embed_opt first, calls cli_embed_resolve
+ * where it would read $AULARAG_MODEL, and cli_embed_open when it needs the embedder. */
+enum { CLI_O_EMBED_URL = 1000, CLI_O_EMBED_MODEL, CLI_O_EMBED_DIM };
+#define CLI_EMBED_LONGOPTS                                                                                \
+  {"embed-url", required_argument, 0, CLI_O_EMBED_URL}, {"embed-model", required_argument, 0, CLI_O_EMBED_MODEL}, \
+  {"embed-dim", required_argument, 0, CLI_O_EMBED_DIM}
+#define CLI_EMBED_USAGE                                                                                   \
+  "  --embed-url URL      embeddings server (OpenAI-compatible /v1/embeddings) instead of --model\n"      \
+  "                       (default $AULARAG_EMBED_URL; API key $AULARAG_EMBED_API_KEY)\n"                 \
+  "  --embed-model NAME   model name sent to it, recorded in the index (default $AULARAG_EMBED_MODEL)\n"  \
+  "  --embed-dim N        the vectors' dimension (default: the server's first reply)\n"
+typedef struct cli_embed {
+  const char *url, *model;
+  int model_flag, dim;
+  ar_embed_api *api;
+  ar_embedder e;
+  int group;             /* texts per embed call that keep every request in flight (ingest's batch) */
+} cli_embed;
+/* 1 when getopt result c was one of the --embed-* options (taken), 0 when not, -1 after a usage error. */
+int cli_embed_opt(cli_embed *ce, const char *verb, int c, const char *arg);
+/* After parsing: fills the embeddings server and *model_dir from the environment (a flag for one source
+ * beats the other's variable) and refuses both at once. 0, or EXIT_USAGE after printing. */
+int cli_embed_resolve(cli_embed *ce, const char *verb, const char *usage, const char **model_dir);
+/* When a server is configured: opens it and sets *out to its embedder; else *out = NULL. The dimension
+ * is --embed-dim, else that of ix's vectors when the same server model made them (ix may be NULL), else
+ * one request learns it. 0, or an exit code after printing the error. */
+int cli_embed_open(cli_embed *ce, ar_index *ix, const ar_embedder **out);
+void cli_embed_close(cli_embed *ce);
+
 /* One verb per file: cli/cmd_<verb>.c */
 int cmd_ingest(int argc, char **argv);
 int cmd_search(int argc, char **argv);

@@ -8,12 +8,14 @@
 static const char *usage =
   "usage: aularag ask -i INDEX [-k N] [--mode hybrid|dense|lexical] [--json] [--hide-urls] [--no-cache]\n"
   "                   [--stream|--no-stream] [--llm-url URL] [--llm-model M] [--context-tokens N]\n"
-  "                   [--temperature T] [--seed S] [--timeout SEC] [--retries N] [--model DIR] QUESTION...\n"
+  "                   [--temperature T] [--seed S] [--timeout SEC] [--retries N]\n"
+  "                   [--model DIR | --embed-url URL --embed-model NAME] QUESTION...\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  -k N                 segments retrieved and given to the LLM (default 10)\n"
   "  --mode M             lexical (BM25), dense (E5) or hybrid (RRF); default: hybrid when the index\n"
   "                       has vectors and a model is given, else lexical\n"
   "  --model DIR          E5 model for dense/hybrid (default $AULARAG_MODEL)\n"
+  CLI_EMBED_USAGE
   "  --json               one JSON object: the search object + answer, answer_kind, references\n"
   "  --hide-urls          print 'oculto' and '[Vídeo de referência oculto]()' (JSON: null)\n"
   "  --llm-url URL        OpenAI-compatible endpoint, with or without /v1 (default $AULARAG_LLM_URL);\n"
@@ -79,7 +81,8 @@ int cmd_ask(int argc, char **argv) {
     {"llm-url", required_argument, 0, O_URL}, {"llm-model", required_argument, 0, O_LMODEL},
     {"context-tokens", required_argument, 0, O_CTX}, {"temperature", required_argument, 0, O_TEMP},
     {"seed", required_argument, 0, O_SEED}, {"timeout", required_argument, 0, O_TIMEOUT},
-    {"retries", required_argument, 0, O_RETRIES}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    {"retries", required_argument, 0, O_RETRIES}, {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
+  cli_embed ce = {0};
   const char *index = NULL, *model = NULL;
   int json = 0, hide = 0, stream = -1, c;
   double d;
@@ -87,6 +90,8 @@ int cmd_ask(int argc, char **argv) {
   opterr = 0;
   optind = 1;
   while ((c = getopt_long(argc, argv, ":i:k:h", opts, NULL)) != -1) {
+    int e = cli_embed_opt(&ce, "ask", c, optarg);
+    if (e) { if (e < 0) return EXIT_USAGE; continue; }
     switch (c) {
     case 'i': index = optarg; break;
     case 'k': if (cli_parse_int("ask", "-k", optarg, 1, 1000, &ap.search.k)) return EXIT_USAGE; break;
@@ -119,7 +124,7 @@ int cmd_ask(int argc, char **argv) {
     }
   }
   index = cli_env_default(index, "AULARAG_INDEX");
-  model = cli_env_default(model, "AULARAG_MODEL");
+  if (cli_embed_resolve(&ce, "ask", usage, &model)) return EXIT_USAGE;
   ar_llm_params_from_env(&ap.llm);
   if (!index) return cli_usage_error("ask", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (optind >= argc) return cli_usage_error("ask", usage, "no question given");
@@ -143,11 +148,16 @@ int cmd_ask(int argc, char **argv) {
     if (ar_index_open(index, ip, &ix, &err2) == AR_OK) st = AR_OK;
   }
   if (st != AR_OK) { free(q); return cli_fail(&err); }
+  int erc = 0;
   if (model && ap.search.mode != AR_MODE_LEXICAL &&  /* the model embeds the question for dense/hybrid */
-      ar_model_load(model, ar_model_default_params(), &ap.search.model, &err) != AR_OK) {
+      ar_model_load(model, ar_model_default_params(), &ap.search.model, &err) != AR_OK)
+    erc = cli_fail(&err);
+  if (!erc && ap.search.mode != AR_MODE_LEXICAL) erc = cli_embed_open(&ce, ix, &ap.search.embedder);
+  if (erc) {
     free(q);
     ar_index_close(ix);
-    return cli_fail(&err);
+    cli_embed_close(&ce);
+    return erc;
   }
 
   ar_answer a;
@@ -184,5 +194,6 @@ int cmd_ask(int argc, char **argv) {
   ar_answer_free(&a);
   ar_index_close(ix);
   ar_model_free(ap.search.model);
+  cli_embed_close(&ce);
   return rc;
 }

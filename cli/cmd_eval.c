@@ -10,7 +10,7 @@ static const char *usage =
   "                    [--llm-url URL] [--llm-model M] [--judge-url URL] [--judge-model M] [--labels C,P,I]\n"
   "                    [--concurrency N] [--rpm N] [--no-cache] [--bootstrap N] [--no-context]\n"
   "                    [--no-groundedness] [--tolerance SEC] [--no-resume] [--timeout SEC] [--retries N]\n"
-  "                    [--model DIR] [--quiet]\n"
+  "                    [--model DIR | --embed-url URL --embed-model NAME] [--quiet]\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  --questions FILE     JSON Lines: {\"id\", \"question\", \"manual\"?, \"reference_answer\"?, \"gold\"?:\n"
   "                       [{\"video_id\", \"start\", \"end\"}]} (seconds)\n"
@@ -18,6 +18,7 @@ static const char *usage =
   "  --hide-urls          'oculto' and '[Vídeo de referência oculto]()' as in the seed\n"
   "  -k N                 segments retrieved per question (default 10);  --mode: as in `ask`\n"
   "  --model DIR          E5 model for dense/hybrid (default $AULARAG_MODEL)\n"
+  CLI_EMBED_USAGE
   "  --llm-url URL, --llm-model M   the answering LLM (default $AULARAG_LLM_URL, $AULARAG_LLM_MODEL);\n"
   "                       none: extractive answers\n"
   "  --judge-url URL, --judge-model M   the judge (default $AULARAG_JUDGE_URL, $AULARAG_JUDGE_MODEL, else\n"
@@ -56,7 +57,8 @@ int cmd_eval(int argc, char **argv) {
     {"no-groundedness", no_argument, 0, O_NOGROUND}, {"tolerance", required_argument, 0, O_TOL},
     {"no-resume", no_argument, 0, O_NORESUME}, {"timeout", required_argument, 0, O_TIMEOUT},
     {"retries", required_argument, 0, O_RETRIES}, {"quiet", no_argument, 0, O_QUIET},
-    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
+  cli_embed ce = {0};
   const char *index = NULL, *questions = NULL, *out = NULL, *model = NULL;
   int quiet = 0, c, retries = -1;
   double d, timeout_s = 0;
@@ -65,6 +67,8 @@ int cmd_eval(int argc, char **argv) {
   opterr = 0;
   optind = 1;
   while ((c = getopt_long(argc, argv, ":i:k:h", opts, NULL)) != -1) {
+    int e = cli_embed_opt(&ce, "eval", c, optarg);
+    if (e) { if (e < 0) return EXIT_USAGE; continue; }
     switch (c) {
     case 'i': index = optarg; break;
     case O_Q: questions = optarg; break;
@@ -102,7 +106,7 @@ int cmd_eval(int argc, char **argv) {
   (void)d;
   if (optind < argc) return cli_usage_error("eval", usage, "unexpected argument '%s'", argv[optind]);
   index = cli_env_default(index, "AULARAG_INDEX");
-  model = cli_env_default(model, "AULARAG_MODEL");
+  if (cli_embed_resolve(&ce, "eval", usage, &model)) return EXIT_USAGE;
   if (!index) return cli_usage_error("eval", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (!questions) return cli_usage_error("eval", usage, "no question set: give --questions FILE");
   if (!out) return cli_usage_error("eval", usage, "no output folder: give --out DIR");
@@ -125,8 +129,12 @@ int cmd_eval(int argc, char **argv) {
   if (model && p.ask.search.mode != AR_MODE_LEXICAL &&
       ar_model_load(model, ar_model_default_params(), &p.ask.search.model, &err) != AR_OK)
     return cli_fail(&err);
+  /* or a server, called from every worker at once (thread-safe) */
+  int rc = p.ask.search.mode != AR_MODE_LEXICAL ? cli_embed_open(&ce, NULL, &p.ask.search.embedder) : 0;
+  if (rc) { ar_model_free(p.ask.search.model); return rc; }
   ar_status st = ar_eval_run(index, questions, out, &p, &summary, &err);
   ar_model_free(p.ask.search.model);
+  cli_embed_close(&ce);
   if (st != AR_OK) return cli_fail(&err);
   if (summary) fputs(summary, stdout);
   printf("reports: %s/report.md, %s/report.json, %s/report.html\n", out, out, out);

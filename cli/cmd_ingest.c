@@ -7,17 +7,19 @@
 #include <unistd.h>
 
 static const char *usage =
-  "usage: aularag ingest -i INDEX [--manifest FILE] [--lang pt|en] [--model DIR]\n"
+  "usage: aularag ingest -i INDEX [--manifest FILE] [--lang pt|en] [--model DIR | --embed-url URL --embed-model NAME]\n"
   "                      [--window SEC] [--overlap SEC] [--max-words N] [--quiet] PATH...\n"
   "  -i, --index FILE     the index (created when missing; default $AULARAG_INDEX)\n"
   "  --manifest FILE      CSV file,video_id,title,url (files relative to it); without PATHs,\n"
   "                       every file it lists is ingested\n"
   "  --lang pt|en         analysis language of a NEW index (default pt; fixed afterwards)\n"
   "  --model DIR          also embed segments with this E5 model (default $AULARAG_MODEL)\n"
+  CLI_EMBED_USAGE
   "  --window SEC         segment length (default 120)\n"
   "  --overlap SEC        overlap between consecutive segments (default 30)\n"
   "  --max-words N        hard cap on words per segment (default 350; with --model the cap is\n"
-  "                       the model's token limit instead, so no segment is truncated)\n"
+  "                       the model's token limit instead, so no segment is truncated; with\n"
+  "                       --embed-url it stays in words: keep it under the server's input limit)\n"
   "  -q, --quiet          no progress or warnings on stderr\n"
   "  PATH                 .vtt .srt .json files, or folders searched recursively\n"
   "Re-ingesting a video replaces it atomically; an unchanged one keeps its corpus ids.\n"
@@ -80,13 +82,16 @@ int cmd_ingest(int argc, char **argv) {
     {"lang", required_argument, 0, 'l'}, {"model", required_argument, 0, 'M'},
     {"window", required_argument, 0, 'w'}, {"overlap", required_argument, 0, 'o'},
     {"max-words", required_argument, 0, 'x'}, {"quiet", no_argument, 0, 'q'},
-    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
+  cli_embed ce = {0};
   const char *index = NULL, *lang = NULL, *model = NULL;
   ar_ingest_params p = ar_ingest_default_params();
   struct ui u = {isatty(2), 0, 0, 0, 0};
   int c;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":i:qh", opts, NULL)) != -1) {
+    int e = cli_embed_opt(&ce, "ingest", c, optarg);
+    if (e) { if (e < 0) return EXIT_USAGE; continue; }
     switch (c) {
     case 'i': index = optarg; break;
     case 'm': p.manifest = optarg; break;
@@ -108,7 +113,7 @@ int cmd_ingest(int argc, char **argv) {
     }
   }
   index = cli_env_default(index, "AULARAG_INDEX");
-  model = cli_env_default(model, "AULARAG_MODEL");
+  if (cli_embed_resolve(&ce, "ingest", usage, &model)) return EXIT_USAGE;
   if (!index) return cli_usage_error("ingest", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (optind >= argc && !p.manifest) return cli_usage_error("ingest", usage, "no transcripts given");
   if (p.seg.overlap_s >= p.seg.window_s)
@@ -122,7 +127,18 @@ int cmd_ingest(int argc, char **argv) {
     ar_model_params mp = ar_model_default_params();
     if (ar_model_load(model, mp, &p.model, &err) != AR_OK) return cli_fail(&err);
   }
-  if (ar_index_open(index, ip, &ix, &err) != AR_OK) { ar_model_free(p.model); return cli_fail(&err); }
+  /* A server: segments capped by words, embedded remotely. For a new index it is opened first, so a dead
+   * endpoint leaves no empty file behind; an existing one may already know the dimension. */
+  const int fresh = access(index, F_OK) != 0;
+  int rc = fresh ? cli_embed_open(&ce, NULL, &p.embedder) : 0;
+  if (rc) { ar_model_free(p.model); return rc; }
+  if (ar_index_open(index, ip, &ix, &err) != AR_OK) {
+    ar_model_free(p.model);
+    cli_embed_close(&ce);
+    return cli_fail(&err);
+  }
+  if (!fresh && (rc = cli_embed_open(&ce, ix, &p.embedder))) { ar_index_close(ix); return rc; }
+  if (p.embedder) p.embed_batch = ce.group;        /* one commit per round of requests in flight */
   p.progress = on_progress;
   p.warn = on_warn;
   p.user_data = &u;
@@ -130,11 +146,12 @@ int cmd_ingest(int argc, char **argv) {
   ar_status st = ar_ingest(ix, (const char *const *)argv + optind, argc - optind, &p, &s, &err);
   ar_index_close(ix);
   ar_model_free(p.model);
+  cli_embed_close(&ce);
   if (st != AR_OK && st != AR_ERR_PARSE) return cli_fail(&err);
   printf("ingested %d transcripts (%d unchanged, %d empty, %d failed): %lld cues -> %lld segments in %.2f s\n",
          s.files_ok + s.files_unchanged, s.files_unchanged, s.files_empty, s.files_failed, (long long)s.cues,
          (long long)s.segments, s.seconds);
-  if (model) printf("embedded %lld segments\n", (long long)s.embedded);
+  if (model || p.embedder) printf("embedded %lld segments\n", (long long)s.embedded);
   if (st == AR_ERR_PARSE) return cli_fail(&err);
   return EXIT_OK;
 }

@@ -6,12 +6,13 @@
 
 static const char *usage =
   "usage: aularag search -i INDEX [-k N] [--mode hybrid|dense|lexical] [--json] [--hide-urls]\n"
-  "                      [--model DIR] [--rrf-k N] QUESTION...\n"
+  "                      [--model DIR | --embed-url URL --embed-model NAME] [--rrf-k N] QUESTION...\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  -k N                 number of segments (default 10)\n"
   "  --mode M             lexical (BM25), dense (E5) or hybrid (RRF of both); default: hybrid when\n"
   "                       the index has vectors and a model is given, else lexical\n"
   "  --model DIR          E5 model for dense/hybrid (default $AULARAG_MODEL)\n"
+  CLI_EMBED_USAGE
   "  --rrf-k N            hybrid: reciprocal rank fusion constant, score = sum 1/(N + rank) (default 60)\n"
   "  --json               one JSON object {query, mode, segments:[...]}\n"
   "  --hide-urls          print 'oculto' instead of URLs (JSON: null)\n"
@@ -22,12 +23,16 @@ int cmd_search(int argc, char **argv) {
   static const struct option opts[] = {
     {"index", required_argument, 0, 'i'}, {"mode", required_argument, 0, 'm'},
     {"model", required_argument, 0, 'M'}, {"json", no_argument, 0, 'j'},
-    {"hide-urls", no_argument, 0, 'H'}, {"rrf-k", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    {"hide-urls", no_argument, 0, 'H'}, {"rrf-k", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'},
+    CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
+  cli_embed ce = {0};
   const char *index = NULL, *model = NULL;
   int json = 0, hide = 0, c;
   ar_search_params sp = ar_search_default_params();
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":i:k:h", opts, NULL)) != -1) {
+    int e = cli_embed_opt(&ce, "search", c, optarg);
+    if (e) { if (e < 0) return EXIT_USAGE; continue; }
     switch (c) {
     case 'i': index = optarg; break;
     case 'k': if (cli_parse_int("search", "-k", optarg, 1, 1000, &sp.k)) return EXIT_USAGE; break;
@@ -49,7 +54,7 @@ int cmd_search(int argc, char **argv) {
     }
   }
   index = cli_env_default(index, "AULARAG_INDEX");
-  model = cli_env_default(model, "AULARAG_MODEL");
+  if (cli_embed_resolve(&ce, "search", usage, &model)) return EXIT_USAGE;
   if (!index) return cli_usage_error("search", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (optind >= argc) return cli_usage_error("search", usage, "no question given");
   char *q = cli_join_args(argc, argv, optind);
@@ -61,16 +66,21 @@ int cmd_search(int argc, char **argv) {
   ip.read_only = 1;
   ip.create = 0;
   if (ar_index_open(index, ip, &ix, &err) != AR_OK) { free(q); return cli_fail(&err); }
+  int rc = 0;
   if (model && sp.mode != AR_MODE_LEXICAL &&   /* the model embeds the question for dense/hybrid */
-      ar_model_load(model, ar_model_default_params(), &sp.model, &err) != AR_OK) {
+      ar_model_load(model, ar_model_default_params(), &sp.model, &err) != AR_OK)
+    rc = cli_fail(&err);
+  if (!rc && sp.mode != AR_MODE_LEXICAL) rc = cli_embed_open(&ce, ix, &sp.embedder);
+  if (rc) {
     free(q);
     ar_index_close(ix);
-    return cli_fail(&err);
+    cli_embed_close(&ce);
+    return rc;
   }
   ar_results r;
   ar_status st = ar_search(ix, q, &sp, &r, &err);
   free(q);
-  if (st != AR_OK) { ar_index_close(ix); ar_model_free(sp.model); return cli_fail(&err); }
+  if (st != AR_OK) { ar_index_close(ix); ar_model_free(sp.model); cli_embed_close(&ce); return cli_fail(&err); }
   char *out = json ? ar_results_to_json(&r, hide) : ar_results_to_text(&r, hide);
   if (out) {
     fputs(out, stdout);
@@ -80,6 +90,7 @@ int cmd_search(int argc, char **argv) {
   ar_results_free(&r);
   ar_index_close(ix);
   ar_model_free(sp.model);
+  cli_embed_close(&ce);
   if (!out) { fprintf(stderr, "aularag: out of memory\n"); return EXIT_RUNTIME; }
   return EXIT_OK;
 }

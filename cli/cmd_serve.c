@@ -8,7 +8,7 @@ static const char usage[] =
     "                     [-k N] [--mode auto|lexical|dense|hybrid] [--llm-url URL] [--llm-model M]\n"
     "                     [--no-cache] [--context-tokens N] [--temperature T] [--seed S] [--timeout SEC]\n"
     "                     [--retries N] [--max-connections N] [--max-per-ip N] [--idle-timeout SEC]\n"
-    "                     [--search-cache N] [-v]\n"
+    "                     [--search-cache N] [--embed-url URL --embed-model NAME] [-v]\n"
     "\n"
     "Serves GET / (the page), GET /healthz, GET /api/search?q=&k=&mode=, POST /api/ask\n"
     "{\"question\": \"...\", \"k\": 10}, GET /api/ask/stream?q= (Server-Sent Events) and GET /api/videos.\n"
@@ -18,6 +18,7 @@ static const char usage[] =
     "      --host HOST        address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)\n"
     "      --port N           TCP port (default 8080; 0 picks a free one, printed at start)\n"
     "      --model DIR        E5 model directory for dense/hybrid search (default $AULARAG_MODEL)\n"
+    CLI_EMBED_USAGE
     "      --threads N        workers: searches/answers running at once (default 4)\n"
     "  -k N                   segments per answer when a request gives none (default 10)\n"
     "      --mode MODE        default retrieval mode (default auto: hybrid with a model, else lexical)\n"
@@ -52,7 +53,8 @@ int cmd_serve(int argc, char **argv) {
       {"max-connections", required_argument, 0, 'c'}, {"max-per-ip", required_argument, 0, 'P'},
       {"idle-timeout", required_argument, 0, 'o'}, {"search-cache", required_argument, 0, 'S'},
       {"verbose", no_argument, 0, 'v'},
-      {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+      {"help", no_argument, 0, 'h'},             CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
+  cli_embed ce = {0};
   ar_server_params p = ar_server_default_params();
   const char *index = NULL, *model = NULL, *llm_url = NULL, *llm_model = NULL;
   double llm_timeout = 120;
@@ -60,6 +62,8 @@ int cmd_serve(int argc, char **argv) {
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":i:k:vh", opts, NULL)) != -1) {
+    int e = cli_embed_opt(&ce, "serve", c, optarg);
+    if (e) { if (e < 0) return EXIT_USAGE; continue; }
     switch (c) {
     case 'i': index = optarg; break;
     case 'H': p.host = optarg; break;
@@ -99,7 +103,8 @@ int cmd_serve(int argc, char **argv) {
   if (optind < argc) return cli_usage_error("serve", usage, "unexpected argument '%s'", argv[optind]);
   index = cli_env_default(index, "AULARAG_INDEX");
   if (!index) return cli_usage_error("serve", usage, "missing -i INDEX (or AULARAG_INDEX)");
-  p.model_dir = cli_env_default(model, "AULARAG_MODEL");
+  if (cli_embed_resolve(&ce, "serve", usage, &model)) return EXIT_USAGE;
+  p.model_dir = model;
   p.ask.llm.base_url = llm_url;
   p.ask.llm.model = llm_model;
   ar_llm_params_from_env(&p.ask.llm);
@@ -107,7 +112,10 @@ int cmd_serve(int argc, char **argv) {
   p.log = log_line;
   setvbuf(stderr, NULL, _IOLBF, 0);
 
+  int rc = cli_embed_open(&ce, NULL, &p.ask.search.embedder);   /* the queries' embedder, shared by the workers */
+  if (rc) return rc;
   ar_error err = {0};
   ar_status st = ar_server_run(index, &p, NULL, &err);
+  cli_embed_close(&ce);
   return st ? cli_fail(&err) : EXIT_OK;
 }

@@ -266,6 +266,43 @@ typedef struct ar_embedder {
 /* The encoder as an embedder (fingerprint = ar_model_fingerprint, ctx = m; m must outlive it). */
 AR_API ar_embedder ar_model_embedder(ar_model *m);
 
+/* Embeddings from a server: OpenAI-compatible POST {base_url}/v1/embeddings               (src/embed/)
+ * (TEI, Infinity, vLLM, Ollama's /v1, OpenAI). The "query: " / "passage: " prefixes are added here, as
+ * for the local encoder; replies may be float arrays or base64 (little-endian float32) and are put in
+ * input order by data[i].index, checked (count, dimension, finite, non-zero) and L2-normalised.
+ * The handle and its embedder are thread-safe (one request per batch, up to `concurrency` in flight). */
+typedef struct ar_embed_api ar_embed_api;
+
+typedef struct ar_embed_api_params {
+  const char *base_url;  /* e.g. http://127.0.0.1:8080, with or without /v1 (or the full .../embeddings) */
+  const char *model;     /* sent as "model"; the index records the vectors as "api:<model>" */
+  const char *api_key;   /* sent as a Bearer token; never printed or logged */
+  int dim;               /* expected dimension; 0 = the first reply fixes it (open asks for one vector) */
+  int batch;             /* texts per request, default 32 */
+  int concurrency;       /* requests in flight within one embed call, default 4. For ingest, set
+                            ar_ingest_params.embed_batch to batch * concurrency to keep them all busy */
+  int base64;            /* ask for encoding_format "base64" (smaller replies) instead of "float" */
+  int connect_timeout_ms;  /* default 10000 */
+  int timeout_ms;        /* one request, default 120000; a timed-out request is retried */
+  int max_retries;       /* on 429, 408, 5xx, timeouts and connection errors; default 4 */
+  int retry_base_ms;     /* first backoff wait (doubles each retry, with jitter), default 500 */
+  int retry_max_ms;      /* cap on one wait, Retry-After included, default 30000 */
+} ar_embed_api_params;
+
+AR_API ar_embed_api_params ar_embed_api_default_params(void);
+/* Fills base_url/model/api_key from AULARAG_EMBED_URL, AULARAG_EMBED_MODEL, AULARAG_EMBED_API_KEY where
+ * they are still NULL. */
+AR_API void ar_embed_api_params_from_env(ar_embed_api_params *p);
+/* Checks the params (base_url and model required: AR_ERR_INVALID) and, when p.dim is 0, embeds one
+ * short query to learn the dimension (so a dead endpoint fails here). Errors name the endpoint. */
+AR_API ar_status ar_embed_api_open(const ar_embed_api_params *p, ar_embed_api **out, ar_error *err);
+AR_API void ar_embed_api_free(ar_embed_api *a);
+/* The handle as an embedder (fingerprint "api:<model>", no token counter: the segmenter caps by words).
+ * embed errors: AR_ERR_HTTP (after the retries), AR_ERR_TIMEOUT, AR_ERR_PARSE (not the expected JSON, or
+ * fewer vectors than inputs), AR_ERR_MISMATCH (another dimension), AR_ERR_MODEL (NaN/Inf/zero vector);
+ * out is then not to be used. a must outlive the embedder. */
+AR_API ar_embedder ar_embed_api_embedder(ar_embed_api *a);
+
 /* ---------------------------------------------------------------------------------------------
  * Index: one SQLite file (WAL): videos, segments, FTS5, vectors, LLM cache  (src/index/)
  * One ar_index per thread (SQLite connection semantics); open it several times for threads.
@@ -532,7 +569,9 @@ typedef struct ar_server_params {
   int threads;           /* workers, default 4: each owns an ar_index connection, so at most this many
                             searches/answers run at once (more connections wait for a worker) */
   ar_ask_params ask;     /* defaults for k, mode and the LLM (base_url NULL/"" -> extractive) */
-  const char *model_dir; /* for dense/hybrid; NULL = lexical */
+  const char *model_dir; /* for dense/hybrid; NULL = lexical (unless ask.search.embedder is set) */
+  /* ask.search.embedder, when set, embeds the queries instead of a model_dir encoder; it is called
+   * from several workers at once, so it must be thread-safe (ar_embed_api_embedder is) */
   int max_connections;   /* open connections in all, default 256 */
   int max_per_ip;        /* open connections per client address, default 128 */
   int timeout_s;         /* a connection idle this long is closed (slow clients), default 15 */

@@ -41,13 +41,30 @@ A request is answered by the first reply in order that still has uses left and w
     body       send this string verbatim as the body (malformed JSON, HTML error pages)
     usage      the "usage" object (default: counts of whitespace-separated words)
     finish_reason  default "stop"
+Embeddings: POST /v1/embeddings (also /embeddings) {"model", "input": str or [str...],
+"encoding_format": "float"|"base64"} is answered from the script's "embeddings" list (same
+rules; "match" is a substring of any input) or its "embed_default". By default each input gets
+embed_vector(text, dim): a hashed bag of its lower-cased words (not normalised, never zero), so
+a test can compute the same vectors itself. EMBEDDING REPLY fields, all optional:
+    match, times, status, headers, delay_s, body   as above
+    dim        vector length (default: the script's "dim", else 16)
+    encoding   "float" or "base64" (little-endian float32); default: what the request asked
+    reverse    true: data[] in reverse order (each item keeps its "index")
+    no_index   true: items without "index"
+    drop       leave out the last N vectors
+    poison     "nan" | "inf" | "huge" (1e39: finite in JSON, not in float32): data[0][0]
+    cheap      true: a vector from the text's length only (benchmarks: the server's own work stays small)
 Log (--log file, JSON Lines, and GET /_log): one object per request:
     {"n": 1, "method": "POST", "path": "/v1/chat/completions", "headers": {lower-case name: value},
      "body": parsed JSON (or the raw text when it is not JSON), "reply": index in "replies" or
      "default", "t": unix time}
 """
 import argparse
+import base64
+import hashlib
 import json
+import re
+import struct
 import os
 import socket
 import subprocess
@@ -71,19 +88,22 @@ class State:
             script = {"replies": script}
         self.script = script or {}
         self.uses = [0] * len(self.script.get("replies", []))
+        self.embed_uses = [0] * len(self.script.get("embeddings", []))
 
-    def pick(self, last_user):
+    def pick(self, last_user, inputs=None):
+        key, uses = ("embeddings", self.embed_uses) if inputs is not None else ("replies", self.uses)
         with self.lock:
-            for i, r in enumerate(self.script.get("replies", [])):
+            for i, r in enumerate(self.script.get(key, [])):
                 times = r.get("times", 1)
-                if times and self.uses[i] >= times:
+                if times and uses[i] >= times:
                     continue
                 m = r.get("match")
-                if m is not None and m not in (last_user or ""):
+                if m is not None and (not any(m in t for t in inputs) if inputs is not None
+                                      else m not in (last_user or "")):
                     continue
-                self.uses[i] += 1
+                uses[i] += 1
                 return i, r
-            return "default", self.script.get("default", {})
+            return "default", self.script.get("embed_default" if inputs is not None else "default", {})
 
     def record(self, entry):
         with self.lock:
@@ -92,6 +112,16 @@ class State:
             if self.log_path:
                 with open(self.log_path, "a", encoding="utf-8") as f:
                     f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def embed_vector(text, dim=16):
+    """The default embedding: word counts hashed into dim buckets, plus a small constant part."""
+    v = [0.0] * dim
+    v[0] = 0.25
+    for w in re.findall(r"\w+", text.lower()):
+        h = int.from_bytes(hashlib.sha256(w.encode("utf-8")).digest()[:4], "little")
+        v[h % dim] += 1.0 if (h >> 31) & 1 else -1.0
+    return v
 
 
 def last_user_message(body):
@@ -149,12 +179,15 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.log = []
                 st.uses = [0] * len(st.uses)
+                st.embed_uses = [0] * len(st.embed_uses)
             return self._send(200, '{"ok":true}')
         text = raw.decode("utf-8", "replace")
         try:
             body = json.loads(text)
         except ValueError:
             body = text
+        if self.path.rstrip("/") in ("/v1/embeddings", "/embeddings"):
+            return self._embeddings(body)
         if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
             st.record({"method": "POST", "path": self.path, "headers": self._headers(), "body": body,
                        "reply": None, "t": time.time()})
@@ -187,6 +220,47 @@ class Handler(BaseHTTPRequestHandler):
                    "usage": usage}
             return self._send(200, json.dumps(out, ensure_ascii=False), headers=headers)
         self._stream(r, content, model, usage, headers)
+
+    def _embeddings(self, body):
+        st = self.server.state
+        inputs = body.get("input", []) if isinstance(body, dict) else []
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        idx, r = st.pick("", [t for t in inputs if isinstance(t, str)])
+        st.record({"method": "POST", "path": self.path, "headers": self._headers(), "body": body,
+                   "reply": idx, "t": time.time()})
+        if r.get("delay_s"):
+            time.sleep(float(r["delay_s"]))
+        status = int(r.get("status", 200))
+        headers = r.get("headers", {})
+        if "body" in r:
+            return self._send(status, r["body"], headers=headers)
+        if status != 200:
+            msg = {"error": {"message": "scripted error %d" % status, "type": "test"}}
+            return self._send(status, json.dumps(msg), headers=headers)
+        dim = int(r.get("dim", st.script.get("dim", 16)))
+        if r.get("cheap"):
+            vecs = [[1.0 if j in (0, len(str(t)) % dim) else 0.0 for j in range(dim)] for t in inputs]
+        else:
+            vecs = [embed_vector(str(t), dim) for t in inputs]
+        poison = r.get("poison")
+        if poison and vecs:
+            vecs[0][0] = {"nan": float("nan"), "inf": float("inf"), "huge": 1e39}[poison]
+        enc = r.get("encoding") or (body.get("encoding_format") if isinstance(body, dict) else None) or "float"
+        data = []
+        for i, v in enumerate(vecs):
+            e = base64.b64encode(struct.pack("<%df" % len(v), *v)).decode() if enc == "base64" else v
+            item = {"object": "embedding", "embedding": e}
+            if not r.get("no_index"):
+                item["index"] = i
+            data.append(item)
+        if r.get("drop"):
+            data = data[:max(0, len(data) - int(r["drop"]))]
+        if r.get("reverse"):
+            data.reverse()
+        out = {"object": "list", "data": data, "model": body.get("model", "") if isinstance(body, dict) else "",
+               "usage": {"prompt_tokens": sum(len(str(t).split()) for t in inputs), "total_tokens": 0}}
+        return self._send(200, json.dumps(out), headers=headers)
 
     def _stream(self, r, content, model, usage, headers):
         chunks = r.get("chunks")

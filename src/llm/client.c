@@ -1,10 +1,9 @@
 /* client.c - ar_llm_chat: one chat completion over libcurl, streamed or not, with timeouts,
  * retries (exponential backoff + jitter, Retry-After) and the index-backed response cache. */
 #include "llm/llm.h"
+#include "core/http.h"
 #include <curl/curl.h>
 #include <jansson.h>
-#include <pthread.h>
-#include <time.h>
 
 ar_llm_params ar_llm_default_params(void) {
   ar_llm_params p;
@@ -139,51 +138,6 @@ static size_t on_write(char *b, size_t size, size_t n, void *ud) {
   return len;
 }
 
-/* Status codes worth another try: rate limits and server-side trouble. */
-static int retryable_status(long s) { return s == 429 || s == 408 || s >= 500; }
-
-static int retryable_curl(CURLcode rc) {
-  switch (rc) {
-  case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY:
-  case CURLE_SEND_ERROR: case CURLE_RECV_ERROR: case CURLE_GOT_NOTHING: case CURLE_PARTIAL_FILE:
-    return 1;
-  default:
-    return 0;
-  }
-}
-
-/* The "error.message" of an OpenAI-style error body, else the start of the body. */
-static void error_detail(const ar_buf *body, char out[240]) {
-  out[0] = 0;
-  if (!body->n) return;
-  json_t *o = json_loadb(body->p, body->n, 0, NULL);
-  json_t *e = json_object_get(o, "error");
-  json_t *m = json_is_object(e) ? json_object_get(e, "message") : e;
-  if (json_is_string(m)) snprintf(out, 240, ": %s", json_string_value(m));
-  else {
-    size_t k = ar_utf8_clip(body->p, AR_MIN(body->n, (size_t)200));
-    snprintf(out, 240, ": %.*s%s", (int)k, body->p, k < body->n ? "..." : "");
-    for (char *q = out; *q; q++) if (*q == '\n' || *q == '\r') *q = ' ';
-  }
-  json_decref(o);
-}
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
-
-static void sleep_ms(double ms) {
-  if (ms <= 0) return;
-  struct timespec ts = {(time_t)(ms / 1000), (long)((ms - (double)(time_t)(ms / 1000) * 1000) * 1e6)};
-  while (nanosleep(&ts, &ts) != 0) {}
-}
-
-/* backoff jitter: a per-thread generator, no global rand() state shared with the caller */
-static double jitter01(void) {
-  static _Thread_local uint64_t x;
-  if (!x) x = (uint64_t)(ar_now_s() * 1e9) ^ (uint64_t)(uintptr_t)&x;
-  return ar_rng_unit(&x);
-}
-
 typedef enum { TRY_OK, TRY_RETRY, TRY_FAIL } try_result;
 
 static try_result try_once(CURL *h, call *c, const char *endpoint, ar_llm_reply *out, ar_error *err,
@@ -203,7 +157,7 @@ static try_result try_once(CURL *h, call *c, const char *endpoint, ar_llm_reply 
   CURLcode rc = curl_easy_perform(h);
   if (rc == CURLE_OK && c->stream && c->is_sse) ar_sse_finish(&c->sse);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
-  *wait_hint_s = ar_llm_retry_after_s(c->retry_after);
+  *wait_hint_s = ar_http_retry_after_s(c->retry_after);
   if (c->cb_status != AR_OK) {
     ar_fail(err, c->cb_status, "%s", c->cb_err.msg);
     return TRY_FAIL;
@@ -224,13 +178,13 @@ static try_result try_once(CURL *h, call *c, const char *endpoint, ar_llm_reply 
   }
   if (rc != CURLE_OK) {
     ar_fail(err, AR_ERR_HTTP, "LLM endpoint %s: %s", endpoint, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    return retryable_curl(rc) && can_retry ? TRY_RETRY : TRY_FAIL;
+    return ar_http_retryable_curl(rc) && can_retry ? TRY_RETRY : TRY_FAIL;
   }
   if (c->status / 100 != 2) {
     char detail[240];
-    error_detail(&c->body, detail);
+    ar_http_error_detail(c->body.p, c->body.n, detail);
     ar_fail(err, AR_ERR_HTTP, "LLM endpoint %s answered HTTP %ld%s", endpoint, c->status, detail);
-    return retryable_status(c->status) ? TRY_RETRY : TRY_FAIL;
+    return ar_http_retryable_status(c->status) ? TRY_RETRY : TRY_FAIL;
   }
   /* SSE sent without its content type (a misconfigured proxy): parse it as a stream all the same. */
   if (c->stream && !c->is_sse && c->body.n >= 5 && !strncmp(c->body.p + strspn(c->body.p, " \r\n"), "data:", 5)) {
@@ -264,7 +218,7 @@ static try_result try_once(CURL *h, call *c, const char *endpoint, ar_llm_reply 
 
 static ar_status chat_http(const ar_llm_params *p, const ar_chat_msg *msgs, int n_msgs, ar_llm_reply *out,
                            ar_error *err) {
-  pthread_once(&curl_once, curl_init);
+  ar_http_init();
   char *endpoint = ar_llm_endpoint(p->base_url);
   char *body = ar_llm_request_body(p, msgs, n_msgs, p->stream);
   char *auth = NULL;
@@ -317,10 +271,7 @@ static ar_status chat_http(const ar_llm_params *p, const ar_chat_msg *msgs, int 
       st = ar_fail(err, e.status, "%s", e.msg);
       break;
     }
-    double cap = p->retry_max_ms > 0 ? p->retry_max_ms : 30000;
-    double wait = hint_s >= 0 ? hint_s * 1000 : (p->retry_base_ms > 0 ? p->retry_base_ms : 0) *
-                                                    (double)(1u << AR_MIN(attempt - 1, 16)) * (0.5 + 0.5 * jitter01());
-    sleep_ms(AR_MIN(wait, cap));
+    ar_http_sleep_ms(ar_http_backoff_ms(attempt, hint_s, p->retry_base_ms, p->retry_max_ms));
   }
   out->latency_ms = (ar_now_s() - t0) * 1000;
 done:

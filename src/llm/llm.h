@@ -56,8 +56,6 @@ ar_status ar_llm_cache_key(const ar_llm_params *p, const ar_chat_msg *msgs, int 
 /* Parses a non-streamed completion; fills content and token counts. where: for messages. */
 ar_status ar_llm_parse_completion(const char *body, size_t len, const char *where, ar_llm_reply *out,
                                   ar_error *err);
-/* Seconds from a Retry-After header value (seconds form only); -1 when absent or not a number. */
-double ar_llm_retry_after_s(const char *value);
 
 /* ---- cache.c: the response cache in the index; value {"content","prompt_tokens","completion_tokens"} ---- */
 /* 1 on a hit (out->content filled); errors count as a miss. */

@@ -104,13 +104,3 @@ ar_status ar_llm_parse_completion(const char *body, size_t len, const char *wher
   json_decref(o);
   return AR_OK;
 }
-
-double ar_llm_retry_after_s(const char *v) {
-  if (!v) return -1;
-  while (*v == ' ' || *v == '\t') v++;
-  if (!isdigit((unsigned char)*v)) return -1;  /* the HTTP-date form is not honoured: backoff instead */
-  char *end;
-  double s = strtod(v, &end);
-  while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') end++;
-  return *end ? -1 : s;
-}

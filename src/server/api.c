@@ -48,8 +48,8 @@ unsigned ar_srv_query_make(const ar_srv *s, const char *q, const char *k, const 
     }
   }
   if (out->mode == AR_MODE_DENSE || out->mode == AR_MODE_HYBRID) {
-    if (!s->model) {
-      snprintf(msg, msg_size, "mode %s needs the encoder: start the server with --model DIR",
+    if (!s->has_emb) {
+      snprintf(msg, msg_size, "mode %s needs an embedder: start the server with --model DIR or --embed-url URL",
                ar_search_mode_name(out->mode));
       return 400;
     }
@@ -60,7 +60,7 @@ unsigned ar_srv_query_make(const ar_srv *s, const char *q, const char *k, const 
     }
     out->use_model = 1;
   } else if (out->mode == AR_MODE_AUTO) {
-    out->use_model = s->model && s->has_vectors;
+    out->use_model = s->has_emb && s->has_vectors;
   }
   out->question = ar_strndup(q, n);
   if (!out->question) { snprintf(msg, msg_size, "out of memory"); return 503; }
@@ -76,7 +76,8 @@ ar_search_params ar_srv_search_params(const ar_srv *s, const ar_srv_query *q) {
   ar_search_params sp = s->p.ask.search;
   sp.k = q->k;
   sp.mode = q->mode;
-  sp.model = q->use_model ? s->model : NULL;
+  sp.model = NULL;
+  sp.embedder = q->use_model ? &s->emb : NULL;
   if (!q->use_model && sp.mode == AR_MODE_AUTO) sp.mode = AR_MODE_LEXICAL;
   return sp;
 }
@@ -89,9 +90,9 @@ ar_status ar_srv_answer(ar_srv *s, const ar_srv_query *q, const ar_llm_params *l
   ap.search = ar_srv_search_params(s, q);
   ap.llm = *llm;
   ar_worker *w = ar_srv_worker_get(&s->search);
-  if (q->use_model) pthread_mutex_lock(&s->model_mu);
+  if (q->use_model && s->emb_locked) pthread_mutex_lock(&s->model_mu);
   ar_status st = ar_search(w->ix, q->question, &ap.search, &out->results, err);
-  if (q->use_model) pthread_mutex_unlock(&s->model_mu);
+  if (q->use_model && s->emb_locked) pthread_mutex_unlock(&s->model_mu);
   ar_srv_worker_put(&s->search, w);
   if (st) return st;
   if (on_results) on_results(&out->results, user_data);
@@ -126,9 +127,9 @@ enum MHD_Result ar_srv_api_search(ar_srv *s, struct MHD_Connection *c) {
   ar_results res;
   ar_error err = {0};
   ar_worker *w = ar_srv_worker_get(&s->search);
-  if (q.use_model) pthread_mutex_lock(&s->model_mu);
+  if (q.use_model && s->emb_locked) pthread_mutex_lock(&s->model_mu);
   ar_status st = ar_search(w->ix, q.question, &sp, &res, &err);
-  if (q.use_model) pthread_mutex_unlock(&s->model_mu);
+  if (q.use_model && s->emb_locked) pthread_mutex_unlock(&s->model_mu);
   ar_srv_worker_put(&s->search, w);
   ar_srv_query_free(&q);
   if (st) {
@@ -202,15 +203,17 @@ enum MHD_Result ar_srv_api_health(ar_srv *s, struct MHD_Connection *c) {
   ar_status st = ar_index_info_get(w->ix, &info, &err);
   ar_srv_worker_put(&s->search, w);
   if (st) return ar_srv_send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", err.msg);
-  int dense = s->model && s->has_vectors;
+  int dense = s->has_emb && s->has_vectors;
   json_t *modes = json_array();
   json_array_append_new(modes, json_string("lexical"));
   if (dense) { json_array_append_new(modes, json_string("dense")); json_array_append_new(modes, json_string("hybrid")); }
   json_array_append_new(modes, json_string("auto"));
-  json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:s, s:i}", "status", "ok",
+  /* the source of the query vectors: "local" (the encoder) or "api" (an embeddings server) */
+  json_t *src = !s->has_emb ? json_null() : json_string(strncmp(s->emb.fingerprint, "api:", 4) ? "local" : "api");
+  json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:o, s:s, s:i}", "status", "ok",
                         "version", AR_VERSION, "videos", (json_int_t)info.n_videos, "segments",
                         (json_int_t)info.n_segments, "vectors", (json_int_t)info.n_vectors, "lang", info.lang,
-                        "model", s->model ? json_string(ar_model_fingerprint(s->model)) : json_null(), "modes",
+                        "model", s->has_emb ? json_string(s->emb.fingerprint) : json_null(), "embedder", src, "modes",
                         modes, "answers",
                         s->p.ask.llm.base_url && *s->p.ask.llm.base_url ? "llm" : "extractive", "workers",
                         s->p.threads);

@@ -126,7 +126,7 @@ ar_status ar_server_run(const char *index_path, const ar_server_params *params, 
   int ipv6 = addr.ss_family == AF_INET6;
   ar_srv_log(s, "listening on http://%s%s%s:%d/ (index %s, %d workers, %s, %s answers)", ipv6 ? "[" : "",
              s->p.host, ipv6 ? "]" : "", port, index_path, s->p.threads,
-             s->model ? "lexical+dense" : "lexical only",
+             s->has_emb ? "lexical+dense" : "lexical only",
              s->p.ask.llm.base_url && *s->p.ask.llm.base_url ? "LLM" : "extractive");
 
   while (!got_signal && !(stop && *stop)) sleep_ms(50);

@@ -28,8 +28,11 @@ typedef struct ar_srv {
   int has_vectors;             /* the index holds vectors: auto mode means hybrid with a model */
   /* Two pools, so answers waiting on an LLM for seconds never hold up searches. */
   ar_pool search, answer;
-  /* the encoder is not thread-safe: one instance, borrowed under its own lock */
+  /* The queries' embedder: the caller's (p.ask.search.embedder, thread-safe, e.g. an embeddings
+   * server) or the model_dir encoder's, which is not thread-safe: one instance, borrowed under model_mu. */
   ar_model *model;
+  ar_embedder emb;
+  int has_emb, emb_locked;
   pthread_mutex_t model_mu;
   ar_srv_cache *cache;         /* search responses; NULL when off */
   atomic_int active;           /* requests between first callback and completion */
@@ -71,13 +74,14 @@ typedef struct ar_srv_query {
   char *question;              /* malloc'd, validated UTF-8, length-checked */
   int k;
   ar_search_mode mode;
-  int use_model;               /* the request needs the encoder */
+  int use_model;               /* the request needs the embedder */
 } ar_srv_query;
 /* Validates q/k/mode (from the URL or a JSON body); on failure fills msg and returns 400/413. */
 unsigned ar_srv_query_make(const ar_srv *s, const char *q, const char *k, const char *mode, ar_srv_query *out,
                            char *msg, size_t msg_size);
 void ar_srv_query_free(ar_srv_query *q);
-/* Search params for a query (model set when the query needs it; caller holds model_mu then). */
+/* Search params for a query (embedder set when the query needs it; the caller holds model_mu then if
+ * s->emb_locked). */
 ar_search_params ar_srv_search_params(const ar_srv *s, const ar_srv_query *q);
 
 /* Retrieves (a search worker, the encoder when the query needs it), calls on_results (may be NULL),

@@ -34,13 +34,19 @@ ar_status ar_srv_workers_open(ar_srv *s, ar_error *err) {
   ar_index_info info;
   if ((st = ar_index_info_get(s->search.workers[0].ix, &info, err))) return st;
   s->has_vectors = info.n_vectors > 0;
-  if (s->p.model_dir && *s->p.model_dir) {
+  if (s->p.ask.search.embedder) {   /* the caller's: thread-safe, no lock */
+    s->emb = *s->p.ask.search.embedder;
+    s->has_emb = 1;
+  } else if (s->p.model_dir && *s->p.model_dir) {
     ar_model_params mp = ar_model_default_params();
     if ((st = ar_model_load(s->p.model_dir, mp, &s->model, err))) return st;
-    if (s->has_vectors && info.model[0] && strcmp(info.model, ar_model_fingerprint(s->model)))
-      return ar_fail(err, AR_ERR_MISMATCH, "%s: index vectors were made with model %s, not %s (%s)",
-                     s->index_path, info.model, ar_model_fingerprint(s->model), s->p.model_dir);
+    s->emb = ar_model_embedder(s->model);
+    s->has_emb = s->emb_locked = 1;
   }
+  if (s->has_emb && s->has_vectors && info.model[0] && (strcmp(info.model, s->emb.fingerprint) || info.dim != s->emb.dim))
+    return ar_fail(err, AR_ERR_MISMATCH, "%s: index vectors were made with model %s (dim %d), not %s (dim %d)%s%s",
+                   s->index_path, info.model, info.dim, s->emb.fingerprint, s->emb.dim, s->model ? " from " : "",
+                   s->model ? s->p.model_dir : "");
   return AR_OK;
 }
 

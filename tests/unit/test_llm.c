@@ -1,6 +1,7 @@
 /* test_llm.c - the LLM client's pure parts: SHA-256, SSE parsing, UTF-8 hold, endpoint, body, key. */
 #include "test.h"
 #include "llm/llm.h"
+#include "core/http.h"
 #include <jansson.h>
 
 TEST(llm_sha256_fips_vectors) {
@@ -133,12 +134,12 @@ TEST(llm_endpoint_with_or_without_v1) {
 }
 
 TEST(llm_retry_after_seconds_form) {
-  ASSERT_NEAR(ar_llm_retry_after_s(" 2\r\n"), 2, 0);
-  ASSERT_NEAR(ar_llm_retry_after_s("0"), 0, 0);
-  ASSERT_NEAR(ar_llm_retry_after_s("1.5"), 1.5, 0);
-  ASSERT_NEAR(ar_llm_retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT"), -1, 0);
-  ASSERT_NEAR(ar_llm_retry_after_s(""), -1, 0);
-  ASSERT_NEAR(ar_llm_retry_after_s(NULL), -1, 0);
+  ASSERT_NEAR(ar_http_retry_after_s(" 2\r\n"), 2, 0);
+  ASSERT_NEAR(ar_http_retry_after_s("0"), 0, 0);
+  ASSERT_NEAR(ar_http_retry_after_s("1.5"), 1.5, 0);
+  ASSERT_NEAR(ar_http_retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT"), -1, 0);
+  ASSERT_NEAR(ar_http_retry_after_s(""), -1, 0);
+  ASSERT_NEAR(ar_http_retry_after_s(NULL), -1, 0);
 }
 
 TEST(llm_request_body_fields) {

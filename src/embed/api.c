@@ -1,0 +1,283 @@
+/* api.c - ar_embed_api: texts -> unit vectors from an OpenAI-compatible embeddings server, in batches,
+ * several requests in flight, retried with the LLM client's policy (core/http.c). */
+#include "embed/embed.h"
+#include "core/http.h"
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+enum { MAX_IDLE = 16 };   /* kept-alive curl handles (each holds its connection) */
+
+struct ar_embed_api {
+  ar_embed_api_params p;
+  char *model, *endpoint, *fingerprint, *auth;
+  int dim;                 /* fixed at open: every reply must have it */
+  struct curl_slist *hdr;  /* read-only once built, shared by all requests */
+  pthread_mutex_t mu;      /* guards idle */
+  CURL *idle[MAX_IDLE];
+  int n_idle;
+};
+
+ar_embed_api_params ar_embed_api_default_params(void) {
+  ar_embed_api_params p;
+  memset(&p, 0, sizeof p);
+  p.batch = 32;
+  p.concurrency = 4;
+  p.connect_timeout_ms = 10000;
+  p.timeout_ms = 120000;
+  p.max_retries = 4;
+  p.retry_base_ms = 500;
+  p.retry_max_ms = 30000;
+  return p;
+}
+
+static const char *env(const char *name) {
+  const char *v = getenv(name);
+  return v && *v ? v : NULL;
+}
+
+void ar_embed_api_params_from_env(ar_embed_api_params *p) {
+  if (!p->base_url) p->base_url = env("AULARAG_EMBED_URL");
+  if (!p->model) p->model = env("AULARAG_EMBED_MODEL");
+  if (!p->api_key) p->api_key = env("AULARAG_EMBED_API_KEY");
+}
+
+/* ---- one request, retried ---- */
+typedef struct xfer {
+  ar_buf body;
+  char retry_after[32];
+} xfer;
+
+static size_t on_header(char *b, size_t size, size_t n, void *ud) {
+  xfer *x = ud;
+  size_t len = size * n;
+  if (len >= 5 && !strncmp(b, "HTTP/", 5)) x->retry_after[0] = 0;   /* a new response */
+  else if (len > 12 && !strncasecmp(b, "retry-after:", 12)) {
+    size_t k = AR_MIN(len - 12, sizeof x->retry_after - 1);
+    memcpy(x->retry_after, b + 12, k);
+    x->retry_after[k] = 0;
+  }
+  return len;
+}
+
+static size_t on_write(char *b, size_t size, size_t n, void *ud) {
+  xfer *x = ud;
+  return ar_buf_append(&x->body, b, size * n) ? 0 : size * n;
+}
+
+static CURL *handle_get(ar_embed_api *a) {
+  pthread_mutex_lock(&a->mu);
+  CURL *h = a->n_idle ? a->idle[--a->n_idle] : NULL;
+  pthread_mutex_unlock(&a->mu);
+  return h ? h : curl_easy_init();
+}
+
+static void handle_put(ar_embed_api *a, CURL *h) {
+  pthread_mutex_lock(&a->mu);
+  if (a->n_idle < MAX_IDLE) { a->idle[a->n_idle++] = h; h = NULL; }
+  pthread_mutex_unlock(&a->mu);
+  if (h) curl_easy_cleanup(h);
+}
+
+/* POSTs req for n inputs; on success *vec holds n x a->dim normalised vectors (malloc'd). *dim: as for
+ * ar_embed_parse_reply. HTTP failures worth it are retried; a reply that is wrong is not. */
+static ar_status post(ar_embed_api *a, const char *req, int n, int *dim, float **vec, ar_error *err) {
+  *vec = NULL;
+  const char *ep = a->endpoint;
+  CURL *h = handle_get(a);
+  if (!h) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  xfer x;
+  memset(&x, 0, sizeof x);
+  curl_easy_reset(h);
+  curl_easy_setopt(h, CURLOPT_URL, ep);
+  curl_easy_setopt(h, CURLOPT_POST, 1L);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, req);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(req));
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, a->hdr);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "aularag/" AR_VERSION);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  /* threads: no SIGALRM for DNS timeouts */
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(a->p.connect_timeout_ms > 0 ? a->p.connect_timeout_ms : 10000));
+  if (a->p.timeout_ms > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)a->p.timeout_ms);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+  int max_tries = 1 + (a->p.max_retries > 0 ? a->p.max_retries : 0);
+  ar_error e = {AR_OK, ""};
+  ar_status st = AR_OK;
+  for (int attempt = 1;; attempt++) {
+    char errbuf[CURL_ERROR_SIZE] = "";
+    x.body.n = 0;
+    x.retry_after[0] = 0;
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    CURLcode rc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    int retry = 0;
+    if (x.body.oom) { st = ar_fail(&e, AR_ERR_NOMEM, "out of memory"); break; }
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+      /* Decision: unlike an answer a user waits for, an embedding batch that timed out is tried again */
+      ar_fail(&e, AR_ERR_TIMEOUT, "embeddings endpoint %s: no complete reply within %.1f s (timeout)", ep,
+              a->p.timeout_ms / 1000.0);
+      retry = 1;
+    } else if (rc != CURLE_OK) {
+      ar_fail(&e, AR_ERR_HTTP, "embeddings endpoint %s: %s", ep, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+      retry = ar_http_retryable_curl(rc);
+    } else if (status / 100 != 2) {
+      char detail[240];
+      ar_http_error_detail(x.body.p, x.body.n, detail);
+      ar_fail(&e, AR_ERR_HTTP, "embeddings endpoint %s answered HTTP %ld%s", ep, status, detail);
+      retry = ar_http_retryable_status(status);
+    } else {
+      st = ar_embed_parse_reply(x.body.p ? x.body.p : "", x.body.n, n, dim, vec, ep, &e);
+      break;
+    }
+    if (!retry || attempt >= max_tries) {
+      if (retry) {  /* say how hard we tried */
+        size_t l = strlen(e.msg);
+        snprintf(e.msg + l, sizeof e.msg - l, " (gave up after %d attempts)", attempt);
+      }
+      st = e.status;
+      break;
+    }
+    ar_http_sleep_ms(ar_http_backoff_ms(attempt, ar_http_retry_after_s(x.retry_after), a->p.retry_base_ms,
+                                        a->p.retry_max_ms));
+  }
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+  handle_put(a, h);
+  ar_buf_free(&x.body);
+  if (st) return ar_fail(err, st, "%s", e.msg);
+  return AR_OK;
+}
+
+/* ---- a call: its batches shared out to up to `concurrency` threads ---- */
+typedef struct job {
+  ar_embed_api *a;
+  ar_embed_kind kind;
+  const char *const *texts;
+  int n, n_batches;
+  float *out;
+  atomic_int next, failed;
+  pthread_mutex_t mu;      /* guards st/err */
+  ar_status st;
+  int err_batch;           /* the failed batch with the smallest index gives the message */
+  ar_error err;
+} job;
+
+static void *run_batches(void *arg) {
+  job *j = arg;
+  ar_embed_api *a = j->a;
+  int bs = a->p.batch;
+  for (;;) {
+    int b = atomic_fetch_add(&j->next, 1);
+    if (b >= j->n_batches || atomic_load(&j->failed)) break;
+    int first = b * bs, cnt = AR_MIN(bs, j->n - first);
+    ar_error e = {AR_OK, ""};
+    ar_status st = AR_OK;
+    char *req = ar_embed_request_body(a->model, j->kind, j->texts + first, cnt, a->p.base64);
+    float *v = NULL;
+    int dim = a->dim;
+    if (!req) st = ar_fail(&e, AR_ERR_NOMEM, "out of memory");
+    else st = post(a, req, cnt, &dim, &v, &e);
+    ar_free(req);
+    if (!st) memcpy(j->out + (size_t)first * a->dim, v, (size_t)cnt * a->dim * sizeof *v);
+    ar_free(v);
+    if (st) {
+      pthread_mutex_lock(&j->mu);
+      if (!j->st || b < j->err_batch) { j->st = st; j->err = e; j->err_batch = b; }
+      pthread_mutex_unlock(&j->mu);
+      atomic_store(&j->failed, 1);
+    }
+  }
+  return NULL;
+}
+
+static ar_status api_embed(void *ctx, ar_embed_kind kind, const char *const *texts, int n, float *out, ar_error *err) {
+  ar_embed_api *a = ctx;
+  if (n <= 0) return AR_OK;
+  job j = {.a = a, .kind = kind, .texts = texts, .n = n, .n_batches = (n + a->p.batch - 1) / a->p.batch, .out = out};
+  atomic_init(&j.next, 0);
+  atomic_init(&j.failed, 0);
+  pthread_mutex_init(&j.mu, NULL);
+  int nt = AR_MIN(a->p.concurrency, j.n_batches), started = 0;
+  pthread_t *th = nt > 1 ? ar_malloc((size_t)(nt - 1) * sizeof *th) : NULL;
+  for (int i = 0; th && i < nt - 1; i++, started++)
+    if (pthread_create(&th[i], NULL, run_batches, &j)) break;   /* fewer threads: this one does the rest */
+  run_batches(&j);
+  for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+  ar_free(th);
+  pthread_mutex_destroy(&j.mu);
+  if (j.st) return ar_fail(err, j.st, "%s", j.err.msg);
+  return AR_OK;
+}
+
+/* ---- the handle ---- */
+void ar_embed_api_free(ar_embed_api *a) {
+  if (!a) return;
+  for (int i = 0; i < a->n_idle; i++) curl_easy_cleanup(a->idle[i]);
+  curl_slist_free_all(a->hdr);
+  if (a->auth) { memset(a->auth, 0, strlen(a->auth)); ar_free(a->auth); }
+  pthread_mutex_destroy(&a->mu);
+  ar_free(a->model);
+  ar_free(a->endpoint);
+  ar_free(a->fingerprint);
+  ar_free(a);
+}
+
+ar_status ar_embed_api_open(const ar_embed_api_params *params, ar_embed_api **out, ar_error *err) {
+  *out = NULL;
+  ar_embed_api_params d = ar_embed_api_default_params();
+  const ar_embed_api_params *p = params ? params : &d;
+  if (!p->base_url || !*p->base_url) return ar_fail(err, AR_ERR_INVALID, "no embeddings endpoint given");
+  if (!p->model || !*p->model)
+    return ar_fail(err, AR_ERR_INVALID, "no embeddings model given for %s (the index records vectors by model name)",
+                   p->base_url);
+  if (p->dim < 0 || p->batch < 1 || p->concurrency < 1)
+    return ar_fail(err, AR_ERR_INVALID, "embeddings: dim must be >= 0, batch and concurrency >= 1");
+  ar_http_init();
+  ar_embed_api *a = ar_calloc(1, sizeof *a);
+  if (!a) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  pthread_mutex_init(&a->mu, NULL);
+  a->p = *p;
+  a->p.base_url = a->p.model = a->p.api_key = NULL;   /* the copies below are what the handle keeps */
+  a->dim = p->dim;
+  a->model = ar_strdup(p->model);
+  a->endpoint = ar_embed_endpoint(p->base_url);
+  size_t fl = strlen(p->model) + 5;
+  a->fingerprint = ar_malloc(fl);
+  if (a->fingerprint) snprintf(a->fingerprint, fl, "api:%s", p->model);
+  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+  if (h) a->hdr = h;
+  if (h && (h = curl_slist_append(a->hdr, "Accept: application/json"))) a->hdr = h;
+  if (h && (h = curl_slist_append(a->hdr, "Expect:"))) a->hdr = h;
+  if (h && p->api_key && *p->api_key) {
+    size_t n = strlen(p->api_key) + 32;
+    if ((a->auth = ar_malloc(n))) {
+      snprintf(a->auth, n, "Authorization: Bearer %s", p->api_key);
+      if ((h = curl_slist_append(a->hdr, a->auth))) a->hdr = h;
+    } else h = NULL;
+  }
+  if (!a->model || !a->endpoint || !a->fingerprint || !h) {
+    ar_embed_api_free(a);
+    return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  }
+  if (!a->dim) {   /* the first reply fixes the dimension for the handle's whole life */
+    const char *probe = "aularag";
+    int dim = 0;
+    float *v = NULL;
+    char *req = ar_embed_request_body(a->model, AR_EMBED_QUERY, &probe, 1, a->p.base64);
+    ar_status st = req ? post(a, req, 1, &dim, &v, err) : ar_fail(err, AR_ERR_NOMEM, "out of memory");
+    ar_free(req);
+    ar_free(v);
+    if (st) { ar_embed_api_free(a); return st; }
+    a->dim = dim;
+  }
+  *out = a;
+  return AR_OK;
+}
+
+ar_embedder ar_embed_api_embedder(ar_embed_api *a) {
+  return (ar_embedder){.fingerprint = a->fingerprint, .dim = a->dim, .embed = api_embed, .count_tokens = NULL,
+                       .max_tokens = 0, .ctx = a};
+}
