@@ -2,14 +2,17 @@
  *
  * Header required; columns in any order, matched case-insensitively; unknown columns ignored;
  * file and video_id required, title and url optional (title defaults to the video_id, url to "").
+ * Optional course and course_title: a course_title needs a course (column and field), and the rows
+ * of one course may repeat its title or leave it empty, never disagree (an error naming both lines:
+ * a silent "last wins" would hide a typo in a catalog of many courses).
  * Fields may be quoted ("" escapes a quote; commas and newlines allowed inside); spaces around
  * fields are trimmed; CRLF and a UTF-8 BOM are fine; blank lines are skipped. */
 #include "core/util.h"
 #include <limits.h>
 #include <strings.h>
 
-enum { COL_FILE, COL_ID, COL_TITLE, COL_URL, N_COLS };
-static const char *const col_names[N_COLS] = {"file", "video_id", "title", "url"};
+enum { COL_FILE, COL_ID, COL_TITLE, COL_URL, COL_COURSE, COL_COURSE_TITLE, N_COLS };
+static const char *const col_names[N_COLS] = {"file", "video_id", "title", "url", "course", "course_title"};
 
 typedef struct csv {
   const char *name, *p, *end;
@@ -123,6 +126,7 @@ static void rows_free(ar_manifest_row *rows, size_t n) {
   for (size_t i = 0; i < n; i++) {
     ar_free(rows[i].file); ar_free(rows[i].path); ar_free(rows[i].real);
     ar_free(rows[i].video_id); ar_free(rows[i].title); ar_free(rows[i].url);
+    ar_free(rows[i].course); ar_free(rows[i].course_title);
   }
   ar_free(rows);
 }
@@ -140,7 +144,7 @@ ar_status ar_manifest_load(const char *path, ar_manifest *out, ar_error *err) {
   record r = {0};
   ar_manifest_row *rows = NULL;
   size_t n = 0, cap = 0;
-  int col[N_COLS] = {-1, -1, -1, -1}, n_header = 0;
+  int col[N_COLS] = {-1, -1, -1, -1, -1, -1}, n_header = 0;
   const char *nul = memchr(p, 0, len);
   if (nul) {
     int line = 1;
@@ -184,6 +188,10 @@ ar_status ar_manifest_load(const char *path, ar_manifest *out, ar_error *err) {
                    r.line, col_names[k]);
       goto out;
     }
+  if (col[COL_COURSE_TITLE] >= 0 && col[COL_COURSE] < 0) {
+    st = ar_fail(err, AR_ERR_PARSE, "%s:%d: column 'course_title' without a 'course' column", path, r.line);
+    goto out;
+  }
   /* rows */
   while ((rc = read_record(&c, &r, err)) == 1) {
     if (blank_record(&r)) continue;
@@ -215,6 +223,23 @@ ar_status ar_manifest_load(const char *path, ar_manifest *out, ar_error *err) {
     row->title = ar_strdup(*title ? title : id);
     row->url = ar_strdup(col[COL_URL] >= 0 ? r.f[col[COL_URL]] : "");
     row->path = resolve(path, file);
+    const char *course = col[COL_COURSE] >= 0 ? r.f[col[COL_COURSE]] : "";
+    const char *ctitle = col[COL_COURSE_TITLE] >= 0 ? r.f[col[COL_COURSE_TITLE]] : "";
+    if (*ctitle && !*course) {
+      st = ar_fail(err, AR_ERR_PARSE, "%s:%d: course_title '%s' on a row without a course", path, r.line, ctitle);
+      goto out;
+    }
+    for (size_t i = 0; *ctitle && i + 1 < n; i++)
+      if (rows[i].course && rows[i].course_title && !strcmp(rows[i].course, course) &&
+          strcmp(rows[i].course_title, ctitle) != 0) {
+        st = ar_fail(err, AR_ERR_PARSE, "%s:%d: course '%s' is titled '%s' here but '%s' on line %d", path, r.line,
+                     course, ctitle, rows[i].course_title, rows[i].line);
+        goto out;
+      }
+    if ((*course && !(row->course = ar_strdup(course))) || (*ctitle && !(row->course_title = ar_strdup(ctitle)))) {
+      st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path);
+      goto out;
+    }
     if (!row->file || !row->video_id || !row->title || !row->url || !row->path) {
       st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path);
       goto out;
@@ -232,6 +257,14 @@ ar_status ar_manifest_load(const char *path, ar_manifest *out, ar_error *err) {
       }
   }
   if (rc < 0) { st = (ar_status)rc; goto out; }
+  /* a course titled on one row is titled on all of its rows, whichever of them is ingested */
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; rows[i].course && !rows[i].course_title && j < n; j++)
+      if (rows[j].course_title && !strcmp(rows[j].course, rows[i].course) &&
+          !(rows[i].course_title = ar_strdup(rows[j].course_title))) {
+        st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+      }
   out->rows = rows;
   out->n = n;
   rows = NULL;

@@ -105,13 +105,13 @@ TEST(server_query_validation) {
   s.p = ar_server_default_params();
   ar_srv_query q;
   char msg[256];
-  ASSERT_EQ_INT(ar_srv_query_make(&s, "  o que é backpropagation?  ", "3", "lexical", &q, msg, sizeof msg), 0);
+  ASSERT_EQ_INT(ar_srv_query_make(&s, "  o que é backpropagation?  ", "3", "lexical", NULL, &q, msg, sizeof msg), 0);
   ASSERT_STREQ(q.question, "o que é backpropagation?");   /* trimmed */
   ASSERT_EQ_INT(q.k, 3);
   ASSERT_EQ_INT(q.mode, AR_MODE_LEXICAL);
   ASSERT_EQ_INT(q.use_model, 0);
   ar_srv_query_free(&q);
-  ASSERT_EQ_INT(ar_srv_query_make(&s, "x", NULL, NULL, &q, msg, sizeof msg), 0);
+  ASSERT_EQ_INT(ar_srv_query_make(&s, "x", NULL, NULL, NULL, &q, msg, sizeof msg), 0);
   ASSERT_EQ_INT(q.k, 10);                                   /* the server's default */
   ASSERT_EQ_INT(q.use_model, 0);                            /* auto without a model */
   ar_srv_query_free(&q);
@@ -123,13 +123,13 @@ TEST(server_query_validation) {
       {"x", NULL, "hybrid", "--model"},   {"\xff\xfe", NULL, NULL, "UTF-8"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    unsigned code = ar_srv_query_make(&s, bad[i].q, bad[i].k, bad[i].mode, &q, msg, sizeof msg);
+    unsigned code = ar_srv_query_make(&s, bad[i].q, bad[i].k, bad[i].mode, NULL, &q, msg, sizeof msg);
     ASSERT_MSG(code == 400 && strstr(msg, bad[i].needle), "case %zu: %u %s", i, code, msg);
   }
   char *longq = malloc(2002);
   memset(longq, 'a', 2001);
   longq[2001] = 0;
-  unsigned code = ar_srv_query_make(&s, longq, NULL, NULL, &q, msg, sizeof msg);
+  unsigned code = ar_srv_query_make(&s, longq, NULL, NULL, NULL, &q, msg, sizeof msg);
   free(longq);
   ASSERT_MSG(code == 400 && strstr(msg, "2001 bytes"), "%u %s", code, msg);
 }
