@@ -240,13 +240,14 @@ enum MHD_Result ar_srv_api_health(ar_srv *s, struct MHD_Connection *c) {
   json_array_append_new(modes, json_string("lexical"));
   if (dense) { json_array_append_new(modes, json_string("dense")); json_array_append_new(modes, json_string("hybrid")); }
   json_array_append_new(modes, json_string("auto"));
-  json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:s, s:i}", "status", "ok",
+  const char *course = s->p.ask.search.course;
+  json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:s, s:i, s:o}", "status", "ok",
                         "version", AR_VERSION, "videos", (json_int_t)info.n_videos, "segments",
                         (json_int_t)info.n_segments, "vectors", (json_int_t)info.n_vectors, "lang", info.lang,
                         "model", s->model ? json_string(ar_model_fingerprint(s->model)) : json_null(), "modes",
                         modes, "answers",
                         s->p.ask.llm.base_url && *s->p.ask.llm.base_url ? "llm" : "extractive", "workers",
-                        s->p.threads);
+                        s->p.threads, "course", course && *course ? json_string(course) : json_null());
   char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
   json_decref(o);
   return ar_srv_send(c, MHD_HTTP_OK, "application/json", body);
