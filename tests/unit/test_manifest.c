@@ -146,3 +146,39 @@ TEST(manifest_fuzz_no_crash) {
     ar_manifest_free(&m);
   }
 }
+
+TEST(manifest_courses) {
+  const char *csv = "file,video_id,course,course_title,title\n"
+                    "a.srt,a,ml,,A\n"
+                    "b.srt,b,ml,\"Machine Learning, 2024\",B\n"
+                    "c.srt,c,,,C\n"
+                    "d.srt,d,db,,D\n";
+  const char *path = write_tmp(test_tmpdir(), "c.csv", csv);
+  ASSERT(path);
+  ar_manifest m;
+  ar_error e;
+  ASSERT_MSG(ar_manifest_load(path, &m, &e) == AR_OK, "%s", e.msg);
+  ASSERT_EQ_INT(m.n, 4);
+  ASSERT_STREQ(m.rows[0].course, "ml");
+  /* the course's title reaches every row of the course, whichever is ingested */
+  ASSERT_STREQ(m.rows[0].course_title, "Machine Learning, 2024");
+  ASSERT_STREQ(m.rows[1].course_title, "Machine Learning, 2024");
+  ASSERT(m.rows[2].course == NULL && m.rows[2].course_title == NULL);   /* empty field: no course */
+  ASSERT_STREQ(m.rows[3].course, "db");
+  ASSERT(m.rows[3].course_title == NULL);                                /* untitled: the store keeps/uses the id */
+  ar_manifest_free(&m);
+  /* no course column: no course */
+  path = write_tmp(test_tmpdir(), "n.csv", "file,video_id\na.srt,a\n");
+  ASSERT(ar_manifest_load(path, &m, &e) == AR_OK);
+  ASSERT(m.n == 1 && m.rows[0].course == NULL && m.rows[0].course_title == NULL);
+  ar_manifest_free(&m);
+}
+
+TEST(manifest_course_errors) {
+  EXPECT_MANIFEST_ERROR("file,video_id,course_title\na.srt,a,X\n", "1: column 'course_title' without a 'course' column");
+  EXPECT_MANIFEST_ERROR("file,video_id,course,course_title\na.srt,a,ml,ML\nb.srt,b,,Orphan\n",
+                        "3: course_title 'Orphan' on a row without a course");
+  EXPECT_MANIFEST_ERROR("file,video_id,course,course_title\na.srt,a,ml,ML\nb.srt,b,db,DB\nc.srt,c,ml,\nd.srt,d,ml,Ml\n",
+                        "5: course 'ml' is titled 'Ml' here but 'ML' on line 2");
+  EXPECT_MANIFEST_ERROR("file,video_id,course,Course\na.srt,a,x,y\n", "1: column 'course' appears twice");
+}
