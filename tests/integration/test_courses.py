@@ -1,7 +1,7 @@
 """test_courses.py - courses through the CLI and the server: a manifest with course/course_title, `info`
 listing them, `search`/`ask`/`eval` --course (results equal to the global ranking filtered afterwards,
 k beyond the course's matches, an unknown course), a video moving between courses, manifest errors that
-leave the index untouched, and `serve`: GET /api/courses, course= on /api/search, /api/ask (JSON body)
+leave the index untouched, kill -9 while videos move between courses, and `serve`: GET /api/courses, course= on /api/search, /api/ask (JSON body)
 and /api/ask/stream, serve --course as the default scope. Fixtures are generated in a temp dir."""
 import http.client, json, os, signal, subprocess, sys, tempfile, threading, urllib.parse
 
@@ -245,6 +245,61 @@ def main():
             srv.stop()
         rc, out, err = run("serve", "-i", idx, "--port", "0", "--course", "nope")
         check("serve --course unknown: exit 1 at start", rc == 1 and "'nope'" in err, err)
+
+        crash(T)
+
+
+def crash(T):
+    """kill -9 an ingest that moves 120 videos from course A to course B (half of them re-segmented too):
+    after every kill the index passes `info --check` (which checks that every video's course exists) and
+    each video is in A or B with its courses' counts agreeing."""
+    import random, sqlite3, time
+    d = os.path.join(T, "crash")
+    os.makedirs(d)
+    for i in range(120):
+        with open(os.path.join(d, "v%03d.srt" % i), "w") as f:
+            for j in range(12):
+                f.write("%d\n%s --> %s\nvídeo %d fala do gradiente %d\n\n" % (j + 1, srt_time(j * 40), srt_time(j * 40 + 35), i, j))
+
+    def manifest(course):
+        with open(os.path.join(d, "m.csv"), "w") as f:
+            f.write("file,video_id,course,course_title\n")
+            for i in range(120):
+                f.write("v%03d.srt,v%03d,%s,Curso %s\n" % (i, i, course, course))
+
+    db = os.path.join(T, "crash.db")
+    manifest("A")
+    rc, out, err = run("ingest", "-i", db, "--manifest", os.path.join(d, "m.csv"), "-q")
+    check("crash setup ingest", rc == 0, err)
+    manifest("B")
+    rng = random.Random(7)
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+    kills, mixed = 0, 0
+    for attempt in range(6):
+        window = "120" if attempt % 2 else "60"     # half the runs also change the segments
+        p = subprocess.Popen([AR, "ingest", "-q", "-i", db, "--window", window, "--manifest", os.path.join(d, "m.csv")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        time.sleep(rng.uniform(0.05, 0.6))
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            kills += 1
+        p.wait()
+        rc, out, err = run("info", "-i", db, "--check", "--json")
+        ok = rc == 0 and json.loads(out).get("check") == "ok"
+        c = sqlite3.connect(db)
+        per = dict(c.execute("SELECT coalesce(course, '-'), count(*) FROM videos GROUP BY 1").fetchall())
+        listed = {r[0] for r in c.execute("SELECT id FROM courses")}
+        c.close()
+        mixed += len(per) == 2
+        if attempt == 4 and not mixed:   # each run moves what is left: start over from A for a fresh chance
+            manifest("A")
+            run("ingest", "-i", db, "--manifest", os.path.join(d, "m.csv"), "-q")
+            manifest("B")
+        check("after kill %d: info --check ok, every video in A or B, courses table = courses in use" % attempt,
+              ok and set(per) <= {"A", "B"} and sum(per.values()) == 120 and listed == set(per), "%s %s %s" % (out, per, listed))
+    print("   (crash: %d kills, %d left the videos split between the courses)" % (kills, mixed))
+    check("at least one ingest was killed mid-run (%d kills, %d left videos in both courses)" % (kills, mixed),
+          kills > 0)
 
 
 checks.run(main)
