@@ -122,6 +122,54 @@ static char *resolve(const char *manifest, const char *file) {
   return ar_buf_steal(&b);
 }
 
+/* String -> first row index, for the duplicate and course checks: a catalog manifest has tens of
+ * thousands of rows, so comparing each row with all earlier ones (seconds) is not an option. Keys are
+ * the rows' own strings. Open addressing, kept at most half full. */
+typedef struct strmap {
+  const char **key;
+  size_t *row;
+  size_t cap, n;
+} strmap;
+
+static size_t str_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return (size_t)(h ^ (h >> 29));
+}
+
+/* The row already stored under key, or SIZE_MAX after storing `row` under it; SIZE_MAX - 1 when out of memory. */
+static size_t strmap_add(strmap *m, const char *key, size_t row) {
+  if (2 * (m->n + 1) > m->cap) {
+    size_t cap = m->cap ? 2 * m->cap : 64;
+    strmap g = {ar_calloc(cap, sizeof *g.key), ar_calloc(cap, sizeof *g.row), cap, 0};
+    if (!g.key || !g.row) { ar_free(g.key); ar_free(g.row); return SIZE_MAX - 1; }
+    for (size_t i = 0; i < m->cap; i++)
+      if (m->key[i]) {
+        size_t j = str_hash(m->key[i]) & (cap - 1);
+        while (g.key[j]) j = (j + 1) & (cap - 1);
+        g.key[j] = m->key[i];
+        g.row[j] = m->row[i];
+        g.n++;
+      }
+    ar_free(m->key);
+    ar_free(m->row);
+    *m = g;
+  }
+  size_t j = str_hash(key) & (m->cap - 1);
+  for (; m->key[j]; j = (j + 1) & (m->cap - 1))
+    if (!strcmp(m->key[j], key)) return m->row[j];
+  m->key[j] = key;
+  m->row[j] = row;
+  m->n++;
+  return SIZE_MAX;
+}
+
+static void strmap_free(strmap *m) {
+  ar_free(m->key);
+  ar_free(m->row);
+  *m = (strmap){0};
+}
+
 static void rows_free(ar_manifest_row *rows, size_t n) {
   for (size_t i = 0; i < n; i++) {
     ar_free(rows[i].file); ar_free(rows[i].path); ar_free(rows[i].real);
@@ -145,6 +193,8 @@ ar_status ar_manifest_load(const char *path, ar_manifest *out, ar_error *err) {
   ar_manifest_row *rows = NULL;
   size_t n = 0, cap = 0;
   int col[N_COLS] = {-1, -1, -1, -1, -1, -1}, n_header = 0;
+  strmap ids = {0}, paths = {0}, reals = {0}, titled = {0};   /* titled: course -> first row giving its title */
+  size_t at;
   const char *nul = memchr(p, 0, len);
   if (nul) {
     int line = 1;
@@ -202,11 +252,6 @@ ar_status ar_manifest_load(const char *path, ar_manifest *out, ar_error *err) {
     const char *file = r.f[col[COL_FILE]], *id = r.f[col[COL_ID]];
     if (!*file) { st = ar_fail(err, AR_ERR_PARSE, "%s:%d: empty 'file'", path, r.line); goto out; }
     if (!*id) { st = ar_fail(err, AR_ERR_PARSE, "%s:%d: empty 'video_id' (file %s)", path, r.line, file); goto out; }
-    for (size_t i = 0; i < n; i++)
-      if (strcmp(rows[i].video_id, id) == 0) {
-        st = ar_fail(err, AR_ERR_PARSE, "%s:%d: duplicate video_id '%s' (first on line %d)", path, r.line, id, rows[i].line);
-        goto out;
-      }
     if (n == cap) {
       size_t nc = cap ? cap * 2 : 16;
       ar_manifest_row *v = ar_realloc(rows, nc * sizeof *v);
@@ -229,13 +274,6 @@ ar_status ar_manifest_load(const char *path, ar_manifest *out, ar_error *err) {
       st = ar_fail(err, AR_ERR_PARSE, "%s:%d: course_title '%s' on a row without a course", path, r.line, ctitle);
       goto out;
     }
-    for (size_t i = 0; *ctitle && i + 1 < n; i++)
-      if (rows[i].course && rows[i].course_title && !strcmp(rows[i].course, course) &&
-          strcmp(rows[i].course_title, ctitle) != 0) {
-        st = ar_fail(err, AR_ERR_PARSE, "%s:%d: course '%s' is titled '%s' here but '%s' on line %d", path, r.line,
-                     course, ctitle, rows[i].course_title, rows[i].line);
-        goto out;
-      }
     if ((*course && !(row->course = ar_strdup(course))) || (*ctitle && !(row->course_title = ar_strdup(ctitle)))) {
       st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path);
       goto out;
@@ -244,31 +282,49 @@ ar_status ar_manifest_load(const char *path, ar_manifest *out, ar_error *err) {
       st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path);
       goto out;
     }
+    if ((at = strmap_add(&ids, row->video_id, n - 1)) < SIZE_MAX - 1) {
+      st = ar_fail(err, AR_ERR_PARSE, "%s:%d: duplicate video_id '%s' (first on line %d)", path, r.line, id, rows[at].line);
+      goto out;
+    }
+    if (at == SIZE_MAX - 1) { st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path); goto out; }
+    if (*ctitle && (at = strmap_add(&titled, row->course, n - 1)) < SIZE_MAX - 1 &&
+        strcmp(rows[at].course_title, ctitle) != 0) {
+      st = ar_fail(err, AR_ERR_PARSE, "%s:%d: course '%s' is titled '%s' here but '%s' on line %d", path, r.line,
+                   course, ctitle, rows[at].course_title, rows[at].line);
+      goto out;
+    }
+    if (at == SIZE_MAX - 1) { st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path); goto out; }
     char buf[PATH_MAX];
     if (realpath(row->path, buf) && !(row->real = ar_strdup(buf))) {
       st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path);
       goto out;
     }
-    for (size_t i = 0; i + 1 < n; i++)
-      if (strcmp(rows[i].path, row->path) == 0 || (row->real && rows[i].real && strcmp(rows[i].real, row->real) == 0)) {
-        st = ar_fail(err, AR_ERR_PARSE, "%s:%d: file '%s' is listed twice (first on line %d)", path, r.line, file,
-                     rows[i].line);
-        goto out;
-      }
+    /* the same file twice: by its normalised path, or by its real path (another spelling of it) */
+    size_t by_path = strmap_add(&paths, row->path, n - 1), by_real = row->real ? strmap_add(&reals, row->real, n - 1) : SIZE_MAX;
+    if (by_path == SIZE_MAX - 1 || by_real == SIZE_MAX - 1) { st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path); goto out; }
+    if (by_path < SIZE_MAX - 1 || by_real < SIZE_MAX - 1) {
+      at = by_path < by_real ? by_path : by_real;
+      st = ar_fail(err, AR_ERR_PARSE, "%s:%d: file '%s' is listed twice (first on line %d)", path, r.line, file,
+                   rows[at].line);
+      goto out;
+    }
   }
   if (rc < 0) { st = (ar_status)rc; goto out; }
   /* a course titled on one row is titled on all of its rows, whichever of them is ingested */
-  for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; rows[i].course && !rows[i].course_title && j < n; j++)
-      if (rows[j].course_title && !strcmp(rows[j].course, rows[i].course) &&
-          !(rows[i].course_title = ar_strdup(rows[j].course_title))) {
-        st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path);
-        goto out;
-      }
+  for (size_t i = 0; i < n; i++) {
+    if (!rows[i].course || rows[i].course_title) continue;
+    if ((at = strmap_add(&titled, rows[i].course, i)) == SIZE_MAX - 1) { st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path); goto out; }
+    if (at == SIZE_MAX) continue;   /* no row titles it (it is now in the map as its own first row: harmless) */
+    if (rows[at].course_title && !(rows[i].course_title = ar_strdup(rows[at].course_title))) {
+      st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path);
+      goto out;
+    }
+  }
   out->rows = rows;
   out->n = n;
   rows = NULL;
 out:
+  strmap_free(&ids); strmap_free(&paths); strmap_free(&reals); strmap_free(&titled);
   if (rows) rows_free(rows, n);
   record_free(&r);
   ar_free(data);
