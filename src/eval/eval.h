@@ -165,6 +165,7 @@ typedef struct ar_eval_run_info {
   int n_labels;
   int hide_urls, k, bootstrap;
   const char *mode;
+  const char *course;    /* --course (NULL: every course; a question's own course wins) */
   double tolerance_s;
   double wall_s;
   int concurrency, rpm;

@@ -55,6 +55,7 @@ static void copy_question(const ar_question *q, size_t index, ar_eval_item *it) 
   it->q.question = ar_strdup(q->question);
   it->q.manual = ar_strdup(q->manual);
   it->q.reference_answer = ar_strdup(q->reference_answer);
+  it->q.course = ar_strdup(q->course);
   it->q.line = q->line;
   if (q->n_gold) {
     it->q.gold = ar_calloc(q->n_gold, sizeof *it->q.gold);
@@ -71,7 +72,7 @@ static void process(run *r, ar_index *ix, size_t i, ar_eval_item *it) {
   const ar_eval_params *p = r->p;
   copy_question(&r->qs->v[i], i, it);
   ar_ask_params ap = p->ask;
-  if (r->qs->v[i].course) ap.search.course = r->qs->v[i].course;
+  if (it->q.course) ap.search.course = it->q.course;   /* the question's own scope wins */
   ap.llm.cache_index = ap.llm.use_cache ? ix : NULL;
   int has_llm = ap.llm.base_url && *ap.llm.base_url;
   if (has_llm) ar_pacer_wait(&r->pacer);  /* the answer call (cached or not: ar_ask decides inside) */
@@ -358,6 +359,7 @@ ar_status ar_eval_run(const char *index_path, const char *questions_path, const 
     info.n_labels = r.n_labels;
     info.hide_urls = p->hide_urls;
     info.k = p->ask.search.k;
+    info.course = p->ask.search.course;
     info.bootstrap = p->bootstrap;
     info.mode = qs.n && r.items[0].mode ? r.items[0].mode : ar_search_mode_name(p->ask.search.mode);
     info.tolerance_s = p->tolerance_s;

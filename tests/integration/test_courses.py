@@ -168,6 +168,9 @@ def main():
                   all(course_of[v] == "db" for v in vids["1"]), str(vids)[:400])
             check("eval: question 2's own course (ml) wins", vids.get("2") and
                   all(course_of[v] == "ml" for v in vids["2"]), str(vids)[:400])
+            check("report.json names the run's course and each question's own", rep.get("run", {}).get("course") == "db" and
+                  items.get("1", {}).get("course") is None and items.get("2", {}).get("course") == "ml",
+                  json.dumps(rep.get("run"))[:300])
         with open(qf, "a") as f:
             f.write(json.dumps({"id": 3, "question": "x", "course": "zz"}) + "\n")
         rc, out, err = run("eval", "-i", idx, "--questions", qf, "--out", os.path.join(T, "rep2"), "--quiet")
