@@ -8,7 +8,7 @@
 static const char *usage =
   "usage: aularag ask -i INDEX [-k N] [--mode hybrid|dense|lexical] [--json] [--hide-urls] [--no-cache]\n"
   "                   [--stream|--no-stream] [--llm-url URL] [--llm-model M] [--context-tokens N]\n"
-  "                   [--temperature T] [--seed S] [--timeout SEC] [--retries N]\n"
+  "                   [--temperature T] [--seed S] [--timeout SEC] [--retries N] [--course ID]\n"
   "                   [--model DIR | --embed-url URL --embed-model NAME] QUESTION...\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  -k N                 segments retrieved and given to the LLM (default 10)\n"
@@ -16,6 +16,7 @@ static const char *usage =
   "                       has vectors and a model is given, else lexical\n"
   "  --model DIR          E5 model for dense/hybrid (default $AULARAG_MODEL)\n"
   CLI_EMBED_USAGE
+  "  --course ID          retrieve only from that course (`aularag info` lists the courses)\n"
   "  --json               one JSON object: the search object + answer, answer_kind, references\n"
   "  --hide-urls          print 'oculto' and '[Vídeo de referência oculto]()' (JSON: null)\n"
   "  --llm-url URL        OpenAI-compatible endpoint, with or without /v1 (default $AULARAG_LLM_URL);\n"
@@ -72,7 +73,7 @@ static void print_refs(const ar_answer *a, int hide) {
 
 int cmd_ask(int argc, char **argv) {
   enum { O_MODE = 256, O_MODEL, O_JSON, O_HIDE, O_NOCACHE, O_STREAM, O_NOSTREAM, O_URL, O_LMODEL, O_CTX, O_TEMP,
-         O_SEED, O_TIMEOUT, O_RETRIES };
+         O_SEED, O_TIMEOUT, O_RETRIES, O_COURSE };
   static const struct option opts[] = {
     {"index", required_argument, 0, 'i'}, {"mode", required_argument, 0, O_MODE},
     {"model", required_argument, 0, O_MODEL}, {"json", no_argument, 0, O_JSON},
@@ -81,7 +82,8 @@ int cmd_ask(int argc, char **argv) {
     {"llm-url", required_argument, 0, O_URL}, {"llm-model", required_argument, 0, O_LMODEL},
     {"context-tokens", required_argument, 0, O_CTX}, {"temperature", required_argument, 0, O_TEMP},
     {"seed", required_argument, 0, O_SEED}, {"timeout", required_argument, 0, O_TIMEOUT},
-    {"retries", required_argument, 0, O_RETRIES}, {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
+    {"retries", required_argument, 0, O_RETRIES}, {"course", required_argument, 0, O_COURSE},
+    {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
   cli_embed ce = {0};
   const char *index = NULL, *model = NULL;
   int json = 0, hide = 0, stream = -1, c;
@@ -102,6 +104,7 @@ int cmd_ask(int argc, char **argv) {
       else return cli_usage_error("ask", usage, "--mode expects hybrid, dense or lexical, got '%s'", optarg);
       break;
     case O_MODEL: model = optarg; break;
+    case O_COURSE: ap.search.course = optarg; break;
     case O_JSON: json = 1; break;
     case O_HIDE: hide = 1; break;
     case O_NOCACHE: ap.llm.use_cache = 0; break;

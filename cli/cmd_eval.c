@@ -10,15 +10,17 @@ static const char *usage =
   "                    [--llm-url URL] [--llm-model M] [--judge-url URL] [--judge-model M] [--labels C,P,I]\n"
   "                    [--concurrency N] [--rpm N] [--no-cache] [--bootstrap N] [--no-context]\n"
   "                    [--no-groundedness] [--tolerance SEC] [--no-resume] [--timeout SEC] [--retries N]\n"
-  "                    [--model DIR | --embed-url URL --embed-model NAME] [--quiet]\n"
+  "                    [--model DIR | --embed-url URL --embed-model NAME] [--course ID] [--quiet]\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  --questions FILE     JSON Lines: {\"id\", \"question\", \"manual\"?, \"reference_answer\"?, \"gold\"?:\n"
-  "                       [{\"video_id\", \"start\", \"end\"}]} (seconds)\n"
+  "                       [{\"video_id\", \"start\", \"end\"}], \"course\"?} (seconds; course: that\n"
+  "                       question's scope, wins over --course)\n"
   "  --out DIR            where report.md, report.json and report.html go (created if missing)\n"
   "  --hide-urls          'oculto' and '[Vídeo de referência oculto]()' as in the seed\n"
   "  -k N                 segments retrieved per question (default 10);  --mode: as in `ask`\n"
   "  --model DIR          E5 model for dense/hybrid (default $AULARAG_MODEL)\n"
   CLI_EMBED_USAGE
+  "  --course ID          retrieve only from that course, for every question (`aularag info` lists them)\n"
   "  --llm-url URL, --llm-model M   the answering LLM (default $AULARAG_LLM_URL, $AULARAG_LLM_MODEL);\n"
   "                       none: extractive answers\n"
   "  --judge-url URL, --judge-model M   the judge (default $AULARAG_JUDGE_URL, $AULARAG_JUDGE_MODEL, else\n"
@@ -44,7 +46,7 @@ static int on_progress(const ar_progress *p, void *ud) {
 
 int cmd_eval(int argc, char **argv) {
   enum { O_Q = 256, O_OUT, O_HIDE, O_MODE, O_MODEL, O_URL, O_LMODEL, O_JURL, O_JMODEL, O_LABELS, O_CONC, O_RPM,
-         O_NOCACHE, O_BOOT, O_NOCTX, O_NOGROUND, O_TOL, O_NORESUME, O_TIMEOUT, O_RETRIES, O_QUIET };
+         O_NOCACHE, O_BOOT, O_NOCTX, O_NOGROUND, O_TOL, O_NORESUME, O_TIMEOUT, O_RETRIES, O_QUIET, O_COURSE };
   static const struct option opts[] = {
     {"index", required_argument, 0, 'i'}, {"questions", required_argument, 0, O_Q},
     {"out", required_argument, 0, O_OUT}, {"hide-urls", no_argument, 0, O_HIDE},
@@ -57,6 +59,7 @@ int cmd_eval(int argc, char **argv) {
     {"no-groundedness", no_argument, 0, O_NOGROUND}, {"tolerance", required_argument, 0, O_TOL},
     {"no-resume", no_argument, 0, O_NORESUME}, {"timeout", required_argument, 0, O_TIMEOUT},
     {"retries", required_argument, 0, O_RETRIES}, {"quiet", no_argument, 0, O_QUIET},
+    {"course", required_argument, 0, O_COURSE},
     {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
   cli_embed ce = {0};
   const char *index = NULL, *questions = NULL, *out = NULL, *model = NULL;
@@ -82,6 +85,7 @@ int cmd_eval(int argc, char **argv) {
       else return cli_usage_error("eval", usage, "--mode expects hybrid, dense or lexical, got '%s'", optarg);
       break;
     case O_MODEL: model = optarg; break;
+    case O_COURSE: p.ask.search.course = optarg; break;
     case O_URL: p.ask.llm.base_url = optarg; break;
     case O_LMODEL: p.ask.llm.model = optarg; break;
     case O_JURL: p.judge.base_url = optarg; break;

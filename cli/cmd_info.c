@@ -8,6 +8,7 @@
 
 static const char *usage =
   "usage: aularag info -i INDEX [--json] [--check]\n"
+  "Shows what the index holds, and its courses (id, title, videos, segments).\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  --json               one JSON object\n"
   "  --check              also verify it: SQLite integrity_check, FTS5 integrity-check, references\n"
@@ -48,13 +49,22 @@ int cmd_info(int argc, char **argv) {
   if (check) cst = ar_index_check(ix, &cerr);
   char *created = NULL;
   ar_index_meta_get(ix, "created", &created, NULL);
+  ar_courses cs;
+  ar_status st = ar_index_courses(ix, &cs, &err);
   ar_index_close(ix);
+  if (st) { free(created); return cli_fail(&err); }
   if (json) {
     json_t *o = json_pack("{s:s, s:i, s:s, s:I, s:I, s:I, s:s, s:i, s:I, s:s}", "index", index,
                           "schema_version", in.schema_version, "lang", in.lang, "videos", (json_int_t)in.n_videos,
                           "segments", (json_int_t)in.n_segments, "vectors", (json_int_t)in.n_vectors,
                           "model", in.model, "dim", in.dim, "file_bytes", (json_int_t)in.file_bytes,
                           "created", created ? created : "");
+    json_t *ca = json_array();
+    for (size_t i = 0; i < cs.n; i++)
+      json_array_append_new(ca, json_pack("{s:s, s:s, s:I, s:I}", "id", cs.v[i].id, "title", cs.v[i].title, "videos",
+                                          (json_int_t)cs.v[i].n_videos, "segments", (json_int_t)cs.v[i].n_segments));
+    if (o) json_object_set_new(o, "courses", ca);
+    else json_decref(ca);
     if (o && check) json_object_set_new(o, "check", json_string(cst ? cerr.msg : "ok"));
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (s) puts(s);
@@ -66,9 +76,14 @@ int cmd_info(int argc, char **argv) {
            index, in.schema_version, in.lang, created ? created : "", (long long)in.n_videos,
            (long long)in.n_segments, (long long)in.n_vectors, in.model[0] ? in.model : "(none: lexical only)",
            in.dim, in.file_bytes / 1e6, (long long)in.file_bytes);
+    printf("courses:   %zu\n", cs.n);
+    for (size_t i = 0; i < cs.n; i++)
+      printf("  %s  %s  (%lld videos, %lld segments)\n", cs.v[i].id, cs.v[i].title, (long long)cs.v[i].n_videos,
+             (long long)cs.v[i].n_segments);
     if (check) printf("check:     %s\n", cst ? cerr.msg : "ok");
   }
   free(created);
+  ar_courses_free(&cs);
   if (cst) { fprintf(stderr, "aularag: %s\n", cerr.msg); return EXIT_RUNTIME; }
   return EXIT_OK;
 }

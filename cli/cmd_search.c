@@ -6,7 +6,8 @@
 
 static const char *usage =
   "usage: aularag search -i INDEX [-k N] [--mode hybrid|dense|lexical] [--json] [--hide-urls]\n"
-  "                      [--model DIR | --embed-url URL --embed-model NAME] [--rrf-k N] QUESTION...\n"
+  "                      [--model DIR | --embed-url URL --embed-model NAME] [--rrf-k N] [--course ID]\n"
+  "                      QUESTION...\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  -k N                 number of segments (default 10)\n"
   "  --mode M             lexical (BM25), dense (E5) or hybrid (RRF of both); default: hybrid when\n"
@@ -14,6 +15,7 @@ static const char *usage =
   "  --model DIR          E5 model for dense/hybrid (default $AULARAG_MODEL)\n"
   CLI_EMBED_USAGE
   "  --rrf-k N            hybrid: reciprocal rank fusion constant, score = sum 1/(N + rank) (default 60)\n"
+  "  --course ID          only that course's segments (`aularag info` lists the courses)\n"
   "  --json               one JSON object {query, mode, segments:[...]}\n"
   "  --hide-urls          print 'oculto' instead of URLs (JSON: null)\n"
   "The words of QUESTION are joined with spaces; any text is accepted (no query syntax);\n"
@@ -23,8 +25,8 @@ int cmd_search(int argc, char **argv) {
   static const struct option opts[] = {
     {"index", required_argument, 0, 'i'}, {"mode", required_argument, 0, 'm'},
     {"model", required_argument, 0, 'M'}, {"json", no_argument, 0, 'j'},
-    {"hide-urls", no_argument, 0, 'H'}, {"rrf-k", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'},
-    CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
+    {"hide-urls", no_argument, 0, 'H'}, {"rrf-k", required_argument, 0, 'r'},
+    {"course", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
   cli_embed ce = {0};
   const char *index = NULL, *model = NULL;
   int json = 0, hide = 0, c;
@@ -44,6 +46,7 @@ int cmd_search(int argc, char **argv) {
       break;
     case 'M': model = optarg; break;
     case 'r': if (cli_parse_int("search", "--rrf-k", optarg, 0, 1000000, &sp.rrf_k)) return EXIT_USAGE; break;
+    case 'c': sp.course = optarg; break;
     case 'j': json = 1; break;
     case 'H': hide = 1; break;
     case 'h': fputs(usage, stdout); return EXIT_OK;

@@ -8,10 +8,11 @@ static const char usage[] =
     "                     [-k N] [--mode auto|lexical|dense|hybrid] [--llm-url URL] [--llm-model M]\n"
     "                     [--no-cache] [--context-tokens N] [--temperature T] [--seed S] [--timeout SEC]\n"
     "                     [--retries N] [--max-connections N] [--max-per-ip N] [--idle-timeout SEC]\n"
-    "                     [--search-cache N] [--embed-url URL --embed-model NAME] [-v]\n"
+    "                     [--search-cache N] [--course ID] [--embed-url URL --embed-model NAME] [-v]\n"
     "\n"
-    "Serves GET / (the page), GET /healthz, GET /api/search?q=&k=&mode=, POST /api/ask\n"
-    "{\"question\": \"...\", \"k\": 10}, GET /api/ask/stream?q= (Server-Sent Events) and GET /api/videos.\n"
+    "Serves GET / (the page), GET /healthz, GET /api/search?q=&k=&mode=&course=, POST /api/ask\n"
+    "{\"question\": \"...\", \"k\": 10, \"course\": \"ID\"}, GET /api/ask/stream?q= (Server-Sent Events),\n"
+    "GET /api/videos and GET /api/courses.\n"
     "Listens on loopback unless --host says otherwise; stops cleanly on SIGINT/SIGTERM.\n"
     "\n"
     "  -i, --index FILE       the index (default $AULARAG_INDEX)\n"
@@ -33,6 +34,7 @@ static const char usage[] =
     "      --max-per-ip N     open connections per client address (default 128)\n"
     "      --idle-timeout SEC close connections idle this long: slow clients (default 15)\n"
     "      --search-cache N   recent search responses kept in memory (default 256; 0 = off)\n"
+    "      --course ID        scope of requests that name no course (course= empty: all courses)\n"
     "  -v, --verbose          log every request to stderr\n"
     "  -h, --help             this help\n";
 
@@ -52,7 +54,7 @@ int cmd_serve(int argc, char **argv) {
       {"seed", required_argument, 0, 's'},       {"retries", required_argument, 0, 'r'},
       {"max-connections", required_argument, 0, 'c'}, {"max-per-ip", required_argument, 0, 'P'},
       {"idle-timeout", required_argument, 0, 'o'}, {"search-cache", required_argument, 0, 'S'},
-      {"verbose", no_argument, 0, 'v'},
+      {"course", required_argument, 0, 'R'},     {"verbose", no_argument, 0, 'v'},
       {"help", no_argument, 0, 'h'},             CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
   cli_embed ce = {0};
   ar_server_params p = ar_server_default_params();
@@ -78,6 +80,7 @@ int cmd_serve(int argc, char **argv) {
       else if (!strcmp(optarg, "hybrid")) p.ask.search.mode = AR_MODE_HYBRID;
       else return cli_usage_error("serve", usage, "--mode must be auto, lexical, dense or hybrid, got '%s'", optarg);
       break;
+    case 'R': p.ask.search.course = optarg; break;
     case 'u': llm_url = optarg; break;
     case 'L': llm_model = optarg; break;
     case 'T': if (cli_parse_double("serve", "--timeout", optarg, 0.1, 86400, &llm_timeout)) return EXIT_USAGE; break;

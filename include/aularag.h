@@ -112,13 +112,18 @@ AR_API const char *ar_format_name(ar_format f);
  * Manifest: CSV file,video_id,title,url (file relative to the manifest)  (src/transcript/)
  * ------------------------------------------------------------------------------------------- */
 /* CSV (RFC 4180 quoting, CRLF, BOM); header required, columns in any order, unknown ones ignored;
- * file and video_id required; title defaults to video_id, url to "". Errors name FILE:LINE
- * (unterminated quote, missing column, wrong field count, empty or duplicate video_id/file). */
+ * file and video_id required; title defaults to video_id, url to "". Optional course and
+ * course_title: a row's course (empty = none) and that course's title (defaults to the course id).
+ * Errors name FILE:LINE (unterminated quote, missing column, wrong field count, empty or duplicate
+ * video_id/file, a course_title column without course, a course_title on a row without course,
+ * two different titles for one course). */
 typedef struct ar_manifest_row {
   char *file;            /* as written in the CSV */
   char *path;            /* resolved: manifest dir + file, normalised */
   char *real;            /* realpath(path) at load time, NULL if the file did not exist */
   char *video_id, *title, *url;
+  char *course;          /* NULL when the row has none (no column, or an empty field) */
+  char *course_title;    /* NULL when not given (the course keeps its title, or gets its id) */
   int line;              /* 1-based CSV line where the row starts */
 } ar_manifest_row;
 
@@ -329,7 +334,20 @@ typedef struct ar_index_info {
 typedef struct ar_video {
   const char *video_id, *title, *url;  /* url may be "" */
   const char *source_path;             /* the transcript file, for messages and `info` */
+  const char *course;                  /* NULL or "": in no course. Re-ingesting with another moves it */
+  const char *course_title;            /* NULL: keep the course's title (new course: its id) */
 } ar_video;
+
+/* A course of the index: the videos that carry its id (manifest column `course`). */
+typedef struct ar_course {
+  char *id, *title;
+  int64_t n_videos, n_segments;
+} ar_course;
+
+typedef struct ar_courses {
+  ar_course *v;
+  size_t n;
+} ar_courses;
 
 AR_API ar_index_params ar_index_default_params(void);
 AR_API ar_status ar_index_open(const char *path, ar_index_params p, ar_index **out, ar_error *err);
@@ -339,6 +357,10 @@ AR_API ar_status ar_index_info_get(ar_index *ix, ar_index_info *out, ar_error *e
  * If the video exists with identical segments, nothing changes and its corpus ids are kept. */
 AR_API ar_status ar_index_put_video(ar_index *ix, const ar_video *v, const ar_segments *segs,
                                     ar_error *err);
+
+/* The courses, ordered by id (empty for an index made before courses, or without any). */
+AR_API ar_status ar_index_courses(ar_index *ix, ar_courses *out, ar_error *err);
+AR_API void ar_courses_free(ar_courses *c);
 
 /* LLM response cache (key: hex digest computed by the caller). *value is malloc'd; NULL if absent. */
 AR_API ar_status ar_index_cache_get(ar_index *ix, const char *key, char **value, ar_error *err);
@@ -398,6 +420,8 @@ typedef struct ar_search_params {
   int candidates;        /* per-retriever depth for fusion, default max(50, k) */
   ar_model *model;       /* dense/hybrid: embeds the query (unless embedder is set) */
   const ar_embedder *embedder; /* dense/hybrid: embeds the query; wins over model */
+  const char *course;    /* NULL or "": all videos; else only that course's segments (a filtered
+                            top-k: min(k, matches in the course) hits). Unknown id: AR_ERR_NOTFOUND */
 } ar_search_params;
 
 typedef struct ar_hit {

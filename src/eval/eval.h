@@ -100,6 +100,7 @@ typedef struct ar_question {
   char *question;
   char *manual;          /* may be NULL */
   char *reference_answer;  /* may be NULL */
+  char *course;          /* retrieval scope of this question (wins over the run's); NULL = the run's */
   ar_span *gold;         /* video_id strings owned here */
   size_t n_gold;
   int line;
@@ -164,6 +165,7 @@ typedef struct ar_eval_run_info {
   int n_labels;
   int hide_urls, k, bootstrap;
   const char *mode;
+  const char *course;    /* --course (NULL: every course; a question's own course wins) */
   double tolerance_s;
   double wall_s;
   int concurrency, rpm;

@@ -13,6 +13,7 @@ void ar_judgement_free(ar_judgement *j) {
 void ar_eval_item_free(ar_eval_item *it) {
   if (!it) return;
   ar_free(it->q.id); ar_free(it->q.question); ar_free(it->q.manual); ar_free(it->q.reference_answer);
+  ar_free(it->q.course);
   for (size_t i = 0; i < it->q.n_gold; i++) ar_free((char *)it->q.gold[i].video_id);
   ar_free(it->q.gold);
   ar_free(it->mode);
@@ -110,6 +111,7 @@ json_t *ar_eval_item_json(const ar_eval_item *it, int hide_urls, char *const *la
   json_object_set_new(o, "question", jstr(it->q.question));
   json_object_set_new(o, "manual", jstr(it->q.manual));
   json_object_set_new(o, "reference_answer", jstr(it->q.reference_answer));
+  json_object_set_new(o, "course", jstr(it->q.course));
   json_t *g = json_array();
   for (size_t i = 0; i < it->q.n_gold; i++)
     json_array_append_new(g, span_json(it->q.gold[i].video_id, it->q.gold[i].start_s, it->q.gold[i].end_s));
@@ -226,6 +228,7 @@ ar_status ar_eval_item_from_json(const char *text, ar_eval_item *it, ar_error *e
   it->q.question = dup_or_null(o, "question");
   it->q.manual = dup_or_null(o, "manual");
   it->q.reference_answer = dup_or_null(o, "reference_answer");
+  it->q.course = dup_or_null(o, "course");
   json_t *g = json_object_get(o, "gold");
   if (json_array_size(g)) {
     it->q.gold = ar_calloc(json_array_size(g), sizeof *it->q.gold);

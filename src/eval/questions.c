@@ -1,11 +1,11 @@
-/* questions.c - the question set: JSON Lines {id, question, manual?, reference_answer?, gold?}. */
+/* questions.c - the question set: JSON Lines {id, question, manual?, reference_answer?, course?, gold?}. */
 #include "core/util.h"
 #include "eval/eval.h"
 #include <jansson.h>
 #include <math.h>
 
 static void question_free(ar_question *q) {
-  ar_free(q->id); ar_free(q->question); ar_free(q->manual); ar_free(q->reference_answer);
+  ar_free(q->id); ar_free(q->question); ar_free(q->manual); ar_free(q->reference_answer); ar_free(q->course);
   for (size_t i = 0; i < q->n_gold; i++) ar_free((char *)q->gold[i].video_id);
   ar_free(q->gold);
   memset(q, 0, sizeof *q);
@@ -50,6 +50,12 @@ static ar_status parse_one(const char *name, int line, json_t *o, ar_question *q
   json_t *ra = json_object_get(o, "reference_answer");
   if (json_is_string(ra) && !(q->reference_answer = ar_strdup(json_string_value(ra))))
     return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  json_t *co = json_object_get(o, "course");
+  if (co && !json_is_null(co)) {
+    if (!json_is_string(co)) return ar_fail(err, AR_ERR_PARSE, "%s:%d: \"course\" must be a string (a course id)", name, line);
+    if (json_string_length(co) && !(q->course = ar_strdup(json_string_value(co))))
+      return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  }
   json_t *g = json_object_get(o, "gold");
   if (g && !json_is_null(g)) {
     if (!json_is_array(g)) return ar_fail(err, AR_ERR_PARSE, "%s:%d: \"gold\" must be an array", name, line);

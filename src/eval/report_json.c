@@ -137,6 +137,7 @@ char *ar_report_json(const ar_eval_item *items, size_t n, const ar_eval_run_info
   json_object_set_new(run, "labels", labels);
   json_object_set_new(run, "k", json_integer(info->k));
   json_object_set_new(run, "mode", json_string(info->mode ? info->mode : ""));
+  json_object_set_new(run, "course", info->course && *info->course ? json_string(info->course) : json_null());
   json_object_set_new(run, "hide_urls", json_boolean(info->hide_urls));
   json_object_set_new(run, "bootstrap", json_integer(info->bootstrap));
   json_object_set_new(run, "concurrency", json_integer(info->concurrency));

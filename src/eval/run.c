@@ -55,6 +55,7 @@ static void copy_question(const ar_question *q, size_t index, ar_eval_item *it) 
   it->q.question = ar_strdup(q->question);
   it->q.manual = ar_strdup(q->manual);
   it->q.reference_answer = ar_strdup(q->reference_answer);
+  it->q.course = ar_strdup(q->course);
   it->q.line = q->line;
   if (q->n_gold) {
     it->q.gold = ar_calloc(q->n_gold, sizeof *it->q.gold);
@@ -71,6 +72,7 @@ static void process(run *r, ar_index *ix, size_t i, ar_eval_item *it) {
   const ar_eval_params *p = r->p;
   copy_question(&r->qs->v[i], i, it);
   ar_ask_params ap = p->ask;
+  if (it->q.course) ap.search.course = it->q.course;   /* the question's own scope wins */
   ap.llm.cache_index = ap.llm.use_cache ? ix : NULL;
   int has_llm = ap.llm.base_url && *ap.llm.base_url;
   if (has_llm) ar_pacer_wait(&r->pacer);  /* the answer call (cached or not: ar_ask decides inside) */
@@ -184,7 +186,8 @@ static void settings_key(const char *index_path, const char *questions_path, con
   struct stat st;
   long long qsize = 0, qmtime = 0;
   if (stat(questions_path, &st) == 0) { qsize = (long long)st.st_size; qmtime = (long long)st.st_mtime; }
-  ar_buf_printf(&b, "%s|%s|%lld|%lld|%d|%d|%s|%s|%s|%s|%s|%d|%d|%d|%d|%s", index_path, questions_path, qsize, qmtime,
+  ar_buf_printf(&b, "%s|%s|%s|%lld|%lld|%d|%d|%s|%s|%s|%s|%s|%d|%d|%d|%d|%s", index_path, p->ask.search.course ? p->ask.search.course : "",
+                questions_path, qsize, qmtime,
                 p->ask.search.k, (int)p->ask.search.mode, p->ask.llm.base_url ? p->ask.llm.base_url : "",
                 p->ask.llm.model ? p->ask.llm.model : "", judge && judge->base_url ? judge->base_url : "",
                 judge && judge->model ? judge->model : "", p->labels ? p->labels : "", p->context_judge,
@@ -295,7 +298,25 @@ ar_status ar_eval_run(const char *index_path, const char *questions_path, const 
     ip.create = 0;
     st = ar_index_open(index_path, ip, &ix, err);
     if (st != AR_OK) goto out_q;
+    /* and every course asked for must exist: a typo fails here, not as N failed questions */
+    ar_courses cs;
+    st = ar_index_courses(ix, &cs, err);
     ar_index_close(ix);
+    if (st != AR_OK) goto out_q;
+    for (size_t i = 0; i <= qs.n && !st; i++) {
+      const char *want = i < qs.n ? qs.v[i].course : p->ask.search.course;
+      int found = !want || !*want;
+      for (size_t c = 0; c < cs.n && !found; c++) found = !strcmp(cs.v[c].id, want);
+      if (found) continue;
+      if (i < qs.n)
+        st = ar_fail(err, AR_ERR_NOTFOUND, "%s:%d: course '%s' is not in %s (`aularag info -i %s` lists the courses)",
+                     questions_path, qs.v[i].line, want, index_path, index_path);
+      else
+        st = ar_fail(err, AR_ERR_NOTFOUND, "course '%s' is not in %s (`aularag info -i %s` lists the courses)", want,
+                     index_path, index_path);
+    }
+    ar_courses_free(&cs);
+    if (st != AR_OK) goto out_q;
   }
   r.items = ar_calloc(qs.n, sizeof *r.items);
   r.done = ar_calloc(qs.n, 1);
@@ -338,6 +359,7 @@ ar_status ar_eval_run(const char *index_path, const char *questions_path, const 
     info.n_labels = r.n_labels;
     info.hide_urls = p->hide_urls;
     info.k = p->ask.search.k;
+    info.course = p->ask.search.course;
     info.bootstrap = p->bootstrap;
     info.mode = qs.n && r.items[0].mode ? r.items[0].mode : ar_search_mode_name(p->ask.search.mode);
     info.tolerance_s = p->tolerance_s;

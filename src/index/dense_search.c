@@ -21,7 +21,7 @@ ar_status ar_search_dense_check(ar_index *ix, const ar_search_params *p, ar_sear
 }
 
 ar_status ar_search_dense(ar_index *ix, const char *query, const ar_search_params *p, ar_search_mode mode,
-                          ar_results *out, ar_error *err) {
+                          const ar_idfilter *filter, ar_results *out, ar_error *err) {
   ar_embedder tmp;
   const ar_embedder *e = ar_embedder_pick(p->embedder, p->model, &tmp);
   int dim = e->dim, k = p->k;
@@ -37,7 +37,7 @@ ar_status ar_search_dense(ar_index *ix, const char *query, const ar_search_param
   size_t ln = 0, dn = 0, nf = 0;
   ar_status st = qv ? AR_OK : ar_fail(err, AR_ERR_NOMEM, "out of memory");
   if (!st) st = e->embed(e->ctx, AR_EMBED_QUERY, &query, 1, qv, err);
-  if (!st) st = ar_vectors_search(ix, fp, qv, dim, mode == AR_MODE_DENSE ? k : cand, NULL, &dc, &dn, err);
+  if (!st) st = ar_vectors_search(ix, fp, qv, dim, mode == AR_MODE_DENSE ? k : cand, filter, &dc, &dn, err);
   if (st) goto done;
   if (mode == AR_MODE_DENSE) {
     size_t n = dn;
@@ -51,7 +51,7 @@ ar_status ar_search_dense(ar_index *ix, const char *query, const ar_search_param
     }
     out->n = n;
   } else {
-    if ((st = ar_lexical_search(ix, query, cand, NULL, &lc, &ln, err))) goto done;
+    if ((st = ar_lexical_search(ix, query, cand, filter, &lc, &ln, err))) goto done;
     int64_t *lists[2];
     if (!(lists[0] = ar_malloc((ln ? ln : 1) * sizeof(int64_t))) ||
         !(lists[1] = ar_malloc((dn ? dn : 1) * sizeof(int64_t)))) {

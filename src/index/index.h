@@ -21,6 +21,7 @@ struct ar_index {
   int read_only;
   ar_analyzer *query_an; /* analysis of query text (the FTS tokenizer has its own instances) */
   struct ar_vcache *vcache; /* dense: the loaded vector matrix (src/index/vectors.c), NULL until used */
+  struct ar_ccache *ccache; /* scoped search: recent courses' id filters (src/index/courses.c) */
 };
 
 /* Sets err from the connection's last error: "<path>: <what>: <sqlite message>". */
@@ -34,6 +35,19 @@ ar_status ar_index_meta_set(ar_index *ix, const char *key, const char *value, ar
  * video's title/url/source were refreshed; corpus ids kept). */
 ar_status ar_index_put_video_ex(ar_index *ix, const ar_video *v, const ar_segments *segs, int *changed,
                                 ar_error *err);
+
+/* Courses (src/index/courses.c). The migration adds the course column, the courses table and an index
+ * on videos(course) to a writable index that lacks them (idempotent; read-only: nothing, no courses). */
+ar_status ar_courses_migrate(ar_index *ix, ar_error *err);
+/* Inside put_video's transaction: gives video row vid the course of v (upserting the course and its
+ * title), and drops the course it left when that has no videos left. */
+ar_status ar_courses_set_video(ar_index *ix, int64_t vid, const ar_video *v, ar_error *err);
+/* The corpus ids of a course, owned by the handle's cache (valid until the next call on ix). An unknown
+ * course is AR_ERR_NOTFOUND naming it. */
+ar_status ar_course_filter(ar_index *ix, const char *course, const ar_idfilter **out, ar_error *err);
+typedef struct ar_ccache ar_ccache;
+void ar_courses_invalidate(ar_index *ix);
+void ar_ccache_free(ar_ccache *c);
 
 /* Full consistency check: PRAGMA integrity_check, FTS5 'integrity-check', segment/vector
  * references. AR_OK when clean; otherwise AR_ERR_DB with the first problem in err. */

@@ -277,7 +277,8 @@ ar_status ar_ingest(ar_index *ix, const char *const *paths, int n_paths, const a
       ar_segments_free(&segs);
       continue;
     }
-    ar_video v = {input_video_id(x), x->row ? x->row->title : x->video_id, x->row ? x->row->url : "", x->path};
+    ar_video v = {input_video_id(x), x->row ? x->row->title : x->video_id, x->row ? x->row->url : "", x->path,
+                  x->row ? x->row->course : NULL, x->row ? x->row->course_title : NULL};
     int changed = 0;
     fst = ar_index_put_video_ex(ix, &v, &segs, &changed, &e);
     stats->cues += (int64_t)cues.n;

@@ -64,10 +64,11 @@ ar_status ar_hits_load(ar_index *ix, ar_hit *hits, size_t n, ar_error *err) {
   return st;
 }
 
-static ar_status search_lexical(ar_index *ix, const char *query, int k, ar_results *out, ar_error *err) {
+static ar_status search_lexical(ar_index *ix, const char *query, int k, const ar_idfilter *filter, ar_results *out,
+                                ar_error *err) {
   ar_cand *c = NULL;
   size_t n = 0;
-  ar_status st = ar_lexical_search(ix, query, k, NULL, &c, &n, err);
+  ar_status st = ar_lexical_search(ix, query, k, filter, &c, &n, err);
   if (st) return st;
   if (n && !(out->hits = ar_calloc(n, sizeof *out->hits))) { ar_free(c); return ar_fail(err, AR_ERR_NOMEM, "out of memory"); }
   for (size_t i = 0; i < n; i++) {
@@ -108,8 +109,12 @@ ar_status ar_search(ar_index *ix, const char *query, const ar_search_params *p, 
     ar_results_free(out);
     return ar_index_db_fail(ix, err, "search");
   }
-  st = mode == AR_MODE_LEXICAL ? search_lexical(ix, query, p->k, out, err)
-                               : ar_search_dense(ix, query, p, mode, out, err);
+  /* a course: the retrievers rank only its segments (built inside the snapshot, cached per handle) */
+  const ar_idfilter *filter = NULL;
+  st = p->course && *p->course ? ar_course_filter(ix, p->course, &filter, err) : AR_OK;
+  if (!st)
+    st = mode == AR_MODE_LEXICAL ? search_lexical(ix, query, p->k, filter, out, err)
+                                 : ar_search_dense(ix, query, p, mode, filter, out, err);
   if (own_txn) sqlite3_exec(ix->db, st ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
   if (st) ar_results_free(out);
   return st;

@@ -208,6 +208,7 @@ ar_status ar_index_open(const char *path, ar_index_params p, ar_index **out, ar_
     if ((st = create_schema(ix, p.lang ? p.lang : "pt", err))) { ar_index_close(ix); return st; }
   }
   if ((st = check_schema(ix, &p, err))) { ar_index_close(ix); return st; }
+  if ((st = ar_courses_migrate(ix, err))) { ar_index_close(ix); return st; }
   if ((st = ar_analyzer_new(ix->lang, 0, &ix->query_an, err))) { ar_index_close(ix); return st; }
   *out = ix;
   return AR_OK;
@@ -218,6 +219,7 @@ void ar_index_close(ar_index *ix) {
   if (ix->db) sqlite3_close_v2(ix->db);
   ar_analyzer_free(ix->query_an);
   ar_vcache_free(ix->vcache);
+  ar_ccache_free(ix->ccache);
   ar_free(ix->path);
   ar_free(ix);
 }
@@ -354,6 +356,8 @@ ar_status ar_index_put_video_ex(ar_index *ix, const ar_video *v, const ar_segmen
     sqlite3_bind_text(q, 4, v->source_path ? v->source_path : "", -1, SQLITE_STATIC);
     if (sqlite3_step(q) != SQLITE_DONE) goto dbfail;
     sqlite3_finalize(q);
+    q = NULL;
+    if ((st = ar_courses_set_video(ix, vid, v, err))) goto fail;
     return exec(ix, "COMMIT", err);
   }
   if (vid) {
@@ -401,6 +405,7 @@ ar_status ar_index_put_video_ex(ar_index *ix, const ar_video *v, const ar_segmen
   }
   sqlite3_finalize(q);
   q = NULL;
+  if ((st = ar_courses_set_video(ix, vid, v, err))) goto fail;
   if ((st = exec(ix, "COMMIT", err))) goto fail;
   ar_vectors_invalidate(ix);  /* dense: the loaded matrix may hold this video's old vectors */
   if (changed) *changed = 1;
@@ -450,6 +455,9 @@ ar_status ar_index_check(ar_index *ix, ar_error *err) {
                                    " + (SELECT count(*) FROM vectors WHERE segment_id NOT IN (SELECT id FROM segments))");
   int64_t bad_n = count_rows(ix, "SELECT count(*) FROM videos v WHERE n_segments !="
                                  " (SELECT count(*) FROM segments s WHERE s.video = v.id)");
+  /* a course column exists once migrated; -1 (no column) means no course to check */
+  int64_t lost = count_rows(ix, "SELECT count(*) FROM videos WHERE course IS NOT NULL AND course NOT IN (SELECT id FROM courses)");
+  if (lost > 0) return ar_fail(err, AR_ERR_DB, "%s: %lld videos in a course missing from the courses table", ix->path, (long long)lost);
   if (orphans != 0) return ar_fail(err, AR_ERR_DB, "%s: %lld orphan segment/vector rows", ix->path, (long long)orphans);
   if (bad_n != 0) return ar_fail(err, AR_ERR_DB, "%s: %lld videos whose segment count disagrees", ix->path, (long long)bad_n);
   return AR_OK;

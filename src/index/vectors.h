@@ -42,9 +42,10 @@ ar_search_mode ar_search_auto_mode(ar_index *ix, const ar_search_params *p);
 /* AR_OK when `mode` (DENSE or HYBRID) can run: an embedder or model is given and the index has vectors. */
 ar_status ar_search_dense_check(ar_index *ix, const ar_search_params *p, ar_search_mode mode, ar_error *err);
 /* Fills out->hits/out->n for DENSE (score = cosine) or HYBRID (score = RRF of the lexical and dense
- * top `candidates`; lexical_* and dense_* filled, dense_score = the cosine for every hit). */
+ * top `candidates`; lexical_* and dense_* filled, dense_score = the cosine for every hit). filter (may
+ * be NULL): both retrievers rank only the allowed ids. */
 ar_status ar_search_dense(ar_index *ix, const char *query, const ar_search_params *p, ar_search_mode mode,
-                          ar_results *out, ar_error *err);
+                          const ar_idfilter *filter, ar_results *out, ar_error *err);
 
 /* ar_count_fn over an embedder's passage tokens (user_data = const ar_embedder *): the segmenter's cap. */
 int ar_vectors_count_passage_tokens(const char *text, size_t len, void *embedder);

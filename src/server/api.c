@@ -1,4 +1,5 @@
-/* api.c - the JSON endpoints: /api/search, /api/ask, /api/videos, /healthz, and request validation. */
+/* api.c - the JSON endpoints: /api/search, /api/ask, /api/videos, /api/courses, /healthz, and request
+ * validation. */
 #include "server/server.h"
 #include <errno.h>
 #include <jansson.h>
@@ -12,8 +13,8 @@ static int valid_utf8(const char *s, size_t n) {
   return 1;
 }
 
-unsigned ar_srv_query_make(const ar_srv *s, const char *q, const char *k, const char *mode, ar_srv_query *out,
-                           char *msg, size_t msg_size) {
+unsigned ar_srv_query_make(const ar_srv *s, const char *q, const char *k, const char *mode, const char *course,
+                           ar_srv_query *out, char *msg, size_t msg_size) {
   memset(out, 0, sizeof *out);
   out->k = s->p.ask.search.k > 0 ? AR_MIN(s->p.ask.search.k, s->p.max_k) : 10;
   out->mode = s->p.ask.search.mode;
@@ -62,14 +63,21 @@ unsigned ar_srv_query_make(const ar_srv *s, const char *q, const char *k, const 
   } else if (out->mode == AR_MODE_AUTO) {
     out->use_model = s->has_emb && s->has_vectors;
   }
+  if (!course) course = s->p.ask.search.course;
+  if (course && (strlen(course) > 256 || !valid_utf8(course, strlen(course)))) {
+    snprintf(msg, msg_size, "course must be a course id (GET /api/courses lists them)");
+    return 400;
+  }
   out->question = ar_strndup(q, n);
+  if (course && *course && !(out->course = ar_strdup(course))) ar_srv_query_free(out);
   if (!out->question) { snprintf(msg, msg_size, "out of memory"); return 503; }
   return 0;
 }
 
 void ar_srv_query_free(ar_srv_query *q) {
   ar_free(q->question);
-  q->question = NULL;
+  ar_free(q->course);
+  q->question = q->course = NULL;
 }
 
 ar_search_params ar_srv_search_params(const ar_srv *s, const ar_srv_query *q) {
@@ -78,6 +86,7 @@ ar_search_params ar_srv_search_params(const ar_srv *s, const ar_srv_query *q) {
   sp.mode = q->mode;
   sp.model = NULL;
   sp.embedder = q->use_model ? &s->emb : NULL;
+  sp.course = q->course;
   if (!q->use_model && sp.mode == AR_MODE_AUTO) sp.mode = AR_MODE_LEXICAL;
   return sp;
 }
@@ -110,13 +119,15 @@ static const char *arg(struct MHD_Connection *c, const char *name) {
 enum MHD_Result ar_srv_api_search(ar_srv *s, struct MHD_Connection *c) {
   ar_srv_query q;
   char msg[256];
-  unsigned code = ar_srv_query_make(s, arg(c, "q"), arg(c, "k"), arg(c, "mode"), &q, msg, sizeof msg);
+  unsigned code = ar_srv_query_make(s, arg(c, "q"), arg(c, "k"), arg(c, "mode"), arg(c, "course"), &q, msg, sizeof msg);
   if (code) return ar_srv_send_error(c, code, "%s", msg);
   ar_search_params sp = ar_srv_search_params(s, &q);
   ar_buf key = {0};
   unsigned long gen = 0;
   if (s->cache) {
-    ar_buf_printf(&key, "%d %d %s", (int)sp.mode, sp.k, q.question);
+    /* the course's length first, so no course id and question can run together into another key */
+    ar_buf_printf(&key, "%d %d %zu:%s %s", (int)sp.mode, sp.k, q.course ? strlen(q.course) : 0, q.course ? q.course : "",
+                  q.question);
     char *hit = key.oom ? NULL : ar_srv_cache_get(s->cache, key.p, &gen);
     if (hit) {
       ar_buf_free(&key);
@@ -154,17 +165,19 @@ enum MHD_Result ar_srv_api_ask(ar_srv *s, struct MHD_Connection *c, const char *
                                je.text, je.line, je.column);
     return ar_srv_send_error(c, MHD_HTTP_BAD_REQUEST, "request body must be a JSON object like {\"question\": \"...\"}");
   }
-  json_t *jq = json_object_get(in, "question"), *jk = json_object_get(in, "k"), *jm = json_object_get(in, "mode");
+  json_t *jq = json_object_get(in, "question"), *jk = json_object_get(in, "k"), *jm = json_object_get(in, "mode"),
+         *jc = json_object_get(in, "course");
   const char *bad = jq && !json_is_string(jq) ? "question must be a string"
                     : jk && !json_is_integer(jk) && !json_is_null(jk) ? "k must be an integer"
-                    : jm && !json_is_string(jm) && !json_is_null(jm) ? "mode must be a string" : NULL;
+                    : jm && !json_is_string(jm) && !json_is_null(jm) ? "mode must be a string"
+                    : jc && !json_is_string(jc) && !json_is_null(jc) ? "course must be a string" : NULL;
   if (bad) { json_decref(in); return ar_srv_send_error(c, MHD_HTTP_BAD_REQUEST, "%s", bad); }
   char kbuf[32] = "";
   if (jk && json_is_integer(jk)) snprintf(kbuf, sizeof kbuf, "%" JSON_INTEGER_FORMAT, json_integer_value(jk));
   ar_srv_query q;
   char msg[256];
   unsigned code = ar_srv_query_make(s, jq ? json_string_value(jq) : NULL, kbuf, jm ? json_string_value(jm) : NULL,
-                                    &q, msg, sizeof msg);
+                                    jc && json_is_string(jc) ? json_string_value(jc) : NULL, &q, msg, sizeof msg);
   json_decref(in);
   if (code) return ar_srv_send_error(c, code, "%s", msg);
 
@@ -196,6 +209,26 @@ enum MHD_Result ar_srv_api_videos(ar_srv *s, struct MHD_Connection *c) {
   return ar_srv_send(c, MHD_HTTP_OK, "application/json", json);
 }
 
+enum MHD_Result ar_srv_api_courses(ar_srv *s, struct MHD_Connection *c) {
+  ar_courses cs;
+  ar_error err = {0};
+  ar_worker *w = ar_srv_worker_get(&s->search);
+  ar_status st = ar_index_courses(w->ix, &cs, &err);
+  ar_srv_worker_put(&s->search, w);
+  if (st) {
+    ar_srv_log(s, "courses failed: %s", err.msg);
+    return ar_srv_send_error(c, ar_srv_status_for(st), "%s", err.msg);
+  }
+  json_t *arr = json_array();
+  for (size_t i = 0; arr && i < cs.n; i++)
+    json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:I}", "id", cs.v[i].id, "title", cs.v[i].title, "videos",
+                                         (json_int_t)cs.v[i].n_videos, "segments", (json_int_t)cs.v[i].n_segments));
+  ar_courses_free(&cs);
+  char *body = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+  json_decref(arr);
+  return ar_srv_send(c, MHD_HTTP_OK, "application/json", body);
+}
+
 enum MHD_Result ar_srv_api_health(ar_srv *s, struct MHD_Connection *c) {
   ar_index_info info;
   ar_error err = {0};
@@ -210,13 +243,14 @@ enum MHD_Result ar_srv_api_health(ar_srv *s, struct MHD_Connection *c) {
   json_array_append_new(modes, json_string("auto"));
   /* the source of the query vectors: "local" (the encoder) or "api" (an embeddings server) */
   json_t *src = !s->has_emb ? json_null() : json_string(strncmp(s->emb.fingerprint, "api:", 4) ? "local" : "api");
-  json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:o, s:s, s:i}", "status", "ok",
+  const char *course = s->p.ask.search.course;
+  json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:o, s:s, s:i, s:o}", "status", "ok",
                         "version", AR_VERSION, "videos", (json_int_t)info.n_videos, "segments",
                         (json_int_t)info.n_segments, "vectors", (json_int_t)info.n_vectors, "lang", info.lang,
                         "model", s->has_emb ? json_string(s->emb.fingerprint) : json_null(), "embedder", src, "modes",
                         modes, "answers",
                         s->p.ask.llm.base_url && *s->p.ask.llm.base_url ? "llm" : "extractive", "workers",
-                        s->p.threads);
+                        s->p.threads, "course", course && *course ? json_string(course) : json_null());
   char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
   json_decref(o);
   return ar_srv_send(c, MHD_HTTP_OK, "application/json", body);

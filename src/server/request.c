@@ -37,6 +37,7 @@ static enum MHD_Result route(ar_srv *s, struct MHD_Connection *c, const char *ur
     if (!get) return method_not_allowed(c, "GET, HEAD");
     if (is(url, "/api/search")) return ar_srv_api_search(s, c);
     if (is(url, "/api/videos")) return ar_srv_api_videos(s, c);
+    if (is(url, "/api/courses")) return ar_srv_api_courses(s, c);
     if (is(url, "/healthz")) return ar_srv_api_health(s, c);
     return ar_srv_send_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint: %s", url);
   }

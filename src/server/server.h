@@ -75,10 +75,12 @@ typedef struct ar_srv_query {
   int k;
   ar_search_mode mode;
   int use_model;               /* the request needs the embedder */
+  char *course;                /* malloc'd scope, NULL = every course */
 } ar_srv_query;
-/* Validates q/k/mode (from the URL or a JSON body); on failure fills msg and returns 400/413. */
-unsigned ar_srv_query_make(const ar_srv *s, const char *q, const char *k, const char *mode, ar_srv_query *out,
-                           char *msg, size_t msg_size);
+/* Validates q/k/mode/course (from the URL or a JSON body); on failure fills msg and returns 400/413.
+ * course NULL (not given): the server's default scope; "": every course. */
+unsigned ar_srv_query_make(const ar_srv *s, const char *q, const char *k, const char *mode, const char *course,
+                           ar_srv_query *out, char *msg, size_t msg_size);
 void ar_srv_query_free(ar_srv_query *q);
 /* Search params for a query (embedder set when the query needs it; the caller holds model_mu then if
  * s->emb_locked). */
@@ -93,6 +95,7 @@ ar_status ar_srv_answer(ar_srv *s, const ar_srv_query *q, const ar_llm_params *l
 enum MHD_Result ar_srv_api_search(ar_srv *s, struct MHD_Connection *c);
 enum MHD_Result ar_srv_api_ask(ar_srv *s, struct MHD_Connection *c, const char *body, size_t len);
 enum MHD_Result ar_srv_api_videos(ar_srv *s, struct MHD_Connection *c);
+enum MHD_Result ar_srv_api_courses(ar_srv *s, struct MHD_Connection *c);
 enum MHD_Result ar_srv_api_health(ar_srv *s, struct MHD_Connection *c);
 
 /* ---- stream.c ---- */

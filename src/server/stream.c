@@ -145,7 +145,8 @@ enum MHD_Result ar_srv_api_stream(ar_srv *s, struct MHD_Connection *c) {
   char msg[256];
   unsigned code = ar_srv_query_make(s, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q"),
                                     MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k"),
-                                    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mode"), &st->q, msg,
+                                    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "mode"),
+                                    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "course"), &st->q, msg,
                                     sizeof msg);
   if (code) { ar_free(st); return ar_srv_send_error(c, code, "%s", msg); }
   pthread_mutex_init(&st->mu, NULL);

@@ -34,6 +34,17 @@ ar_status ar_srv_workers_open(ar_srv *s, ar_error *err) {
   ar_index_info info;
   if ((st = ar_index_info_get(s->search.workers[0].ix, &info, err))) return st;
   s->has_vectors = info.n_vectors > 0;
+  const char *course = s->p.ask.search.course;
+  if (course && *course) {  /* the default scope must exist: a typo fails at start, not per request */
+    ar_courses cs;
+    if ((st = ar_index_courses(s->search.workers[0].ix, &cs, err))) return st;
+    int found = 0;
+    for (size_t i = 0; i < cs.n && !found; i++) found = !strcmp(cs.v[i].id, course);
+    ar_courses_free(&cs);
+    if (!found)
+      return ar_fail(err, AR_ERR_NOTFOUND, "%s has no course '%s' (`aularag info -i %s` lists the courses)",
+                     s->index_path, course, s->index_path);
+  }
   if (s->p.ask.search.embedder) {   /* the caller's: thread-safe, no lock */
     s->emb = *s->p.ask.search.embedder;
     s->has_emb = 1;

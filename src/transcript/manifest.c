@@ -2,14 +2,17 @@
  *
  * Header required; columns in any order, matched case-insensitively; unknown columns ignored;
  * file and video_id required, title and url optional (title defaults to the video_id, url to "").
+ * Optional course and course_title: a course_title needs a course (column and field), and the rows
+ * of one course may repeat its title or leave it empty, never disagree (an error naming both lines:
+ * a silent "last wins" would hide a typo in a catalog of many courses).
  * Fields may be quoted ("" escapes a quote; commas and newlines allowed inside); spaces around
  * fields are trimmed; CRLF and a UTF-8 BOM are fine; blank lines are skipped. */
 #include "core/util.h"
 #include <limits.h>
 #include <strings.h>
 
-enum { COL_FILE, COL_ID, COL_TITLE, COL_URL, N_COLS };
-static const char *const col_names[N_COLS] = {"file", "video_id", "title", "url"};
+enum { COL_FILE, COL_ID, COL_TITLE, COL_URL, COL_COURSE, COL_COURSE_TITLE, N_COLS };
+static const char *const col_names[N_COLS] = {"file", "video_id", "title", "url", "course", "course_title"};
 
 typedef struct csv {
   const char *name, *p, *end;
@@ -119,10 +122,59 @@ static char *resolve(const char *manifest, const char *file) {
   return ar_buf_steal(&b);
 }
 
+/* String -> first row index, for the duplicate and course checks: a catalog manifest has tens of
+ * thousands of rows, so comparing each row with all earlier ones (seconds) is not an option. Keys are
+ * the rows' own strings. Open addressing, kept at most half full. */
+typedef struct strmap {
+  const char **key;
+  size_t *row;
+  size_t cap, n;
+} strmap;
+
+static size_t str_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return (size_t)(h ^ (h >> 29));
+}
+
+/* The row already stored under key, or SIZE_MAX after storing `row` under it; SIZE_MAX - 1 when out of memory. */
+static size_t strmap_add(strmap *m, const char *key, size_t row) {
+  if (2 * (m->n + 1) > m->cap) {
+    size_t cap = m->cap ? 2 * m->cap : 64;
+    strmap g = {ar_calloc(cap, sizeof *g.key), ar_calloc(cap, sizeof *g.row), cap, 0};
+    if (!g.key || !g.row) { ar_free(g.key); ar_free(g.row); return SIZE_MAX - 1; }
+    for (size_t i = 0; i < m->cap; i++)
+      if (m->key[i]) {
+        size_t j = str_hash(m->key[i]) & (cap - 1);
+        while (g.key[j]) j = (j + 1) & (cap - 1);
+        g.key[j] = m->key[i];
+        g.row[j] = m->row[i];
+        g.n++;
+      }
+    ar_free(m->key);
+    ar_free(m->row);
+    *m = g;
+  }
+  size_t j = str_hash(key) & (m->cap - 1);
+  for (; m->key[j]; j = (j + 1) & (m->cap - 1))
+    if (!strcmp(m->key[j], key)) return m->row[j];
+  m->key[j] = key;
+  m->row[j] = row;
+  m->n++;
+  return SIZE_MAX;
+}
+
+static void strmap_free(strmap *m) {
+  ar_free(m->key);
+  ar_free(m->row);
+  *m = (strmap){0};
+}
+
 static void rows_free(ar_manifest_row *rows, size_t n) {
   for (size_t i = 0; i < n; i++) {
     ar_free(rows[i].file); ar_free(rows[i].path); ar_free(rows[i].real);
     ar_free(rows[i].video_id); ar_free(rows[i].title); ar_free(rows[i].url);
+    ar_free(rows[i].course); ar_free(rows[i].course_title);
   }
   ar_free(rows);
 }
@@ -140,7 +192,9 @@ ar_status ar_manifest_load(const char *path, ar_manifest *out, ar_error *err) {
   record r = {0};
   ar_manifest_row *rows = NULL;
   size_t n = 0, cap = 0;
-  int col[N_COLS] = {-1, -1, -1, -1}, n_header = 0;
+  int col[N_COLS] = {-1, -1, -1, -1, -1, -1}, n_header = 0;
+  strmap ids = {0}, paths = {0}, reals = {0}, titled = {0};   /* titled: course -> first row giving its title */
+  size_t at;
   const char *nul = memchr(p, 0, len);
   if (nul) {
     int line = 1;
@@ -184,6 +238,10 @@ ar_status ar_manifest_load(const char *path, ar_manifest *out, ar_error *err) {
                    r.line, col_names[k]);
       goto out;
     }
+  if (col[COL_COURSE_TITLE] >= 0 && col[COL_COURSE] < 0) {
+    st = ar_fail(err, AR_ERR_PARSE, "%s:%d: column 'course_title' without a 'course' column", path, r.line);
+    goto out;
+  }
   /* rows */
   while ((rc = read_record(&c, &r, err)) == 1) {
     if (blank_record(&r)) continue;
@@ -194,11 +252,6 @@ ar_status ar_manifest_load(const char *path, ar_manifest *out, ar_error *err) {
     const char *file = r.f[col[COL_FILE]], *id = r.f[col[COL_ID]];
     if (!*file) { st = ar_fail(err, AR_ERR_PARSE, "%s:%d: empty 'file'", path, r.line); goto out; }
     if (!*id) { st = ar_fail(err, AR_ERR_PARSE, "%s:%d: empty 'video_id' (file %s)", path, r.line, file); goto out; }
-    for (size_t i = 0; i < n; i++)
-      if (strcmp(rows[i].video_id, id) == 0) {
-        st = ar_fail(err, AR_ERR_PARSE, "%s:%d: duplicate video_id '%s' (first on line %d)", path, r.line, id, rows[i].line);
-        goto out;
-      }
     if (n == cap) {
       size_t nc = cap ? cap * 2 : 16;
       ar_manifest_row *v = ar_realloc(rows, nc * sizeof *v);
@@ -215,27 +268,63 @@ ar_status ar_manifest_load(const char *path, ar_manifest *out, ar_error *err) {
     row->title = ar_strdup(*title ? title : id);
     row->url = ar_strdup(col[COL_URL] >= 0 ? r.f[col[COL_URL]] : "");
     row->path = resolve(path, file);
+    const char *course = col[COL_COURSE] >= 0 ? r.f[col[COL_COURSE]] : "";
+    const char *ctitle = col[COL_COURSE_TITLE] >= 0 ? r.f[col[COL_COURSE_TITLE]] : "";
+    if (*ctitle && !*course) {
+      st = ar_fail(err, AR_ERR_PARSE, "%s:%d: course_title '%s' on a row without a course", path, r.line, ctitle);
+      goto out;
+    }
+    if ((*course && !(row->course = ar_strdup(course))) || (*ctitle && !(row->course_title = ar_strdup(ctitle)))) {
+      st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path);
+      goto out;
+    }
     if (!row->file || !row->video_id || !row->title || !row->url || !row->path) {
       st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path);
       goto out;
     }
+    if ((at = strmap_add(&ids, row->video_id, n - 1)) < SIZE_MAX - 1) {
+      st = ar_fail(err, AR_ERR_PARSE, "%s:%d: duplicate video_id '%s' (first on line %d)", path, r.line, id, rows[at].line);
+      goto out;
+    }
+    if (at == SIZE_MAX - 1) { st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path); goto out; }
+    if (*ctitle && (at = strmap_add(&titled, row->course, n - 1)) < SIZE_MAX - 1 &&
+        strcmp(rows[at].course_title, ctitle) != 0) {
+      st = ar_fail(err, AR_ERR_PARSE, "%s:%d: course '%s' is titled '%s' here but '%s' on line %d", path, r.line,
+                   course, ctitle, rows[at].course_title, rows[at].line);
+      goto out;
+    }
+    if (at == SIZE_MAX - 1) { st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path); goto out; }
     char buf[PATH_MAX];
     if (realpath(row->path, buf) && !(row->real = ar_strdup(buf))) {
       st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path);
       goto out;
     }
-    for (size_t i = 0; i + 1 < n; i++)
-      if (strcmp(rows[i].path, row->path) == 0 || (row->real && rows[i].real && strcmp(rows[i].real, row->real) == 0)) {
-        st = ar_fail(err, AR_ERR_PARSE, "%s:%d: file '%s' is listed twice (first on line %d)", path, r.line, file,
-                     rows[i].line);
-        goto out;
-      }
+    /* the same file twice: by its normalised path, or by its real path (another spelling of it) */
+    size_t by_path = strmap_add(&paths, row->path, n - 1), by_real = row->real ? strmap_add(&reals, row->real, n - 1) : SIZE_MAX;
+    if (by_path == SIZE_MAX - 1 || by_real == SIZE_MAX - 1) { st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path); goto out; }
+    if (by_path < SIZE_MAX - 1 || by_real < SIZE_MAX - 1) {
+      at = by_path < by_real ? by_path : by_real;
+      st = ar_fail(err, AR_ERR_PARSE, "%s:%d: file '%s' is listed twice (first on line %d)", path, r.line, file,
+                   rows[at].line);
+      goto out;
+    }
   }
   if (rc < 0) { st = (ar_status)rc; goto out; }
+  /* a course titled on one row is titled on all of its rows, whichever of them is ingested */
+  for (size_t i = 0; i < n; i++) {
+    if (!rows[i].course || rows[i].course_title) continue;
+    if ((at = strmap_add(&titled, rows[i].course, i)) == SIZE_MAX - 1) { st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path); goto out; }
+    if (at == SIZE_MAX) continue;   /* no row titles it (it is now in the map as its own first row: harmless) */
+    if (rows[at].course_title && !(rows[i].course_title = ar_strdup(rows[at].course_title))) {
+      st = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", path);
+      goto out;
+    }
+  }
   out->rows = rows;
   out->n = n;
   rows = NULL;
 out:
+  strmap_free(&ids); strmap_free(&paths); strmap_free(&reals); strmap_free(&titled);
   if (rows) rows_free(rows, n);
   record_free(&r);
   ar_free(data);

@@ -211,6 +211,74 @@ async function session(label, origin, question, opts) {
   }
 }
 
+// An index of samples/course whose videos are split into courses by `courseOf(i)` (row i of its manifest).
+function buildCourseIndex(tmp, name, courseOf) {
+  const course = path.join(ROOT, 'samples', 'course');
+  const rows = fs.readFileSync(path.join(course, 'manifest.csv'), 'utf8').trim().split(/\r?\n/);
+  const man = path.join(tmp, name + '.csv');
+  fs.writeFileSync(man, rows[0] + ',course\n' + rows.slice(1).map((r, i) => course + '/' + r + ',' + courseOf(i)).join('\n') + '\n');
+  const idx = path.join(tmp, name + '.db');
+  const r = spawnSync(AR, ['ingest', '-i', idx, '--manifest', man, '-q'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error('ingest of ' + name + ' failed: ' + r.stderr.slice(-800));
+  return idx;
+}
+
+// The course picker: hidden with one course, shown with two; the choice is sent and kept in ?course=.
+async function coursePicker(tmp, question) {
+  const one = buildCourseIndex(tmp, 'one-course', () => 'tf');
+  const two = buildCourseIndex(tmp, 'two-courses', (i) => (i < 2 ? 'tf-a' : 'tf-b'));
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aularag-chromium-'));
+  const ctx = await chromium.launchPersistentContext(dataDir, {
+    executablePath: '/usr/bin/chromium', headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  });
+  let srv;
+  try {
+    const page = ctx.pages()[0] || await ctx.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    for (const [idx, n] of [[one, 1], [two, 2]]) {
+      srv = await startChild(AR, ['serve', '-i', idx, '--port', '0'], /listening on http:\/\/([\d.]+):(\d+)\//);
+      const origin = 'http://127.0.0.1:' + srv.match[2];
+      const coursesLoaded = page.waitForResponse((r) => r.url().endsWith('/api/courses'));
+      await page.goto(origin + '/');
+      await coursesLoaded;
+      await page.waitForFunction(() => document.getElementById('sobre').textContent.includes('vídeos'), null, { timeout: 10000 });
+      const hidden = await page.$eval('#curso-row', (el) => el.hidden && getComputedStyle(el).display === 'none');
+      if (n === 1) {
+        check('courses: no picker with one course', hidden);
+      } else {
+        check('courses: a labelled picker with two courses', !hidden &&
+          await page.$eval('#curso', (el) => el.labels.length === 1 && el.options.length === 3 && el.value === ''));
+        await page.selectOption('#curso', 'tf-b');
+        check('courses: the choice goes into the URL', new URL(page.url()).searchParams.get('course') === 'tf-b', page.url());
+        const sent = page.waitForRequest((r) => r.url().includes('/api/ask/stream'));
+        await page.fill('#pergunta', question);
+        await page.keyboard.press('Enter');
+        const url = new URL((await sent).url());
+        check('courses: the question is sent with course=tf-b', url.searchParams.get('course') === 'tf-b', url.href);
+        await page.waitForFunction(() => document.getElementById('status').textContent === 'Pronto.', null, { timeout: 30000 });
+        const want = await page.evaluate(async (q) => (await (await fetch('/api/search?k=10&course=tf-b&q=' + encodeURIComponent(q))).json()).segments.map((s) => s.title), question);
+        const shown = await page.$$eval('#trechos > li.seg', (els) => els.map((e) => e.textContent));
+        check('courses: the segments shown are the course\'s', shown.length === want.length && want.length > 0 &&
+          shown.every((t, i) => t.includes(want[i])), [shown.length, want]);
+        const reload = page.waitForResponse((r) => r.url().endsWith('/api/courses'));
+        await page.reload();
+        await reload;
+        await page.waitForFunction(() => !document.getElementById('curso-row').hidden, null, { timeout: 10000 });
+        check('courses: a reload keeps the chosen course', (await page.$eval('#curso', (el) => el.value)) === 'tf-b');
+      }
+      check('courses: server ' + n + ' exits 0', (await stop(srv)) === 0);
+      srv = null;
+    }
+    check('courses: no script errors', errors.length === 0, errors);
+  } finally {
+    if (srv) await stop(srv);
+    await ctx.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   const T0 = Date.now();
   const mark = (what) => console.log('   (' + what + ' at ' + ((Date.now() - T0) / 1000).toFixed(1) + ' s)');
@@ -233,7 +301,11 @@ async function main() {
     mark('server stopped');
     srv = null;
 
-    // 2. a streamed LLM answer
+    // 2. the course picker
+    await coursePicker(tmp, question);
+    mark('course picker done');
+
+    // 3. a streamed LLM answer
     const tokens = ['A retro', 'propagação ', 'aplica ', 'a regra ', 'da cadeia ', 'camada ', 'a camada ', '[1].'];
     const script = path.join(tmp, 'script.json');
     fs.writeFileSync(script, JSON.stringify({ replies: [{ times: 0, chunks: tokens, chunk_delay_s: 0.15 }] }));

@@ -53,7 +53,7 @@ static int put_video(ar_index *ix, const char *vid, const char *tag, int n) {
     snprintf(buf, sizeof buf, "%s segment %d about topic %d", tag, i, i % 7);
     s.v[i] = (ar_segment){30.0 * i, 30.0 * i + 40, strdup(buf), (size_t)i, 1};
   }
-  ar_video v = {vid, vid, "", "test"};
+  ar_video v = {vid, vid, "", "test", NULL, NULL};
   ar_error err;
   ar_status st = ar_index_put_video(ix, &v, &s, &err);
   if (st) fprintf(stderr, "  put_video: %s\n", err.msg);

@@ -251,7 +251,7 @@ static int put_video(ar_index *ix, const char *vid, int n) {
     snprintf(buf, sizeof buf, "%s segmento %d sobre %s", vid, i, topic[i % 5]);
     s.v[i] = (ar_segment){30.0 * i, 30.0 * i + 40, strdup(buf), (size_t)i, 1};
   }
-  ar_video v = {vid, vid, "", "test"};
+  ar_video v = {.video_id = vid, .title = vid, .url = "", .source_path = "test"};
   ar_error err;
   ar_status st = ar_index_put_video(ix, &v, &s, &err);
   for (int i = 0; i < n; i++) free(s.v[i].text);

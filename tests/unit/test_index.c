@@ -50,7 +50,7 @@ static const char *const BACKPROP[] = {
 
 static ar_status put(ar_index *ix, const char *id, const char *url, const char *const *text, int *changed) {
   ar_segments s = segs_of(2, T2, text);
-  ar_video v = {id, id, url, "mem"};
+  ar_video v = {id, id, url, "mem", NULL, NULL};
   ar_error e;
   ar_status st = ar_index_put_video_ex(ix, &v, &s, changed, &e);
   if (st) fprintf(stderr, "  put: %s\n", e.msg);
@@ -292,12 +292,12 @@ TEST(index_put_rejects_bad_segments) {
   double t[] = {10, 5};
   const char *txt[] = {"x"};
   ar_segments s = segs_of(1, t, txt);
-  ar_video v = {"v", "v", "", "src.srt"};
+  ar_video v = {"v", "v", "", "src.srt", NULL, NULL};
   ar_error e;
   ASSERT_EQ_INT(ar_index_put_video(ix, &v, &s, &e), AR_ERR_INVALID);
   ASSERT(strstr(e.msg, "src.srt"));
   segs_free(&s);
-  ar_video nov = {"", "", "", ""};
+  ar_video nov = {"", "", "", "", NULL, NULL};
   ar_segments none = {0};
   ASSERT_EQ_INT(ar_index_put_video(ix, &nov, &none, &e), AR_ERR_INVALID);
   ar_index_close(ix);

@@ -146,3 +146,73 @@ TEST(manifest_fuzz_no_crash) {
     ar_manifest_free(&m);
   }
 }
+
+TEST(manifest_courses) {
+  const char *csv = "file,video_id,course,course_title,title\n"
+                    "a.srt,a,ml,,A\n"
+                    "b.srt,b,ml,\"Machine Learning, 2024\",B\n"
+                    "c.srt,c,,,C\n"
+                    "d.srt,d,db,,D\n";
+  const char *path = write_tmp(test_tmpdir(), "c.csv", csv);
+  ASSERT(path);
+  ar_manifest m;
+  ar_error e;
+  ASSERT_MSG(ar_manifest_load(path, &m, &e) == AR_OK, "%s", e.msg);
+  ASSERT_EQ_INT(m.n, 4);
+  ASSERT_STREQ(m.rows[0].course, "ml");
+  /* the course's title reaches every row of the course, whichever is ingested */
+  ASSERT_STREQ(m.rows[0].course_title, "Machine Learning, 2024");
+  ASSERT_STREQ(m.rows[1].course_title, "Machine Learning, 2024");
+  ASSERT(m.rows[2].course == NULL && m.rows[2].course_title == NULL);   /* empty field: no course */
+  ASSERT_STREQ(m.rows[3].course, "db");
+  ASSERT(m.rows[3].course_title == NULL);                                /* untitled: the store keeps/uses the id */
+  ar_manifest_free(&m);
+  /* no course column: no course */
+  path = write_tmp(test_tmpdir(), "n.csv", "file,video_id\na.srt,a\n");
+  ASSERT(ar_manifest_load(path, &m, &e) == AR_OK);
+  ASSERT(m.n == 1 && m.rows[0].course == NULL && m.rows[0].course_title == NULL);
+  ar_manifest_free(&m);
+}
+
+TEST(manifest_course_errors) {
+  EXPECT_MANIFEST_ERROR("file,video_id,course_title\na.srt,a,X\n", "1: column 'course_title' without a 'course' column");
+  EXPECT_MANIFEST_ERROR("file,video_id,course,course_title\na.srt,a,ml,ML\nb.srt,b,,Orphan\n",
+                        "3: course_title 'Orphan' on a row without a course");
+  EXPECT_MANIFEST_ERROR("file,video_id,course,course_title\na.srt,a,ml,ML\nb.srt,b,db,DB\nc.srt,c,ml,\nd.srt,d,ml,Ml\n",
+                        "5: course 'ml' is titled 'Ml' here but 'ML' on line 2");
+  EXPECT_MANIFEST_ERROR("file,video_id,course,Course\na.srt,a,x,y\n", "1: column 'course' appears twice");
+}
+
+/* A catalog-sized manifest: duplicates and course titles are found however far apart their rows are. */
+TEST(manifest_catalog_scale) {
+  enum { N = 20000 };
+  ar_buf b = {0};
+  ar_buf_puts(&b, "file,video_id,course,course_title\n");
+  for (int i = 0; i < N; i++)   /* course c<i/100>; each course's title only on its last row */
+    ar_buf_printf(&b, "d%d/f%d.srt,v%d,c%d,%s\n", i % 7, i, i, i / 100, i % 100 == 99 ? "Título" : "");
+  size_t ok_len = b.n;
+  const char *path = write_tmp(test_tmpdir(), "big.csv", b.p);
+  ASSERT(path);
+  char p[700];
+  snprintf(p, sizeof p, "%s", path);
+  ar_manifest m;
+  ar_error e;
+  ASSERT_MSG(ar_manifest_load(p, &m, &e) == AR_OK, "%s", e.msg);
+  ASSERT_EQ_INT(m.n, N);
+  for (size_t i = 0; i < m.n; i++) ASSERT(m.rows[i].course_title && !strcmp(m.rows[i].course_title, "Título"));
+  ar_manifest_free(&m);
+  const char *tails[][2] = {{"x.srt,v3,c1,\n", "duplicate video_id 'v3' (first on line 5)"},
+                            {"d0/./f0.srt,new,c1,\n", "file 'd0/./f0.srt' is listed twice (first on line 2)"},
+                            {"y.srt,new,c150,Outro\n", "course 'c150' is titled 'Outro' here but 'Título' on line 15101"}};
+  for (size_t t = 0; t < 3; t++) {
+    b.n = ok_len;
+    ar_buf_puts(&b, tails[t][0]);
+    ASSERT(write_tmp(test_tmpdir(), "big.csv", b.p));
+    snprintf(p, sizeof p, "%s", path);
+    ASSERT_EQ_INT(ar_manifest_load(p, &m, &e), AR_ERR_PARSE);
+    char want[200];
+    snprintf(want, sizeof want, ":%d: %s", N + 2, tails[t][1]);
+    ASSERT_MSG(strstr(e.msg, want), "got: %s\n    want: %s", e.msg, want);
+  }
+  ar_buf_free(&b);
+}

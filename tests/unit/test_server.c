@@ -105,13 +105,13 @@ TEST(server_query_validation) {
   s.p = ar_server_default_params();
   ar_srv_query q;
   char msg[256];
-  ASSERT_EQ_INT(ar_srv_query_make(&s, "  o que é backpropagation?  ", "3", "lexical", &q, msg, sizeof msg), 0);
+  ASSERT_EQ_INT(ar_srv_query_make(&s, "  o que é backpropagation?  ", "3", "lexical", NULL, &q, msg, sizeof msg), 0);
   ASSERT_STREQ(q.question, "o que é backpropagation?");   /* trimmed */
   ASSERT_EQ_INT(q.k, 3);
   ASSERT_EQ_INT(q.mode, AR_MODE_LEXICAL);
   ASSERT_EQ_INT(q.use_model, 0);
   ar_srv_query_free(&q);
-  ASSERT_EQ_INT(ar_srv_query_make(&s, "x", NULL, NULL, &q, msg, sizeof msg), 0);
+  ASSERT_EQ_INT(ar_srv_query_make(&s, "x", NULL, NULL, NULL, &q, msg, sizeof msg), 0);
   ASSERT_EQ_INT(q.k, 10);                                   /* the server's default */
   ASSERT_EQ_INT(q.use_model, 0);                            /* auto without a model */
   ar_srv_query_free(&q);
@@ -123,13 +123,13 @@ TEST(server_query_validation) {
       {"x", NULL, "hybrid", "--model"},   {"\xff\xfe", NULL, NULL, "UTF-8"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    unsigned code = ar_srv_query_make(&s, bad[i].q, bad[i].k, bad[i].mode, &q, msg, sizeof msg);
+    unsigned code = ar_srv_query_make(&s, bad[i].q, bad[i].k, bad[i].mode, NULL, &q, msg, sizeof msg);
     ASSERT_MSG(code == 400 && strstr(msg, bad[i].needle), "case %zu: %u %s", i, code, msg);
   }
   char *longq = malloc(2002);
   memset(longq, 'a', 2001);
   longq[2001] = 0;
-  unsigned code = ar_srv_query_make(&s, longq, NULL, NULL, &q, msg, sizeof msg);
+  unsigned code = ar_srv_query_make(&s, longq, NULL, NULL, NULL, &q, msg, sizeof msg);
   free(longq);
   ASSERT_MSG(code == 400 && strstr(msg, "2001 bytes"), "%u %s", code, msg);
 }
@@ -230,4 +230,89 @@ TEST(server_run_errors) {
   p = ar_server_default_params();
   p.host = "no.such.host.invalid";
   ASSERT_EQ_INT(ar_server_run(missing, &p, &stop, &err), AR_ERR_INVALID);
+}
+
+TEST(server_query_course) {
+  ar_srv s;
+  memset(&s, 0, sizeof s);
+  s.p = ar_server_default_params();
+  ar_srv_query q;
+  char msg[256];
+  ASSERT_EQ_INT(ar_srv_query_make(&s, "x", NULL, NULL, NULL, &q, msg, sizeof msg), 0);
+  ASSERT(q.course == NULL);                                  /* no default: every course */
+  ar_srv_query_free(&q);
+  s.p.ask.search.course = "ml";                              /* serve --course ml */
+  ASSERT_EQ_INT(ar_srv_query_make(&s, "x", NULL, NULL, NULL, &q, msg, sizeof msg), 0);
+  ASSERT_STREQ(q.course, "ml");
+  ASSERT_STREQ(ar_srv_search_params(&s, &q).course, "ml");
+  ar_srv_query_free(&q);
+  ASSERT_EQ_INT(ar_srv_query_make(&s, "x", NULL, NULL, "db", &q, msg, sizeof msg), 0);
+  ASSERT_STREQ(q.course, "db");                              /* the request's wins */
+  ar_srv_query_free(&q);
+  ASSERT_EQ_INT(ar_srv_query_make(&s, "x", NULL, NULL, "", &q, msg, sizeof msg), 0);
+  ASSERT(q.course == NULL && ar_srv_search_params(&s, &q).course == NULL);   /* "": every course */
+  ar_srv_query_free(&q);
+  char big[300];
+  memset(big, 'c', sizeof big - 1);
+  big[sizeof big - 1] = 0;
+  ASSERT_EQ_INT(ar_srv_query_make(&s, "x", NULL, NULL, big, &q, msg, sizeof msg), 400);
+  ASSERT_EQ_INT(ar_srv_query_make(&s, "x", NULL, NULL, "\xff", &q, msg, sizeof msg), 400);
+  ASSERT_MSG(strstr(msg, "/api/courses"), "%s", msg);
+}
+
+/* Serves a two-course index: GET /api/courses, scoped searches (the cache keeps courses apart), an
+ * unknown course (404), and a default course that does not exist (refused at start). */
+TEST(server_courses_api) {
+  static run_ctx r;
+  memset(&r, 0, sizeof r);
+  pthread_mutex_init(&r.mu, NULL);
+  snprintf(r.index, sizeof r.index, "%s/courses.db", test_tmpdir());
+  ar_index *ix;
+  ar_error err;
+  ASSERT(ar_index_open(r.index, ar_index_default_params(), &ix, &err) == AR_OK);
+  const char *vids[][3] = {{"v1", "ml", "redes neurais e gradientes"}, {"v2", "ml", "gradientes descendentes"},
+                           {"v3", "db", "gradientes em bancos de dados"}};
+  for (int i = 0; i < 3; i++) {
+    ar_segment seg = {0, 10, (char *)vids[i][2], 0, 1};
+    ar_segments segs = {&seg, 1, 1};
+    ar_video v = {vids[i][0], vids[i][0], "", "mem", vids[i][1], i == 2 ? "Bancos \"de\" dados" : NULL};
+    ASSERT_MSG(ar_index_put_video(ix, &v, &segs, &err) == AR_OK, "%s", err.msg);
+  }
+  ar_index_close(ix);
+  r.p = ar_server_default_params();
+  r.p.port = 0;
+  r.p.threads = 2;
+  r.p.log = on_log;
+  r.p.user_data = &r;
+  pthread_t t;
+  ASSERT(pthread_create(&t, NULL, run_thread, &r) == 0);
+  int port = 0;
+  for (int i = 0; i < 500 && !port; i++) {
+    nap_ms(10);
+    pthread_mutex_lock(&r.mu);
+    port = r.port;
+    pthread_mutex_unlock(&r.mu);
+  }
+  static char b[6][4096];
+  const char *paths[] = {"/api/courses", "/api/search?q=gradientes&course=db", "/api/search?q=gradientes&course=ml",
+                         "/api/search?q=gradientes&course=db", "/api/search?q=gradientes", "/api/search?q=gradientes&course=zz"};
+  int ok = port > 0;
+  for (int i = 0; i < 6 && ok; i++) ok = http_get(port, paths[i], b[i], sizeof b[i]) > 0;
+  r.stop = 1;
+  pthread_join(t, NULL);
+  ASSERT_MSG(ok, "no answer from the server");
+  ASSERT_MSG(strstr(b[0], "200 OK") && strstr(b[0], "[{\"id\":\"db\",\"title\":\"Bancos \\\"de\\\" dados\",\"videos\":1,"
+                                                 "\"segments\":1},{\"id\":\"ml\",\"title\":\"ml\",\"videos\":2,\"segments\":2}]"),
+             "%s", b[0]);
+  ASSERT_MSG(strstr(b[1], "\"v3\"") && !strstr(b[1], "\"v1\"") && !strstr(b[1], "\"v2\""), "%s", b[1]);
+  ASSERT_MSG(strstr(b[2], "\"v1\"") && strstr(b[2], "\"v2\"") && !strstr(b[2], "\"v3\""), "%s", b[2]);
+  ASSERT_MSG(strstr(b[3], "\"v3\"") && !strstr(b[3], "\"v1\""), "the cache mixed courses: %s", b[3]);
+  ASSERT_MSG(strstr(b[4], "\"v1\"") && strstr(b[4], "\"v3\""), "%s", b[4]);
+  ASSERT_MSG(strstr(b[5], "404 Not Found") && strstr(b[5], "'zz'"), "%s", b[5]);
+  /* a default scope that the index does not hold fails at start, naming it */
+  r.p.ask.search.course = "zz";
+  r.stop = 1;
+  ar_status st = ar_server_run(r.index, &r.p, &r.stop, &r.err);
+  ASSERT_MSG(st == AR_ERR_NOTFOUND && strstr(r.err.msg, "'zz'"), "%d %s", st, r.err.msg);
+  pthread_mutex_destroy(&r.mu);
 }

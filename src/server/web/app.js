@@ -165,6 +165,7 @@ function ask(question) {
   $('parar').hidden = false;
   setStatus('Buscando nas aulas…');
   const qs = new URLSearchParams({ q: question, k: $('k').value, mode: $('modo').value });
+  if (!$('curso-row').hidden) qs.set('course', $('curso').value);  // '' = every course
   source = new EventSource('/api/ask/stream?' + qs.toString());
   source.addEventListener('segments', (e) => {
     showSegments(JSON.parse(e.data));
@@ -180,6 +181,23 @@ function ask(question) {
     if (source) finish('A conexão com o servidor caiu. Tente de novo.', true);
   });
   source.addEventListener('done', () => finish('Pronto.'));
+}
+
+// The course picker: only when the index holds more than one course. Preselected: the URL's
+// ?course=, else the server's default scope (serve --course), else every course.
+function showCourses(courses, serverDefault) {
+  if (!Array.isArray(courses) || courses.length < 2) return;
+  const sel = $('curso');
+  for (const c of courses) {
+    const o = document.createElement('option');
+    o.value = c.id;
+    o.textContent = c.title + ' (' + c.videos + (c.videos === 1 ? ' vídeo)' : ' vídeos)');
+    sel.append(o);
+  }
+  const wanted = new URLSearchParams(location.search).get('course');
+  const pick = wanted !== null ? wanted : (serverDefault || '');
+  sel.value = courses.some((c) => c.id === pick) ? pick : '';
+  $('curso-row').hidden = false;
 }
 
 document.addEventListener('DOMContentLoaded', () => {
@@ -199,7 +217,16 @@ document.addEventListener('DOMContentLoaded', () => {
     $('player-sec').hidden = true;
     q.focus();
   });
-  fetch('/healthz').then((r) => r.json()).then((h) => {
+  $('curso').addEventListener('change', () => {
+    // the choice lives in the URL (?course=), so a link or a reload keeps it
+    const u = new URL(location.href);
+    u.searchParams.set('course', $('curso').value);
+    history.replaceState(null, '', u);
+  });
+  const health = fetch('/healthz').then((r) => r.json());
+  Promise.all([fetch('/api/courses').then((r) => r.json()), health])
+    .then(([courses, h]) => showCourses(courses, h.course)).catch(() => {});
+  health.then((h) => {
     if (h.status === 'ok') $('sobre').textContent = h.videos + ' vídeos, ' + h.segments + ' trechos indexados · respostas ' +
       (h.answers === 'llm' ? 'por LLM' : 'extrativas') + ' · aularag ' + h.version;
     const modes = h.modes || [];
