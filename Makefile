@@ -83,7 +83,8 @@ bench: $(B)/aularag $(BENCH_BIN)
 
 # Fuzzing (tests/fuzz/): one libFuzzer target per entry point, built with clang and ASan/UBSan;
 # `make fuzz` runs each for FUZZ_SECONDS (tests/fuzz/run.sh: seeds, dictionaries, crash files).
-FUZZ_CC      ?= clang
+# Debian: clang-14 + libclang-rt-14-dev (scripts/install-deps.sh --test)
+FUZZ_CC      ?= $(shell command -v clang-14 || echo clang)
 FUZZ_SECONDS ?= 10
 BF       := build/fuzz
 FUZZ_SAN := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow \
