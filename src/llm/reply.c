@@ -30,7 +30,6 @@ void ar_llm_call_free(ar_llm_call *c) {
   ar_buf_free(&c->content);
 }
 
-
 /* libcurl's header callback: b holds one header line, not NUL-terminated (read within len only). The
  * status line is the first line of each response (again after a redirect or a 100 Continue); a header
  * that merely starts with "HTTP/" is not one. */

@@ -435,3 +435,22 @@ TEST(tokenizer_precompiled_long_ascii_replacement) {
   }
   ar_tokenizer_free(t);
 }
+
+/* Found by tests/fuzz/fuzz_tokenizer_json.c: a tokenizer.json that ends right after "vocab": (and
+ * whitespace) made the vocab scanner read one byte past the buffer. The bytes sit in a block of exactly
+ * their size so ASan sees the read. */
+TEST(tokenizer_json_ends_after_vocab_key) {
+  const char *docs[] = {"{\"model\":{\"type\":\"Unigram\",\"vocab\":\r\r\r", "{\"model\":{\"vocab\":", "{\"model\":"};
+  for (size_t i = 0; i < AR_ARRAY_LEN(docs); i++) {
+    size_t n = strlen(docs[i]);
+    char *b = malloc(n);
+    ASSERT(b);
+    memcpy(b, docs[i], n);
+    ar_tokenizer *t = NULL;
+    ar_error err = {0};
+    ar_status s = tok_load_buffer("tokenizer.json", b, n, &t, &err);
+    free(b);
+    ar_tokenizer_free(t);
+    ASSERT_MSG(s != AR_OK && strstr(err.msg, "tokenizer.json"), "case %zu: %s", i, err.msg);
+  }
+}
