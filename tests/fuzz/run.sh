@@ -12,6 +12,9 @@ if [ $# -gt 0 ]; then targets=("$@"); else
   targets=(); for f in tests/fuzz/fuzz_*.c; do n=${f##*/fuzz_}; targets+=("${n%.c}"); done
 fi
 mkdir -p "$B/artifacts"
+# targets that read paths write their inputs under TMPDIR: keep them in the build tree, cleaned each run
+export TMPDIR=$PWD/$B/tmp
+rm -rf "$TMPDIR" && mkdir -p "$TMPDIR"
 
 # Seeds that come from the repository's samples (written once into the corpus, not committed twice).
 seed_samples() { # name corpus
