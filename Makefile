@@ -27,9 +27,10 @@ WEB_GEN   := build/gen/web_assets.c
 OBJ  += $(B)/$(WEB_GEN:.c=.o)
 TOBJ += $(BT)/$(WEB_GEN:.c=.o)
 # (the rule that writes $(WEB_GEN) follows `all`, so it is not the default goal)
-SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# float-cast-overflow is not part of GCC's "undefined" group: named so (long)1e20 is caught too.
+SAN := -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow
 
-.PHONY: all test test-slow bench bench-bins clean check-header lint
+.PHONY: all test test-slow bench bench-bins clean check-header lint fuzz fuzz-bins
 all: aularag
 
 $(WEB_GEN): $(WEB_FILES) scripts/embed_assets.sh
@@ -79,6 +80,29 @@ $(B)/bench/%: bench/%.c $(B)/libaularag.a
 
 bench: $(B)/aularag $(BENCH_BIN)
 	bash bench/run.sh
+
+# Fuzzing (tests/fuzz/): one libFuzzer target per entry point, built with clang and ASan/UBSan;
+# `make fuzz` runs each for FUZZ_SECONDS (tests/fuzz/run.sh: seeds, dictionaries, crash files).
+# Debian: clang-14 + libclang-rt-14-dev (scripts/install-deps.sh --test)
+FUZZ_CC      ?= $(shell command -v clang-14 || echo clang)
+FUZZ_SECONDS ?= 10
+BF       := build/fuzz
+FUZZ_SAN := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow \
+            -fno-omit-frame-pointer
+FOBJ     := $(SRC:%.c=$(BF)/%.o) $(BF)/$(WEB_GEN:.c=.o)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BF)/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+$(BF)/libaularag.a: $(FOBJ)
+	rm -f $@ && ar rcs $@ $^
+$(BF)/%.o: %.c $(wildcard include/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	@echo 'CC fuzz $<'
+	@$(FUZZ_CC) $(CFLAGS) -O1 -march=x86-64-v3 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(BF)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/unit/charsmap_build.c $(BF)/libaularag.a
+	$(FUZZ_CC) $(CFLAGS) -O1 -march=x86-64-v3 $(FUZZ_SAN) -fsanitize=fuzzer -Itests/unit -o $@ $< \
+	  tests/unit/charsmap_build.c $(BF)/libaularag.a $(LDLIBS)
+fuzz-bins: $(FUZZ_BIN)
+fuzz: fuzz-bins $(B)/aularag
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 lint:
 	cppcheck --quiet --enable=warning,performance --std=c11 -Iinclude -Isrc src cli

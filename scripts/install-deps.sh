@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install-deps.sh - installs what aularag needs on Debian 12.
 #   scripts/install-deps.sh          build + run dependencies
-#   scripts/install-deps.sh --test   + what the test suite needs (python3-torch, sentencepiece, npm tools, chromium)
+#   scripts/install-deps.sh --test   + what the test suite needs (python3-torch, sentencepiece, npm tools, chromium,
+#                                      clang + libFuzzer for `make fuzz`)
 #   scripts/install-deps.sh --bench  + what `make bench` compares with (FAISS, ONNX Runtime, wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 pkgs=(build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libopenblas-dev libstemmer-dev
       libutf8proc-dev libmicrohttpd-dev libjansson-dev)
 [ $want_test = 1 ] && pkgs+=(python3 python3-numpy python3-torch python3-sentencepiece sentencepiece sqlite3
-      chromium python3-scipy python3-sklearn)
+      chromium python3-scipy python3-sklearn clang-14 libclang-rt-14-dev)
 # Node.js: use the one on the machine when there is one (Debian's npm conflicts with nodesource builds).
 [ $want_test = 1 ] && ! command -v npm >/dev/null && pkgs+=(nodejs npm)
 [ $want_bench = 1 ] && pkgs+=(python3-faiss wrk hyperfine bc time)   # bc, time: bench_eval.sh

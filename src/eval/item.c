@@ -185,24 +185,32 @@ static double num_or(json_t *o, const char *key, double dflt) {
   json_t *v = json_object_get(o, key);
   return json_is_number(v) ? json_number_value(v) : dflt;
 }
+/* A number headed for an integer field: dflt when outside [lo, hi] (converting an out-of-range double
+ * to an integer is undefined; a hand-edited or corrupt file may hold anything). */
+static double int_or(json_t *o, const char *key, double dflt, double lo, double hi) {
+  double x = num_or(o, key, dflt);
+  return x >= lo && x <= hi ? x : dflt;
+}
+#define INT_RANGE -2147483648.0, 2147483647.0
+#define I64_RANGE -9.2e18, 9.2e18
 
 static void judgement_from(json_t *o, ar_judgement *j, int is_label) {
   memset(j, 0, sizeof *j);
   const char *st = json_string_value(json_object_get(o, "status"));
   j->status = !st ? AR_JUDGE_SKIPPED : !strcmp(st, "ok") ? AR_JUDGE_OK : !strcmp(st, "failed") ? AR_JUDGE_FAILED
                                                                                              : AR_JUDGE_SKIPPED;
-  j->score = (int)num_or(o, is_label ? "label_index" : "score", -1);
+  j->score = (int)int_or(o, is_label ? "label_index" : "score", -1, INT_RANGE);
   j->raw = dup_or_null(o, "raw");
   j->error = dup_or_null(o, "error");
   j->subject = dup_or_null(o, "statement");
 }
 
 static void usage_from(json_t *o, ar_usage *u) {
-  u->calls = (int64_t)num_or(o, "calls", 0);
-  u->cached = (int64_t)num_or(o, "cached", 0);
-  u->failed_calls = (int64_t)num_or(o, "failed_calls", 0);
-  u->prompt_tokens = (int64_t)num_or(o, "prompt_tokens", 0);
-  u->completion_tokens = (int64_t)num_or(o, "completion_tokens", 0);
+  u->calls = (int64_t)int_or(o, "calls", 0, I64_RANGE);
+  u->cached = (int64_t)int_or(o, "cached", 0, I64_RANGE);
+  u->failed_calls = (int64_t)int_or(o, "failed_calls", 0, I64_RANGE);
+  u->prompt_tokens = (int64_t)int_or(o, "prompt_tokens", 0, I64_RANGE);
+  u->completion_tokens = (int64_t)int_or(o, "completion_tokens", 0, I64_RANGE);
   u->latency_ms = num_or(o, "latency_ms", 0);
 }
 
@@ -223,7 +231,7 @@ ar_status ar_eval_item_from_json(const char *text, ar_eval_item *it, ar_error *e
     json_decref(o);
     return ar_fail(err, AR_ERR_PARSE, "column %d: %s", je.column, o ? "expected an object" : je.text);
   }
-  it->index = (size_t)num_or(o, "index", 0);
+  it->index = (size_t)int_or(o, "index", 0, 0, 9e15);
   it->q.id = dup_or_null(o, "id");
   it->q.question = dup_or_null(o, "question");
   it->q.manual = dup_or_null(o, "manual");
@@ -247,8 +255,8 @@ ar_status ar_eval_item_from_json(const char *text, ar_eval_item *it, ar_error *e
     for (size_t i = 0; it->hits && i < json_array_size(segs); i++) {
       json_t *s = json_array_get(segs, i);
       ar_hit *h = &it->hits[i];
-      h->rank = (int)num_or(s, "rank", (double)i + 1);
-      h->corpus_id = (int64_t)num_or(s, "corpus_id", 0);
+      h->rank = (int)int_or(s, "rank", (double)i + 1, INT_RANGE);
+      h->corpus_id = (int64_t)int_or(s, "corpus_id", 0, I64_RANGE);
       h->score = num_or(s, "score", 0);
       h->lexical_score = num_or(s, "lexical_score", NAN);
       h->dense_score = num_or(s, "dense_score", NAN);

@@ -132,8 +132,9 @@ int ar_parse_score(const char *reply, int max_score, const char **why) {
     for (size_t i = 0; i < n; i++) {
       if (v[i].scale) continue;
       double x = v[i].v;
+      /* range first: converting a double beyond long's range to long is undefined */
+      if (!(x >= 0 && x <= max_score)) { *why = "the score is out of range"; return -1; }
       if (x != (double)(long)x) { *why = "the score is not a whole number"; return -1; }
-      if (x < 0 || x > max_score) { *why = "the score is out of range"; return -1; }
       return (int)x;
     }
     *why = n ? "only a scale statement after \"Score:\"" : "no number after the last \"Score:\"";

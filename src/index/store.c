@@ -9,6 +9,10 @@
 ar_status ar_index_db_fail(ar_index *ix, ar_error *err, const char *what) {
   int code = sqlite3_extended_errcode(ix->db);
   ar_status st = (code & 0xff) == SQLITE_NOMEM ? AR_ERR_NOMEM : AR_ERR_DB;
+  /* I/O failures: the OS's reason too ("disk I/O error" alone does not say the disk is full) */
+  int sys = sqlite3_system_errno(ix->db), io = (code & 0xff) == SQLITE_IOERR || (code & 0xff) == SQLITE_FULL ||
+                                               (code & 0xff) == SQLITE_CANTOPEN;
+  if (io && sys) return ar_fail(err, st, "%s: %s: %s (%s)", ix->path, what, sqlite3_errmsg(ix->db), strerror(sys));
   return ar_fail(err, st, "%s: %s: %s", ix->path, what, sqlite3_errmsg(ix->db));
 }
 

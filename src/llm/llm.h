@@ -57,6 +57,36 @@ ar_status ar_llm_cache_key(const ar_llm_params *p, const ar_chat_msg *msgs, int 
 ar_status ar_llm_parse_completion(const char *body, size_t len, const char *where, ar_llm_reply *out,
                                   ar_error *err);
 
+/* ---- reply.c: one exchange's reply as libcurl hands it over ---- */
+typedef struct ar_llm_call {
+  const ar_llm_params *p;
+  int stream;            /* we asked for SSE */
+  int is_sse;            /* the server answered with SSE */
+  long status;
+  int in_headers;        /* past a status line, before the blank line that ends the headers */
+  char retry_after[32];
+  ar_buf body;           /* non-SSE body (reply or error) */
+  ar_sse sse;
+  ar_buf content;        /* streamed text so far */
+  ar_utf8_hold hold;
+  int done;              /* [DONE] or a finish_reason seen */
+  size_t emitted;        /* bytes handed to on_token: once > 0 a retry would repeat them */
+  int prompt_tokens, completion_tokens;
+  ar_status cb_status;   /* an error found inside a callback (curl only sees "write error") */
+  ar_error cb_err;
+  const char *where;
+} ar_llm_call;
+typedef enum { AR_TRY_OK, AR_TRY_RETRY, AR_TRY_FAIL } ar_llm_try;
+/* Before each attempt (c zeroed once, then p, stream, where set). */
+void ar_llm_call_start(ar_llm_call *c);
+/* CURLOPT_HEADERFUNCTION / CURLOPT_WRITEFUNCTION with c as their data. */
+size_t ar_llm_on_header(char *b, size_t size, size_t n, void *c);
+size_t ar_llm_on_write(char *b, size_t size, size_t n, void *c);
+/* After a transfer that completed (curl said OK): the reply in out, or the error in err and whether
+ * another attempt may help. */
+ar_llm_try ar_llm_call_reply(ar_llm_call *c, const char *endpoint, ar_llm_reply *out, ar_error *err);
+void ar_llm_call_free(ar_llm_call *c);
+
 /* ---- cache.c: the response cache in the index; value {"content","prompt_tokens","completion_tokens"} ---- */
 /* 1 on a hit (out->content filled); errors count as a miss. */
 int ar_llm_cache_lookup(const ar_llm_params *p, const char *key, ar_llm_reply *out);

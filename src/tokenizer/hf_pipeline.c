@@ -59,8 +59,12 @@ static long hf_precompiled(const ar_tokenizer *t, const uint8_t *s, size_t n, to
   size_t rl;
   while (pos < n) {
     uint8_t b = s[pos];
-    if (b < 0x80 && (pos + 1 == n || (s[pos + 1] < 0x80 && !(b == '\r' && s[pos + 1] == '\n')))) {
-      if (!(o = need(sc, dst, m + 64 + (n - pos) * 3))) return -1;
+    /* ASCII fast path; ascii_cont also marks a byte whose replacement is too long for the table (the
+     * slow path below applies it) */
+    if (b < 0x80 && !(t->ascii_val[b] < 0 && t->ascii_cont[b]) &&
+        (pos + 1 == n || (s[pos + 1] < 0x80 && !(b == '\r' && s[pos + 1] == '\n')))) {
+      /* room for this byte's replacement (up to 255 bytes) and 3 bytes for each later input byte */
+      if (!(o = need(sc, dst, m + t->ascii_len[b] + (n - pos) * 3 + 16))) return -1;
       if (t->ascii_val[b] < 0) o[m++] = (char)b;
       else { memcpy(o + m, t->cm.repl + t->ascii_val[b], t->ascii_len[b]); m += t->ascii_len[b]; }
       pos++;

@@ -60,7 +60,7 @@ static const char *find_key(const char *p, const char *e, const char *key) {
 /* Where model.vocab's array starts, or 0 (then jansson reads everything and reports what is wrong). */
 int tok_json_find_vocab(const char *s, size_t n, size_t *a) {
   const char *e = s + n, *m = find_key(ws(s, e), e, "model"), *v = m ? find_key(m, e, "vocab") : NULL;
-  if (!v || *v != '[') return 0;
+  if (!v || v >= e || *v != '[') return 0;   /* a document that ends right after "vocab": */
   *a = (size_t)(v - s);
   return 1;
 }

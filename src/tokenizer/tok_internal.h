@@ -130,6 +130,9 @@ struct ar_tokenizer {
   int n_prefix, n_suffix;
 };
 
+/* ar_tokenizer_load on bytes already read (name: for messages, and ".json" picks the HF loader as the
+ * content's leading '{' does); the fuzz targets enter here. */
+ar_status tok_load_buffer(const char *name, const char *data, size_t len, ar_tokenizer **out, ar_error *err);
 /* Loaders (fill a zeroed handle; the caller frees it on failure). */
 ar_status tok_load_spm(ar_tokenizer *t, const char *path, const uint8_t *data, size_t len, ar_error *err);
 ar_status tok_load_hf(ar_tokenizer *t, const char *path, const char *data, size_t len, ar_error *err);

@@ -95,15 +95,22 @@ ar_status ar_tokenizer_load(const char *path, ar_tokenizer **out, ar_error *err)
   char *data = NULL;
   size_t len = 0;
   ar_status s = ar_read_file(file, &data, &len, err);
-  if (s != AR_OK) { ar_free(file); return s; }
+  if (s == AR_OK) s = tok_load_buffer(file, data, len, out, err);
+  free(data);
+  ar_free(file);
+  return s;
+}
+
+ar_status tok_load_buffer(const char *name, const char *data, size_t len, ar_tokenizer **out, ar_error *err) {
+  *out = NULL;
   ar_tokenizer *t = ar_calloc(1, sizeof *t);
-  if (!t) { free(data); ar_free(file); return ar_fail(err, AR_ERR_NOMEM, "out of memory"); }
-  t->source = file;
+  if (!t) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  t->source = ar_strdup(name);
+  if (!t->source) { ar_free(t); return ar_fail(err, AR_ERR_NOMEM, "out of memory"); }
   size_t i = 0;
   while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\r' || data[i] == '\t')) i++;
-  t->hf = has_suffix(file, ".json") || (i < len && data[i] == '{');
-  s = t->hf ? tok_load_hf(t, file, data, len, err) : tok_load_spm(t, file, (const uint8_t *)data, len, err);
-  free(data);
+  t->hf = has_suffix(name, ".json") || (i < len && data[i] == '{');
+  ar_status s = t->hf ? tok_load_hf(t, name, data, len, err) : tok_load_spm(t, name, (const uint8_t *)data, len, err);
   if (s != AR_OK) { ar_tokenizer_free(t); return s; }
   finish_tables(t);
   *out = t;

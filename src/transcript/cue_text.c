@@ -104,7 +104,9 @@ static size_t entity_len(const char *s, size_t n, unsigned *cp) {
 int tr_clean_line(ar_buf *out, const char *s, size_t n, int markup) {
   size_t start = out->n;
   int pending = 0, karaoke = 0;
-  size_t i = 0;
+  size_t i = 0, next_close = 0;   /* where the next '}' is (n: none); looked up once per '}' passed, so a
+                                   * line of many "{\" without a '}' is not scanned to its end each time */
+  int have_close = 0;
   while (i < n) {
     unsigned char c = (unsigned char)s[i];
     unsigned cp;
@@ -131,8 +133,12 @@ int tr_clean_line(ar_buf *out, const char *s, size_t n, int markup) {
       }
     }
     if (c == '{' && (markup & TR_TAGS) && i + 1 < n && s[i + 1] == '\\') {   /* ASS override {\an8} */
-      const char *close = memchr(s + i, '}', n - i);
-      if (close) { i = (size_t)(close - s) + 1; continue; }
+      if (!have_close || next_close < i) {
+        const char *close = memchr(s + i, '}', n - i);
+        next_close = close ? (size_t)(close - s) : n;
+        have_close = 1;
+      }
+      if (next_close < n) { i = next_close + 1; continue; }
     }
     if (c == '&' && (markup & TR_ENTITIES) && (used = entity_len(s + i, n - i, &cp)) > 0) {
       i += used;

@@ -125,33 +125,60 @@ oom:
   return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", d->name);
 }
 
-/* Line k (0-based) of cue c. */
-static void cue_line(const tr_draft *d, const tr_cue *c, int k, const char **s, size_t *n) {
+/* A cue's lines as (start, length) spans into the draft's text: found in one pass, so comparing and
+ * joining lines costs no rescan from the cue's start (that made hostile cues of thousands of lines cubic). */
+typedef struct span { const char *s; size_t n; } span;
+
+static int cue_lines(const tr_draft *d, const tr_cue *c, span **v, size_t *cap) {
+  if ((size_t)c->n_lines > *cap) {
+    size_t nc = (size_t)c->n_lines;
+    span *nv = ar_realloc(*v, nc * sizeof *nv);
+    if (!nv) return -1;
+    *v = nv;
+    *cap = nc;
+  }
   const char *p = d->text.p + c->off, *end = p + c->len;
-  for (; k > 0; k--) p = memchr(p, '\n', (size_t)(end - p)) + 1;
-  const char *e = memchr(p, '\n', (size_t)(end - p));
-  *s = p;
-  *n = e ? (size_t)(e - p) : (size_t)(end - p);
-}
-
-static int lines_equal(const tr_draft *d, const tr_cue *a, int ka, const tr_cue *b, int kb) {
-  const char *s, *t;
-  size_t n, m;
-  cue_line(d, a, ka, &s, &n);
-  cue_line(d, b, kb, &t, &m);
-  return n == m && memcmp(s, t, n) == 0;
-}
-
-/* How many leading lines of c repeat the trailing lines of p (auto-captions show the line already
- * said above the new one, then briefly alone). */
-static int rolled_lines(const tr_draft *d, const tr_cue *p, const tr_cue *c) {
-  int max = AR_MIN(p->n_lines, c->n_lines);
-  for (int m = max; m > 0; m--) {
-    int ok = 1;
-    for (int k = 0; k < m && ok; k++) ok = lines_equal(d, c, k, p, p->n_lines - m + k);
-    if (ok) return m;
+  for (int k = 0; k < c->n_lines; k++) {
+    const char *e = memchr(p, '\n', (size_t)(end - p));
+    if (!e) e = end;
+    (*v)[k] = (span){p, (size_t)(e - p)};
+    p = e + 1;
   }
   return 0;
+}
+
+static int span_eq(span a, span b) { return a.n == b.n && memcmp(a.s, b.s, a.n) == 0; }
+
+/* How many leading lines of c (lines cl) repeat the trailing lines of p (lines pl) (auto-captions show
+ * the line already said above the new one, then briefly alone): the longest prefix of cl that is a
+ * suffix of pl, found with Knuth-Morris-Pratt over lines, linear in the lines compared. fail: scratch
+ * of c's line count. */
+static int rolled_lines(const span *pl, int np, const span *cl, int nc, int *fail) {
+  int max = AR_MIN(np, nc);
+  if (max == 0) return 0;
+  fail[0] = 0;
+  for (int i = 1, k = 0; i < max; i++) {
+    while (k > 0 && !span_eq(cl[i], cl[k])) k = fail[k - 1];
+    if (span_eq(cl[i], cl[k])) k++;
+    fail[i] = k;
+  }
+  int q = 0;
+  for (int i = np - max; i < np; i++) {
+    while (q > 0 && (q == max || !span_eq(pl[i], cl[q]))) q = fail[q - 1];
+    if (span_eq(pl[i], cl[q])) q++;
+  }
+  return q;
+}
+
+/* Last line of cue c (first: c's first line). */
+static span last_line(const tr_draft *d, const tr_cue *c) {
+  const char *p = d->text.p + c->off, *e = p + c->len, *q = e;
+  while (q > p && q[-1] != '\n') q--;
+  return (span){q, (size_t)(e - q)};
+}
+static span first_line(const tr_draft *d, const tr_cue *c) {
+  const char *p = d->text.p + c->off, *e = memchr(p, '\n', c->len);
+  return (span){p, e ? (size_t)(e - p) : c->len};
 }
 
 /* Rolling captions are recognised by their karaoke tags, or (for converted copies without tags) by
@@ -164,7 +191,7 @@ static int detect_rolling(const tr_draft *d) {
     const tr_cue *c = &d->v[i];
     if (!c->n_lines) continue;
     with_text++;
-    if (prev && lines_equal(d, c, 0, prev, prev->n_lines - 1)) rolled++;
+    if (prev && span_eq(first_line(d, c), last_line(d, prev))) rolled++;
     prev = c;
   }
   return rolled >= 3 && rolled * 2 >= with_text;
@@ -182,21 +209,29 @@ ar_status tr_draft_finish(tr_draft *d, ar_cues *out, ar_error *err) {
   ar_cue *v = ar_calloc(d->n ? d->n : 1, sizeof *v);
   if (!v) return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", d->name);
   size_t n = 0;
-  const tr_cue *prev_src = NULL;   /* previous cue with lines, before de-duplication */
+  span *lines = NULL, *prev_lines = NULL;   /* this cue's and the previous cue's (with lines, before de-dup) */
+  size_t cap = 0, prev_cap = 0;
+  int n_prev = 0, *fail = NULL;
   ar_buf joined = {0};
   for (size_t i = 0; i < d->n; i++) {
     const tr_cue *c = &d->v[i];
     if (!c->n_lines) continue;
-    int skip = (rolling && prev_src) ? rolled_lines(d, prev_src, c) : 0;
-    prev_src = c;
+    if (cue_lines(d, c, &lines, &cap)) goto oom;
+    int skip = 0;
+    if (rolling && n_prev) {
+      int *f = ar_realloc(fail, (size_t)c->n_lines * sizeof *f);
+      if (!f) goto oom;
+      fail = f;
+      skip = rolled_lines(prev_lines, n_prev, lines, c->n_lines, fail);
+    }
+    span *sw = prev_lines; prev_lines = lines; lines = sw;
+    size_t cw = prev_cap; prev_cap = cap; cap = cw;
+    n_prev = c->n_lines;
     if (skip == c->n_lines) continue;
     joined.n = 0;
-    for (int k = skip; k < c->n_lines; k++) {
-      const char *s;
-      size_t len;
-      cue_line(d, c, k, &s, &len);
-      if ((joined.n && ar_buf_append(&joined, " ", 1)) || ar_buf_append(&joined, s, len)) goto oom;
-    }
+    for (int k = skip; k < c->n_lines; k++)
+      if ((joined.n && ar_buf_append(&joined, " ", 1)) || ar_buf_append(&joined, prev_lines[k].s, prev_lines[k].n))
+        goto oom;
     double st = c->start_s > 0 ? c->start_s : 0, en = c->end_s > 0 ? c->end_s : 0;
     if (n && st < v[n - 1].start_s) {
       if (v[n - 1].start_s - st > TR_BACK_TOLERANCE_S) {
@@ -205,6 +240,7 @@ ar_status tr_draft_finish(tr_draft *d, ar_cues *out, ar_error *err) {
         fmt_time(v[n - 1].start_s, b);
         int prev_line = v[n - 1].line;
         ar_buf_free(&joined);
+        ar_free(lines); ar_free(prev_lines); ar_free(fail);
         for (size_t k = 0; k < n; k++) ar_free(v[k].text);
         ar_free(v);
         return ar_fail(err, AR_ERR_PARSE,
@@ -223,6 +259,7 @@ ar_status tr_draft_finish(tr_draft *d, ar_cues *out, ar_error *err) {
     n++;
   }
   ar_buf_free(&joined);
+  ar_free(lines); ar_free(prev_lines); ar_free(fail);
   if (n == 0) {   /* no cue with text: a valid, empty transcript */
     ar_free(v);
     return AR_OK;
@@ -232,6 +269,7 @@ ar_status tr_draft_finish(tr_draft *d, ar_cues *out, ar_error *err) {
   return AR_OK;
 oom:
   ar_buf_free(&joined);
+  ar_free(lines); ar_free(prev_lines); ar_free(fail);
   for (size_t k = 0; k < n; k++) ar_free(v[k].text);
   ar_free(v);
   return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory", d->name);

@@ -148,3 +148,14 @@ TEST(eval_format_double_like_python_repr) {
   ar_format_real(1e-05, b); ASSERT_STREQ(b, "1e-05");
   ar_format_real(0.016129032258064516, b); ASSERT_STREQ(b, "0.016129032258064516");
 }
+
+/* issue 12 finding 4: a score beyond long's range was converted with (long)x (undefined; the test build
+ * now has -fsanitize=float-cast-overflow, which stops here before the fix). */
+TEST(eval_score_huge_number_is_out_of_range) {
+  const char *why = NULL;
+  ASSERT_EQ_INT(ar_parse_score("Score: 99999999999999999999", 3, &why), -1);
+  ASSERT_STREQ(why, "the score is out of range");
+  ASSERT_EQ_INT(ar_parse_score("Score: -1e300", 3, &why), -1);
+  ASSERT_EQ_INT(ar_parse_score("Score: 2.5", 3, &why), -1);
+  ASSERT_STREQ(why, "the score is not a whole number");
+}

@@ -246,3 +246,18 @@ TEST(eval_out_of_memory_paths) {
   ar_eval_item_free(&it);
   free(seed);
 }
+
+/* Found by tests/fuzz/fuzz_judge.c: numbers outside an integer field's range in a stored item were
+ * converted with a cast (undefined); they now read as the field's default. */
+TEST(eval_item_from_json_out_of_range_numbers) {
+  ar_eval_item it;
+  ar_error err;
+  const char *js = "{\"index\":-3,\"id\":\"q1\",\"question\":\"q\",\"segments\":[{\"rank\":1e300,\"corpus_id\":-1e30}],"
+                   "\"usage\":{\"calls\":1e40}}";
+  ASSERT_EQ_INT(ar_eval_item_from_json(js, &it, &err), AR_OK);
+  ASSERT_EQ_INT(it.index, 0);
+  ASSERT(it.hits);
+  ASSERT_EQ_INT(it.hits[0].rank, 1);
+  ASSERT_EQ_INT(it.hits[0].corpus_id, 0);
+  ar_eval_item_free(&it);
+}

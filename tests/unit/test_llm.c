@@ -216,3 +216,43 @@ TEST(llm_params_from_env_prefers_aularag_key) {
   ASSERT_STREQ(q.api_key, "sk-aularag");
   unsetenv("AULARAG_LLM_URL"); unsetenv("OPENAI_API_KEY"); unsetenv("AULARAG_LLM_API_KEY");
 }
+
+/* Feeds one header line to the client's header callback from a heap block of exactly its length (as
+ * libcurl's lines are: no NUL after them), so ASan sees any read past the end. */
+static void header(ar_llm_call *c, const char *line) {
+  size_t n = strlen(line);
+  char *b = malloc(n ? n : 1);
+  memcpy(b, line, n);
+  ar_llm_on_header(b, 1, n, c);
+  free(b);
+}
+
+/* issue 12 finding 3: strtol on the status line read past it ("HTTP/1.1 \r\n": strtol skips the CR LF as
+ * space and goes on), and a header that starts with "HTTP/" reset the status and the SSE flag. */
+TEST(llm_header_callback_within_line) {
+  ar_llm_call c;
+  memset(&c, 0, sizeof c);
+  ar_llm_call_start(&c);
+  header(&c, "HTTP/1.1 \r\n");
+  ASSERT_EQ_INT(c.status, 0);
+  header(&c, "\r\n");
+  header(&c, "HTTP/1.1 200 OK\r\n");
+  ASSERT_EQ_INT(c.status, 200);
+  header(&c, "Content-Type: text/event-stream\r\n");
+  ASSERT_EQ_INT(c.is_sse, 1);
+  header(&c, "HTTP/x: 503\r\n");
+  ASSERT_EQ_INT(c.status, 200);
+  ASSERT_EQ_INT(c.is_sse, 1);
+  header(&c, "Retry-After: 7");
+  ASSERT_STREQ(c.retry_after, " 7");
+  header(&c, "\r\n");
+  /* a second response (after a 100 or a redirect) starts over */
+  header(&c, "HTTP/2 429\r\n");
+  ASSERT_EQ_INT(c.status, 429);
+  ASSERT_EQ_INT(c.is_sse, 0);
+  ASSERT_STREQ(c.retry_after, "");
+  header(&c, "HTTP/1.1");
+  header(&c, "content-type: text/event-stream; charset=utf-8");
+  ASSERT_EQ_INT(c.is_sse, 1);
+  ar_llm_call_free(&c);
+}

@@ -4,6 +4,7 @@
 #include "test.h"
 #include "core/util.h"
 #include "tokenizer/tok_internal.h"
+#include "charsmap_build.h"
 #include <limits.h>
 #include <pthread.h>
 #include <sys/stat.h>
@@ -388,5 +389,68 @@ TEST(tokenizer_json_number_exact) {
     char *e1, *e2;
     double a = tok_json_number(buf, buf + strlen(buf), &e1), b = strtod(buf, &e2);
     ASSERT_MSG(memcmp(&a, &b, sizeof a) == 0 && e1 == e2, "%s: %.17g vs %.17g", buf, a, b);
+  }
+}
+
+/* issue 12 finding 1: the Precompiled normalizer's ASCII fast path reserved 64 bytes + 3 per input byte,
+ * then copied the byte's replacement (up to 255 bytes): "a" -> 200 x "b" on 16 x "a" overflowed the
+ * scratch buffer (ASan here; malloc() abort in the release build). A replacement of 256+ bytes was
+ * dropped instead of applied. The expected ids: the same tokenizer on the replaced text written out. */
+TEST(tokenizer_precompiled_long_ascii_replacement) {
+  char b200[201], b300[301];
+  memset(b200, 'b', 200); b200[200] = 0;
+  memset(b300, 'b', 300); b300[300] = 0;
+  cm_entry e[] = {{(const uint8_t *)"a", 1, (const uint8_t *)b200, 200},
+                  {(const uint8_t *)"c", 1, (const uint8_t *)b300, 300}};
+  uint8_t *blob;
+  size_t blen;
+  ASSERT(cm_build(e, 2, &blob, &blen) == 0);
+  char *b64 = cm_base64(blob, blen);
+  free(blob);
+  ASSERT(b64);
+  size_t jl = strlen(b64) + 512;
+  char *json = malloc(jl);
+  ASSERT(json);
+  snprintf(json, jl, "{\"model\":{\"type\":\"Unigram\",\"unk_id\":0,\"vocab\":[[\"<unk>\",0.0],[\"b\",-2.0],"
+           "[\"bbb\",-1.0]]},\"normalizer\":{\"type\":\"Precompiled\",\"precompiled_charsmap\":\"%s\"},"
+           "\"pre_tokenizer\":{\"type\":\"WhitespaceSplit\"}}", b64);
+  free(b64);
+  char path[600];
+  snprintf(path, sizeof path, "%s/tokenizer.json", test_tmpdir());
+  write_file(path, json, strlen(json));
+  free(json);
+  ar_tokenizer *t = load_or_null(path);
+  ASSERT(t);
+  char in[64], want[4096];
+  int32_t got_ids[2048], want_ids[2048];
+  struct { int ch, rep, times; } cases[] = {{'a', 200, 16}, {'a', 200, 1}, {'c', 300, 1}, {'c', 300, 5}};
+  for (size_t k = 0; k < AR_ARRAY_LEN(cases); k++) {
+    memset(in, cases[k].ch, (size_t)cases[k].times);
+    size_t wn = (size_t)cases[k].rep * (size_t)cases[k].times;
+    memset(want, 'b', wn);
+    int n = ar_tokenizer_encode(t, in, (size_t)cases[k].times, got_ids, 2048, 0);
+    int m = ar_tokenizer_encode(t, want, wn, want_ids, 2048, 0);
+    ASSERT_MSG(m > 0 && n == m, "case %zu: %d ids, expected %d", k, n, m);
+    ASSERT(!memcmp(got_ids, want_ids, (size_t)n * sizeof *got_ids));
+  }
+  ar_tokenizer_free(t);
+}
+
+/* Found by tests/fuzz/fuzz_tokenizer_json.c: a tokenizer.json that ends right after "vocab": (and
+ * whitespace) made the vocab scanner read one byte past the buffer. The bytes sit in a block of exactly
+ * their size so ASan sees the read. */
+TEST(tokenizer_json_ends_after_vocab_key) {
+  const char *docs[] = {"{\"model\":{\"type\":\"Unigram\",\"vocab\":\r\r\r", "{\"model\":{\"vocab\":", "{\"model\":"};
+  for (size_t i = 0; i < AR_ARRAY_LEN(docs); i++) {
+    size_t n = strlen(docs[i]);
+    char *b = malloc(n);
+    ASSERT(b);
+    memcpy(b, docs[i], n);
+    ar_tokenizer *t = NULL;
+    ar_error err = {0};
+    ar_status s = tok_load_buffer("tokenizer.json", b, n, &t, &err);
+    free(b);
+    ar_tokenizer_free(t);
+    ASSERT_MSG(s != AR_OK && strstr(err.msg, "tokenizer.json"), "case %zu: %s", i, err.msg);
   }
 }

@@ -376,3 +376,116 @@ TEST(vtt_sloppy_blank_line_and_cr_line_endings) {
   ASSERT_EQ_INT(c.v[1].line, 9);   /* its timing line */
   ar_cues_free(&c);
 }
+
+/* issue 12 finding 2: rolling-line de-duplication tried every overlap length and walked each cue from
+ * its start for every line it compared (cubic): two adjacent cues of 2,000 one-letter lines took 19 s.
+ * The lines below make every overlap length almost match (the first cue ends in "b"), so the old code
+ * did ~n^3/6 line walks; now it is linear. The karaoke tag switches rolling mode on. */
+TEST(rolling_dedup_many_lines_is_fast) {
+  int lines = 2000;
+  ar_buf b = {0};
+  const char *head = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<00:00:01.500>x\n",
+             *mid = "b\n\n00:00:02.000 --> 00:00:03.000\n";
+  ar_buf_append(&b, head, strlen(head));
+  for (int i = 0; i < lines - 1; i++) ar_buf_append(&b, "a\n", 2);
+  ar_buf_append(&b, mid, strlen(mid));
+  for (int i = 0; i < lines; i++) ar_buf_append(&b, "a\n", 2);
+  ASSERT(!b.oom);
+  ar_cues c;
+  ar_error e;
+  double t0 = ar_now_s();
+  ASSERT_EQ_INT(ar_transcript_parse("roll.vtt", b.p, b.n, AR_FORMAT_AUTO, &c, &e), AR_OK);
+  double dt = ar_now_s() - t0;
+  ASSERT_EQ_INT(c.n, 2);
+  ASSERT_EQ_INT(strlen(c.v[1].text), 2 * lines - 1);   /* no overlap: "a a ... a" whole */
+  ar_cues_free(&c);
+  ASSERT_MSG(dt < 2, "took %.1f s", dt);
+  /* the same shape as a plain SRT of many 3-line cues: rolling switches on from content alone */
+  b.n = 0;
+  for (int i = 0; i < 1000; i++) {
+    char h[96];
+    int k = snprintf(h, sizeof h, "%d\n00:%02d:%02d,000 --> 00:%02d:%02d,500\n", i + 1, i / 60, i % 60, i / 60, i % 60);
+    ar_buf_append(&b, h, (size_t)k);
+    ar_buf_append(&b, i % 2 ? "a\na\nb\n\n" : "b\na\na\n\n", 7);
+  }
+  t0 = ar_now_s();
+  ASSERT_EQ_INT(ar_transcript_parse("roll.srt", b.p, b.n, AR_FORMAT_AUTO, &c, &e), AR_OK);
+  dt = ar_now_s() - t0;
+  ar_cues_free(&c);
+  ASSERT_MSG(dt < 2, "took %.1f s", dt);
+  ar_buf_free(&b);
+}
+
+/* The de-duplication against a direct reference on random small cues: lines from a 2-letter alphabet so
+ * that partial overlaps are common. Reference: try every overlap length, longest first. */
+TEST(rolling_dedup_matches_reference) {
+  uint64_t rng = 12;
+  for (int round = 0; round < 300; round++) {
+    int nc = 2 + (int)(ar_rng_next(&rng) % 6), nl[8];
+    char line[8][8][2];
+    ar_buf b = {0};
+    ar_buf_append(&b, "WEBVTT\n\n", 8);
+    for (int i = 0; i < nc; i++) {
+      nl[i] = 1 + (int)(ar_rng_next(&rng) % 6);
+      char h[80];
+      int k = snprintf(h, sizeof h, "00:00:%02d.000 --> 00:00:%02d.000\n%s", i, i + 1, i == 0 ? "<00:00:00.500>" : "");
+      ar_buf_append(&b, h, (size_t)k);
+      for (int j = 0; j < nl[i]; j++) {
+        line[i][j][0] = (char)('p' + ar_rng_next(&rng) % 2);
+        line[i][j][1] = 0;
+        ar_buf_append(&b, line[i][j], 1);
+        ar_buf_append(&b, "\n", 1);
+      }
+      ar_buf_append(&b, "\n", 1);
+    }
+    ar_cues c;
+    ar_error e;
+    ASSERT_EQ_INT(ar_transcript_parse("r.vtt", b.p, b.n, AR_FORMAT_AUTO, &c, &e), AR_OK);
+    size_t out = 0;
+    for (int i = 0; i < nc; i++) {
+      int skip = 0;
+      if (i > 0)
+        for (int m = AR_MIN(nl[i], nl[i - 1]); m > 0 && !skip; m--) {
+          int ok = 1;
+          for (int k = 0; k < m && ok; k++) ok = line[i][k][0] == line[i - 1][nl[i - 1] - m + k][0];
+          if (ok) skip = m;
+        }
+      if (skip == nl[i]) continue;
+      char want[32];
+      size_t w = 0;
+      for (int k = skip; k < nl[i]; k++) { if (w) want[w++] = ' '; want[w++] = line[i][k][0]; }
+      want[w] = 0;
+      ASSERT_MSG(out < c.n, "round %d: too few cues", round);
+      ASSERT_STREQ(c.v[out].text, want);
+      out++;
+    }
+    ASSERT_EQ_INT(c.n, out);
+    ar_cues_free(&c);
+    ar_buf_free(&b);
+  }
+}
+
+/* issue 12 finding 2b: "{\" (an ASS override) looked for its '}' to the end of the line every time:
+ * a 2 MB line of "{\" without one was quadratic (800 KB: 1.3 s). Now one lookup per '}'. */
+TEST(override_tags_without_close_are_linear) {
+  size_t big = 2u << 20;
+  char *s = malloc(big + 64);
+  ASSERT(s);
+  int h = snprintf(s, 64, "1\n00:00:01,000 --> 00:00:02,000\n");
+  for (size_t i = 0; i < big; i += 2) { s[h + i] = '{'; s[h + i + 1] = '\\'; }
+  ar_cues c;
+  ar_error e;
+  double t0 = ar_now_s();
+  ASSERT_EQ_INT(ar_transcript_parse("o.srt", s, h + big, AR_FORMAT_AUTO, &c, &e), AR_OK);
+  double dt = ar_now_s() - t0;
+  ASSERT_EQ_INT(c.n, 1);
+  ASSERT_EQ_INT(strlen(c.v[0].text), big);   /* no '}': the text stays */
+  ar_cues_free(&c);
+  /* overrides that do close are still removed */
+  const char *ok = "1\n00:00:01,000 --> 00:00:02,000\n{\\an8}um {\\i1}dois{\\i0} {\\ tr\xc3\xaas\n";
+  ASSERT_EQ_INT(parse("o2.srt", ok, &c, &e), AR_OK);
+  ASSERT_STREQ(c.v[0].text, "um dois {\\ três");
+  ar_cues_free(&c);
+  free(s);
+  ASSERT_MSG(dt < 2, "took %.1f s", dt);
+}
