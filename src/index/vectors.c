@@ -333,16 +333,13 @@ ar_status ar_vectors_search(ar_index *ix, const char *fingerprint, const float *
     if (!isfinite(q[i])) return ar_fail(err, AR_ERR_MODEL, "the query vector is not finite");
   size_t k = (size_t)(n > 0 ? n : 0);
   if (k > c->n) k = c->n;
-  /* filtered: rank every row and keep the first k allowed ones (exact; the scan itself ignores the filter) */
-  size_t kk = filter ? c->n : k;
-  ar_dense_hit *h = ar_malloc((kk ? kk : 1) * sizeof *h);
+  ar_dense_hit *h = ar_malloc((k ? k : 1) * sizeof *h);
   ar_cand *cand = ar_malloc((k ? k : 1) * sizeof *cand);
-  size_t nh = 0, nc = 0;
+  size_t nc = 0;
   if (!h || !cand) st = ar_fail(err, AR_ERR_NOMEM, "out of memory");
-  if (!st) st = ar_dense_topk(&c->m, q, kk, 0, h, &nh, err);
+  if (!st) st = ar_dense_topk(&c->m, q, k, 0, filter, h, &nc, err);
   if (st) { ar_free(h); ar_free(cand); return st; }
-  for (size_t i = 0; i < nh && nc < k; i++)
-    if (ar_idfilter_has(filter, h[i].id)) cand[nc++] = (ar_cand){h[i].id, h[i].score};
+  for (size_t i = 0; i < nc; i++) cand[i] = (ar_cand){h[i].id, h[i].score};
   ar_free(h);
   *out = cand;
   *n_out = nc;
