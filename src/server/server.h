@@ -28,9 +28,8 @@ typedef struct ar_srv {
   int has_vectors;             /* the index holds vectors: auto mode means hybrid with a model */
   /* Two pools, so answers waiting on an LLM for seconds never hold up searches. */
   ar_pool search, answer;
-  /* the encoder is not thread-safe: one instance, borrowed under its own lock */
+  /* one encoder shared by every worker: it is thread-safe (a state per concurrent call) */
   ar_model *model;
-  pthread_mutex_t model_mu;
   ar_srv_cache *cache;         /* search responses; NULL when off */
   atomic_int active;           /* requests between first callback and completion */
   atomic_int producers;        /* streaming threads still running */
@@ -77,7 +76,7 @@ typedef struct ar_srv_query {
 unsigned ar_srv_query_make(const ar_srv *s, const char *q, const char *k, const char *mode, ar_srv_query *out,
                            char *msg, size_t msg_size);
 void ar_srv_query_free(ar_srv_query *q);
-/* Search params for a query (model set when the query needs it; caller holds model_mu then). */
+/* Search params for a query (model set when the query needs it). */
 ar_search_params ar_srv_search_params(const ar_srv *s, const ar_srv_query *q);
 
 /* Retrieves (a search worker, the encoder when the query needs it), calls on_results (may be NULL),
