@@ -78,6 +78,24 @@ static inline int64_t dot_i8_i16(const int8_t *x, const int16_t *q, int stride) 
 #endif
 }
 
+uint64_t ar_dense_hash(const void *p, size_t n, uint64_t seed) {
+  const unsigned char *b = p;
+  const uint64_t k = 0x9E3779B97F4A7C15ull, mul = 0xFF51AFD7ED558CCDull;
+  uint64_t h[4] = {seed ^ k, seed + k, seed ^ (k >> 1), seed - k};
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int l = 0; l < 4; l++) {
+      uint64_t w;
+      memcpy(&w, b + i + 8 * l, 8);
+      h[l] = (h[l] ^ w) * mul;
+      h[l] ^= h[l] >> 29;
+    }
+  uint64_t r = (uint64_t)n * k;
+  for (int l = 0; l < 4; l++) r = (r ^ h[l]) * mul, r ^= r >> 32;
+  for (; i < n; i++) r = (r ^ b[i]) * mul, r ^= r >> 31;
+  return r ^ (r >> 29);
+}
+
 /* ---- heaps ------------------------------------------------------------------------------------ */
 
 /* a ranks below b: lower score, or equal score and larger id. */
@@ -252,6 +270,7 @@ typedef struct job {
   const q8_query *qq;
   const size_t *sel;     /* filtered: the allowed rows, ascending; positions lo..hi index it */
   size_t k, lo, hi;
+  size_t bad_row;        /* 1 + a row whose fp32 checksum failed, 0 when none */
   ar_dense_hit *heap;    /* fp32 path: k best */
   double *lb;            /* int8 path: k largest lower bounds */
   cand *c;               /* int8 path: rows that may still be in the top k */
@@ -265,6 +284,10 @@ static void scan_f32(job *j) {
   const ar_dense_matrix *m = j->m;
   for (size_t i = j->lo; i < j->hi; i++) {
     size_t r = j->sel ? j->sel[i] : i;
+    if (m->check && ar_dense_row_check(m->v + r * (size_t)m->dim, m->dim) != m->check[r]) {
+      j->bad_row = r + 1;
+      return;
+    }
     float s = ar_dense_dot(m->v + r * (size_t)m->dim, j->q, m->dim);
     if (s != s) s = -INFINITY;
     if (j->nh == j->k && s < j->heap[0].score) continue;   /* the common case: not in the top k */
@@ -337,6 +360,11 @@ static ar_status quantize_query(const ar_dense_matrix *m, const float *q, q8_que
   return AR_OK;
 }
 
+static ar_status row_fail(const ar_dense_matrix *m, size_t r, ar_error *err) {
+  return ar_fail(err, AR_ERR_DB, "dense: the vector of row %zu (id %lld) does not match its checksum", r,
+                 (long long)row_id(m, r));
+}
+
 static int thread_count(size_t n, int n_threads) {
   if (n < PAR_MIN_ROWS) return 1;
   int t = n_threads > 0 ? n_threads : ar_n_cores();
@@ -398,8 +426,10 @@ static ar_status topk_rows(const ar_dense_matrix *m, const size_t *sel, size_t n
     if (t == 0 || !started[t]) scan_thread(&jobs[t]);
   for (int t = 1; t < nt; t++)
     if (started[t]) pthread_join(tid[t], NULL);
-  for (int t = 0; t < nt; t++)
+  for (int t = 0; t < nt; t++) {
     if (jobs[t].oom) { st = ar_fail(err, AR_ERR_NOMEM, "dense: out of memory"); goto done; }
+    if (jobs[t].bad_row) { st = row_fail(m, jobs[t].bad_row - 1, err); goto done; }
+  }
 
   ar_dense_hit *best = jobs[0].heap;
   size_t nb = 0;
@@ -421,15 +451,19 @@ static ar_status topk_rows(const ar_dense_matrix *m, const size_t *sel, size_t n
       for (size_t i = 0; i < jobs[t].nh; i++) dbl_push(lb, &nl, k, jobs[t].lb[i]);
     double thr = lb[0];   /* nl == k: together the chunks hold at least min(k, n) = k rows */
     ar_free(lb);
+    jobs[0].heap = best;   /* freed below with the jobs */
     for (int t = 0; t < nt; t++)
       for (size_t i = 0; i < jobs[t].nc; i++) {
         if (jobs[t].c[i].upper < thr) continue;
         size_t r = jobs[t].c[i].row;
+        if (m->check && ar_dense_row_check(m->v + r * (size_t)m->dim, m->dim) != m->check[r]) {
+          st = row_fail(m, r, err);
+          goto done;
+        }
         float s = ar_dense_dot(m->v + r * (size_t)m->dim, q, m->dim);
         if (s != s) s = -INFINITY;
         hit_push(best, &nb, k, (ar_dense_hit){row_id(m, r), r, s});
       }
-    jobs[0].heap = best;   /* freed below with the jobs */
   }
   qsort(best, nb, sizeof *best, cmp_best_first);
   memcpy(out, best, nb * sizeof *out);

@@ -16,6 +16,9 @@ typedef struct ar_dense_matrix {
   int8_t *q8;
   int stride8;           /* dim rounded up to 32 bytes, zero padded */
   float *scale, *resid, *norm;
+  /* optional (NULL: trusted memory): per-row checksum of the fp32 rows (ar_dense_row_check). Every
+   * row a scan reads in fp32 is verified first; a mismatch fails the query with AR_ERR_DB. */
+  const uint32_t *check;
 } ar_dense_matrix;
 
 typedef struct ar_dense_hit {
@@ -39,6 +42,13 @@ ar_status ar_dense_topk(const ar_dense_matrix *m, const float *q, size_t k, int 
 ar_status ar_dense_topk_path(const ar_dense_matrix *m, const float *q, size_t k, int n_threads,
                              const ar_idfilter *filter, int use_q8, ar_dense_hit *out, size_t *n_out,
                              ar_error *err);
+/* 64-bit hash of n bytes (4 independent lanes, so it runs near memory speed); checksums of the
+ * vector section. */
+uint64_t ar_dense_hash(const void *p, size_t n, uint64_t seed);
+/* The checksum of one fp32 row (dim floats). */
+static inline uint32_t ar_dense_row_check(const float *row, int dim) {
+  return (uint32_t)ar_dense_hash(row, (size_t)dim * sizeof *row, 0x5EC7);
+}
 /* The fp32 inner product every path ranks by. */
 float ar_dense_dot(const float *a, const float *b, int dim);
 
