@@ -274,7 +274,8 @@ AR_API ar_embedder ar_model_embedder(ar_model *m);
 
 /* ---------------------------------------------------------------------------------------------
  * Index: one SQLite file (WAL): videos, segments, FTS5, vectors, LLM cache  (src/index/)
- * One ar_index per thread (SQLite connection semantics); open it several times for threads.
+ * One ar_index per thread (SQLite connection semantics); open it several times for threads. The
+ * handles of a process on one index file share its vector matrix (mapped from INDEX.vec, README).
  * ------------------------------------------------------------------------------------------- */
 typedef struct ar_index ar_index;
 

@@ -93,18 +93,34 @@ ar_status ar_vecfile_write(const char *path, const ar_dense_matrix *m, const ar_
   unsigned char page[VF_HEADER] = {0};
   memcpy(page, &h, sizeof h);
 
-  char *tmp = ar_malloc(strlen(path) + 32);
+  size_t pl = strlen(path);
+  char *tmp = ar_malloc(2 * pl + 32), *dir = tmp ? tmp + pl + 24 : NULL;
   if (!tmp) { ar_free(b); return ar_fail(err, AR_ERR_NOMEM, "out of memory"); }
   sprintf(tmp, "%s.tmp%ld", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  memcpy(dir, path, pl + 1);
+  char *slash = strrchr(dir, '/');
+  if (slash) slash[slash == dir] = 0;
+  else strcpy(dir, ".");
+  /* an unnamed file while it is written (a killed writer leaves nothing behind), named at the end;
+   * a plain temp file where the file system has no O_TMPFILE */
+  int named = 0, fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) named = 1, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   ar_status s = AR_OK;
   if (fd < 0) s = ar_fail(err, AR_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
   else if (write_all(fd, page, VF_HEADER) || write_all(fd, b, body) ||
            write_all(fd, m->v, 4 * n * (size_t)m->dim))
     s = ar_fail(err, AR_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+  if (!s && !named) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    unlink(tmp);   /* a leftover of a killed writer with our pid */
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW))
+      s = ar_fail(err, AR_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    else named = 1;
+  }
   if (fd >= 0 && close(fd) && !s) s = ar_fail(err, AR_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
   if (!s && rename(tmp, path)) s = ar_fail(err, AR_ERR_IO, "%s: cannot rename into place: %s", path, strerror(errno));
-  if (s && fd >= 0) unlink(tmp);
+  if (s && named) unlink(tmp);
   ar_free(tmp);
   ar_free(b);
   return s;
