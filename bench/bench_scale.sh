@@ -61,9 +61,13 @@ for bin in OLD NEW; do
   kill "$spid"; wait "$spid" 2>/dev/null || true; spid=
 done
 
-echo; echo "3. dense queries/s, threads sharing one encoder and the mapped matrix (5 s each)"
-printf '%-8s %10s %12s\n' threads "queries/s" "p50 ms"
-for t in 1 2 4; do build/release/bench/scale_index qps "$T/ix.db" "$T/model" $t 5 | awk '{printf "%-8s %10s %12s\n", $1, $2, $3}'; done
+echo; echo "3. dense queries/s, threads sharing one encoder and the mapped matrix (5 s each); the encoder's pool"
+echo "   with 2 threads (default: one query at a time uses it, others run on their own thread) or 1 (none)"
+printf '%-8s %12s %12s %12s %12s\n' threads "q/s pool 2" "p50 ms" "q/s pool 1" "p50 ms"
+for t in 1 2 4; do
+  a=$(build/release/bench/scale_index qps "$T/ix.db" "$T/model" $t 5 2); b=$(build/release/bench/scale_index qps "$T/ix.db" "$T/model" $t 5 1)
+  printf '%-8s %12s %12s %12s %12s\n' $t $(cut -d' ' -f2,3 <<<"$a") $(cut -d' ' -f2,3 <<<"$b")
+done
 
 echo; echo "4. dense top-10 over one course (1800 of $N segments) vs all, median of 50 queries"
 build/release/bench/scale_index filter "$T/ix.db" 1800 50 | awk '{printf "course %.3f ms, all %.3f ms (%.0fx)\n", $1, $2, $2 / $1}'

@@ -1,8 +1,9 @@
 /* scale_index.c - bench driver for an institution-sized catalog (bench/bench_scale.sh):
  *   scale_index build INDEX MODEL_DIR N          N synthetic segments (videos of 1000), random unit vectors
  *                                                 stamped with the model's fingerprint; leaves the section current
- *   scale_index qps INDEX MODEL_DIR THREADS SECS  dense ar_search from THREADS threads (own handles, one shared
- *                                                 encoder): queries/s and the median latency
+ *   scale_index qps INDEX MODEL_DIR THREADS SECS [MODEL_THREADS]  dense ar_search from THREADS threads (own
+ *                                                 handles, one shared encoder whose pool has MODEL_THREADS, default
+ *                                                 all cores): queries/s and the median latency
  *   scale_index filter INDEX ALLOWED REPS         dense top-10 over ALLOWED consecutive ids (a course) vs all rows:
  *                                                 median ms of each, same random query vectors */
 #include "aularag.h"
@@ -122,10 +123,12 @@ static int cmp_d(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static int qps(const char *path, const char *model_dir, int nt, double secs) {
+static int qps(const char *path, const char *model_dir, int nt, double secs, int model_threads) {
   ar_error err;
   ar_model *m;
-  if (ar_model_load(model_dir, ar_model_default_params(), &m, &err)) return die("model", &err);
+  ar_model_params mp = ar_model_default_params();
+  mp.n_threads = model_threads;
+  if (ar_model_load(model_dir, mp, &m, &err)) return die("model", &err);
   qjob j[16];
   pthread_t th[16];
   if (nt < 1 || nt > 16) nt = 1;
@@ -198,9 +201,10 @@ static int filter(const char *path, long allowed, int reps) {
 
 int main(int argc, char **argv) {
   if (argc == 5 && !strcmp(argv[1], "build")) return build(argv[2], argv[3], atol(argv[4]));
-  if (argc == 6 && !strcmp(argv[1], "qps")) return qps(argv[2], argv[3], atoi(argv[4]), atof(argv[5]));
+  if ((argc == 6 || argc == 7) && !strcmp(argv[1], "qps"))
+    return qps(argv[2], argv[3], atoi(argv[4]), atof(argv[5]), argc == 7 ? atoi(argv[6]) : 0);
   if (argc == 5 && !strcmp(argv[1], "filter")) return filter(argv[2], atol(argv[3]), atoi(argv[4]));
-  fprintf(stderr, "usage: scale_index build INDEX MODEL_DIR N | qps INDEX MODEL_DIR THREADS SECS | "
+  fprintf(stderr, "usage: scale_index build INDEX MODEL_DIR N | qps INDEX MODEL_DIR THREADS SECS [MODEL_THREADS] | "
                   "filter INDEX ALLOWED REPS\n");
   return 2;
 }
