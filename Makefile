@@ -60,12 +60,24 @@ $(BT)/%.o: %.c $(wildcard include/*.h src/*/*.h cli/*.h tests/unit/*.h)
 	@echo 'CC asan $<'
 	@$(CC) $(CFLAGS) -O1 -march=x86-64-v3 $(SAN) -c -o $@ $<
 
+# ThreadSanitizer build of the library and the concurrent-search check (tests/tsan/).
+BTS      := build/tsan
+TSOBJ    := $(SRC:%.c=$(BTS)/%.o) $(BTS)/$(WEB_GEN:.c=.o)
+$(BTS)/libaularag.a: $(TSOBJ)
+	rm -f $@ && ar rcs $@ $^
+$(BTS)/parallel_search: tests/tsan/parallel_search.c $(BTS)/libaularag.a
+	$(CC) $(CFLAGS) -O1 -march=x86-64-v3 -fsanitize=thread -o $@ $^ $(LDLIBS)
+$(BTS)/%.o: %.c $(wildcard include/*.h src/*/*.h cli/*.h)
+	@mkdir -p $(dir $@)
+	@echo 'CC tsan $<'
+	@$(CC) $(CFLAGS) -O1 -march=x86-64-v3 -fsanitize=thread -c -o $@ $<
+
 # The header must stay valid C on its own (whisper.cpp's test-c.c idea).
 check-header:
 	@mkdir -p build && printf '#include "aularag.h"\nint main(void){return 0;}\n' > build/hdr.c && \
 	  $(CC) -std=c11 -Wall -Wextra -Werror -Iinclude -o build/hdr build/hdr.c
 
-test: check-header $(BT)/unit_tests $(BT)/aularag $(B)/aularag
+test: check-header $(BT)/unit_tests $(BT)/aularag $(B)/aularag $(BTS)/parallel_search
 	AULARAG_BIN=$(abspath $(BT)/aularag) bash tests/run.sh $(abspath $(BT)/unit_tests)
 
 test-slow: export AULARAG_SLOW=1

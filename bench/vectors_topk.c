@@ -42,10 +42,10 @@ int main(int argc, char **argv) {
   int mismatches = 0;
   for (int path = 1; path >= 0; path--) {
     size_t nh;
-    ar_dense_topk_path(&dm, q, k, threads, path, h, &nh, &err);   /* warm-up */
+    ar_dense_topk_path(&dm, q, k, threads, NULL, path, h, &nh, &err);   /* warm-up */
     for (size_t i = 0; i < nq; i++) {
       double a = ar_now_s();
-      if (ar_dense_topk_path(&dm, q + i * dim, k, threads, path, h, &nh, &err) != AR_OK) {
+      if (ar_dense_topk_path(&dm, q + i * dim, k, threads, NULL, path, h, &nh, &err) != AR_OK) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
       }
@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
         for (size_t j = 0; j < nh; j++) fprintf(ids, "%lld%c", (long long)h[j].id, j + 1 < nh ? ' ' : '\n');
       } else {  /* check the two paths agree on this query */
         size_t n2;
-        ar_dense_topk_path(&dm, q + i * dim, k, threads, 1, h2, &n2, &err);
+        ar_dense_topk_path(&dm, q + i * dim, k, threads, NULL, 1, h2, &n2, &err);
         for (size_t j = 0; j < nh; j++) mismatches += h[j].id != h2[j].id || h[j].score != h2[j].score;
       }
     }

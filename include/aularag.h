@@ -209,7 +209,11 @@ AR_API void ar_tokenizer_free(ar_tokenizer *t);
 
 /* ---------------------------------------------------------------------------------------------
  * Encoder: multilingual-e5 (bert / xlm-roberta) from a hub directory        (src/model/)
- * Not thread-safe: an ar_model owns its scratch buffers; use one per thread, or a lock.
+ * Thread-safe once loaded: the weights are immutable and each call to ar_model_embed_ids/_texts takes
+ * a scratch state of its own (kept for reuse: one per call that ran at once). The model's thread pool
+ * serves one call at a time; a call that finds it busy runs on its calling thread alone, so N threads
+ * embedding at once use about max(N, n_threads) threads, not N x n_threads. ar_model_free: no call in
+ * flight.
  * ------------------------------------------------------------------------------------------- */
 typedef struct ar_model ar_model;
 
@@ -259,7 +263,8 @@ typedef struct ar_embedder {
   const char *fingerprint; /* what makes the vectors, recorded in the index ("e5:..." or "api:<model>");
                               vectors of another fingerprint or dim are refused, naming both */
   int dim;
-  /* n texts of one kind -> out (n x dim, L2-normalised). Thread safety is that of ctx's source. */
+  /* n texts of one kind -> out (n x dim, L2-normalised). Thread safety is that of ctx's source
+   * (ar_model_embedder's: thread-safe). */
   ar_status (*embed)(void *ctx, ar_embed_kind kind, const char *const *texts, int n, float *out, ar_error *err);
   /* Tokens of a text as the embedder sees it (prefix and specials included), the segmenter's cap;
    * NULL when unknown (the segmenter then caps by words). */
@@ -268,7 +273,8 @@ typedef struct ar_embedder {
   void *ctx;
 } ar_embedder;
 
-/* The encoder as an embedder (fingerprint = ar_model_fingerprint, ctx = m; m must outlive it). */
+/* The encoder as an embedder (fingerprint = ar_model_fingerprint, ctx = m; m must outlive it).
+ * Thread-safe, like the model: one embedder may serve every search thread. */
 AR_API ar_embedder ar_model_embedder(ar_model *m);
 
 /* Embeddings from a server: OpenAI-compatible POST {base_url}/v1/embeddings               (src/embed/)
@@ -310,7 +316,8 @@ AR_API ar_embedder ar_embed_api_embedder(ar_embed_api *a);
 
 /* ---------------------------------------------------------------------------------------------
  * Index: one SQLite file (WAL): videos, segments, FTS5, vectors, LLM cache  (src/index/)
- * One ar_index per thread (SQLite connection semantics); open it several times for threads.
+ * One ar_index per thread (SQLite connection semantics); open it several times for threads. The
+ * handles of a process on one index file share its vector matrix (mapped from INDEX.vec, README).
  * ------------------------------------------------------------------------------------------- */
 typedef struct ar_index ar_index;
 

@@ -43,7 +43,6 @@ typedef struct run {
   size_t n_done, n_resumed;
   ar_pacer pacer;
   pthread_mutex_t mu;           /* journal, progress, first error */
-  pthread_mutex_t model_mu;     /* the query encoder, shared by the workers */
   FILE *journal;
   ar_status status;
   ar_error err;
@@ -79,12 +78,9 @@ static void process(run *r, ar_index *ix, size_t i, ar_eval_item *it) {
   ar_answer a;
   memset(&a, 0, sizeof a);
   ar_error e = {0};
-  /* ar_ask in two steps: retrieval timed on its own, and under a lock when a model embeds the query
-   * (an ar_model is not thread-safe; the LLM part still runs in parallel) */
+  /* ar_ask in two steps, so retrieval is timed on its own (the encoder is shared: it is thread-safe) */
   double t0 = ar_now_s();
-  if (ap.search.model) pthread_mutex_lock(&r->model_mu);
   ar_status st = ar_search(ix, it->q.question, &ap.search, &a.results, &e);
-  if (ap.search.model) pthread_mutex_unlock(&r->model_mu);
   double t1 = ar_now_s();
   int searched = st == AR_OK;
   if (st == AR_OK) st = ar_answer_from_results(ix, it->q.question, &ap, &a, &e);
@@ -322,7 +318,6 @@ ar_status ar_eval_run(const char *index_path, const char *questions_path, const 
   r.done = ar_calloc(qs.n, 1);
   if (!r.items || !r.done) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto out_items; }
   pthread_mutex_init(&r.mu, NULL);
-  pthread_mutex_init(&r.model_mu, NULL);
   ar_pacer_init(&r.pacer, p->rpm);
   char key[65];
   settings_key(index_path, questions_path, p, r.judge, key);
@@ -384,7 +379,6 @@ out_run:
   ar_buf_free(&jpath);
   ar_pacer_destroy(&r.pacer);
   pthread_mutex_destroy(&r.mu);
-  pthread_mutex_destroy(&r.model_mu);
 out_items:
   for (size_t i = 0; r.items && i < qs.n; i++) ar_eval_item_free(&r.items[i]);
   ar_free(r.items);

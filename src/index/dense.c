@@ -78,6 +78,24 @@ static inline int64_t dot_i8_i16(const int8_t *x, const int16_t *q, int stride) 
 #endif
 }
 
+uint64_t ar_dense_hash(const void *p, size_t n, uint64_t seed) {
+  const unsigned char *b = p;
+  const uint64_t k = 0x9E3779B97F4A7C15ull, mul = 0xFF51AFD7ED558CCDull;
+  /* 8 independent lanes of h = rotl(h ^ w, 29) * mul: the multiplies overlap, ~10 GB/s */
+  uint64_t h0 = seed ^ k, h1 = seed + k, h2 = seed ^ (k >> 1), h3 = seed - k, h4 = ~h0, h5 = ~h1, h6 = ~h2, h7 = ~h3;
+  size_t i = 0;
+#define AR_LANE(h, o) do { uint64_t w; memcpy(&w, b + i + (o), 8); h ^= w; h = (h << 29 | h >> 35) * mul; } while (0)
+  for (; i + 64 <= n; i += 64) {
+    AR_LANE(h0, 0); AR_LANE(h1, 8); AR_LANE(h2, 16); AR_LANE(h3, 24);
+    AR_LANE(h4, 32); AR_LANE(h5, 40); AR_LANE(h6, 48); AR_LANE(h7, 56);
+  }
+#undef AR_LANE
+  uint64_t l[8] = {h0, h1, h2, h3, h4, h5, h6, h7}, r = (uint64_t)n * k;
+  for (int j = 0; j < 8; j++) r = (r ^ l[j]) * mul, r ^= r >> 32;
+  for (; i < n; i++) r = (r ^ b[i]) * mul, r ^= r >> 31;
+  return r ^ (r >> 29);
+}
+
 /* ---- heaps ------------------------------------------------------------------------------------ */
 
 /* a ranks below b: lower score, or equal score and larger id. */
@@ -250,7 +268,9 @@ typedef struct job {
   const ar_dense_matrix *m;
   const float *q;
   const q8_query *qq;
+  const size_t *sel;     /* filtered: the allowed rows, ascending; positions lo..hi index it */
   size_t k, lo, hi;
+  size_t bad_row;        /* 1 + a row whose fp32 checksum failed, 0 when none */
   ar_dense_hit *heap;    /* fp32 path: k best */
   double *lb;            /* int8 path: k largest lower bounds */
   cand *c;               /* int8 path: rows that may still be in the top k */
@@ -262,7 +282,12 @@ static inline int64_t row_id(const ar_dense_matrix *m, size_t r) { return m->ids
 
 static void scan_f32(job *j) {
   const ar_dense_matrix *m = j->m;
-  for (size_t r = j->lo; r < j->hi; r++) {
+  for (size_t i = j->lo; i < j->hi; i++) {
+    size_t r = j->sel ? j->sel[i] : i;
+    if (m->check && ar_dense_row_check(m->v + r * (size_t)m->dim, m->dim) != m->check[r]) {
+      j->bad_row = r + 1;
+      return;
+    }
     float s = ar_dense_dot(m->v + r * (size_t)m->dim, j->q, m->dim);
     if (s != s) s = -INFINITY;
     if (j->nh == j->k && s < j->heap[0].score) continue;   /* the common case: not in the top k */
@@ -275,7 +300,8 @@ static void scan_q8(job *j) {
   const q8_query *qq = j->qq;
   const double margin = 1e-9;   /* covers the double rounding of a and the bound */
   double t = -INFINITY;         /* k-th largest lower bound so far */
-  for (size_t r = j->lo; r < j->hi; r++) {
+  for (size_t i = j->lo; i < j->hi; i++) {
+    size_t r = j->sel ? j->sel[i] : i;
     int64_t d = dot_i8_i16(m->q8 + r * (size_t)m->stride8, qq->q16, m->stride8);
     double a = qq->s_q * (double)m->scale[r] * (double)d;
     double b = qq->a * m->resid[r] + qq->bg * m->norm[r] + margin;
@@ -285,8 +311,8 @@ static void scan_q8(job *j) {
     if (j->nh == j->k) t = j->lb[0];
     if (j->nc == j->cap) {  /* drop candidates the threshold has since passed, grow if still full */
       size_t w = 0;
-      for (size_t i = 0; i < j->nc; i++)
-        if (j->c[i].upper >= t) j->c[w++] = j->c[i];
+      for (size_t ci = 0; ci < j->nc; ci++)
+        if (j->c[ci].upper >= t) j->c[w++] = j->c[ci];
       j->nc = w;
       if (w > j->cap / 2) {
         cand *c = ar_realloc(j->c, 2 * j->cap * sizeof *c);
@@ -334,6 +360,11 @@ static ar_status quantize_query(const ar_dense_matrix *m, const float *q, q8_que
   return AR_OK;
 }
 
+static ar_status row_fail(const ar_dense_matrix *m, size_t r, ar_error *err) {
+  return ar_fail(err, AR_ERR_DB, "dense: the vector of row %zu (id %lld) does not match its checksum", r,
+                 (long long)row_id(m, r));
+}
+
 static int thread_count(size_t n, int n_threads) {
   if (n < PAR_MIN_ROWS) return 1;
   int t = n_threads > 0 ? n_threads : ar_n_cores();
@@ -343,14 +374,30 @@ static int thread_count(size_t n, int n_threads) {
   return t < 1 ? 1 : t;
 }
 
-ar_status ar_dense_topk_path(const ar_dense_matrix *m, const float *q, size_t k, int n_threads, int use_q8,
-                             ar_dense_hit *out, size_t *n_out, ar_error *err) {
+/* The rows whose id the filter allows, ascending (*out ar_malloc'd). A bit test per row is a small
+ * fraction of a scan, so this costs little even when the filter keeps most rows. */
+static ar_status select_rows(const ar_dense_matrix *m, const ar_idfilter *f, size_t **out, size_t *n_out,
+                             ar_error *err) {
+  size_t n = 0, *sel = ar_malloc((m->n ? m->n : 1) * sizeof *sel);
+  if (!sel) return ar_fail(err, AR_ERR_NOMEM, "dense: out of memory");
+  for (size_t r = 0; r < m->n; r++) {
+    sel[n] = r;
+    n += (size_t)ar_idfilter_has(f, row_id(m, r));   /* branch-free: the slot is overwritten when not kept */
+  }
+  *out = sel;
+  *n_out = n;
+  return AR_OK;
+}
+
+/* The scan over rows sel[0..n) (sel NULL: all m->n rows). */
+static ar_status topk_rows(const ar_dense_matrix *m, const size_t *sel, size_t n, const float *q, size_t k,
+                           int n_threads, int use_q8, ar_dense_hit *out, size_t *n_out, ar_error *err) {
   *n_out = 0;
-  if (k > m->n) k = m->n;
+  if (k > n) k = n;
   if (k == 0) return AR_OK;
   if (use_q8 && !m->q8) return ar_fail(err, AR_ERR_INVALID, "dense: int8 scan requested but not prepared");
   ar_status st = AR_OK;
-  int nt = thread_count(m->n, n_threads);
+  int nt = thread_count(n, n_threads);
   job jobs[64];
   pthread_t tid[64];
   int started[64] = {0};
@@ -359,10 +406,10 @@ ar_status ar_dense_topk_path(const ar_dense_matrix *m, const float *q, size_t k,
   memset(jobs, 0, sizeof jobs);
   for (int t = 0; t < nt; t++) {
     job *j = &jobs[t];
-    j->m = m; j->q = q; j->k = k;
+    j->m = m; j->q = q; j->k = k; j->sel = sel;
     j->qq = use_q8 ? &qq : NULL;
-    j->lo = m->n * (size_t)t / (size_t)nt;
-    j->hi = m->n * (size_t)(t + 1) / (size_t)nt;
+    j->lo = n * (size_t)t / (size_t)nt;
+    j->hi = n * (size_t)(t + 1) / (size_t)nt;
     if (use_q8) {
       j->cap = AR_MAX(4 * k, (size_t)256);
       j->lb = ar_malloc(k * sizeof *j->lb);
@@ -379,8 +426,10 @@ ar_status ar_dense_topk_path(const ar_dense_matrix *m, const float *q, size_t k,
     if (t == 0 || !started[t]) scan_thread(&jobs[t]);
   for (int t = 1; t < nt; t++)
     if (started[t]) pthread_join(tid[t], NULL);
-  for (int t = 0; t < nt; t++)
+  for (int t = 0; t < nt; t++) {
     if (jobs[t].oom) { st = ar_fail(err, AR_ERR_NOMEM, "dense: out of memory"); goto done; }
+    if (jobs[t].bad_row) { st = row_fail(m, jobs[t].bad_row - 1, err); goto done; }
+  }
 
   ar_dense_hit *best = jobs[0].heap;
   size_t nb = 0;
@@ -402,15 +451,19 @@ ar_status ar_dense_topk_path(const ar_dense_matrix *m, const float *q, size_t k,
       for (size_t i = 0; i < jobs[t].nh; i++) dbl_push(lb, &nl, k, jobs[t].lb[i]);
     double thr = lb[0];   /* nl == k: together the chunks hold at least min(k, n) = k rows */
     ar_free(lb);
+    jobs[0].heap = best;   /* freed below with the jobs */
     for (int t = 0; t < nt; t++)
       for (size_t i = 0; i < jobs[t].nc; i++) {
         if (jobs[t].c[i].upper < thr) continue;
         size_t r = jobs[t].c[i].row;
+        if (m->check && ar_dense_row_check(m->v + r * (size_t)m->dim, m->dim) != m->check[r]) {
+          st = row_fail(m, r, err);
+          goto done;
+        }
         float s = ar_dense_dot(m->v + r * (size_t)m->dim, q, m->dim);
         if (s != s) s = -INFINITY;
         hit_push(best, &nb, k, (ar_dense_hit){row_id(m, r), r, s});
       }
-    jobs[0].heap = best;   /* freed below with the jobs */
   }
   qsort(best, nb, sizeof *best, cmp_best_first);
   memcpy(out, best, nb * sizeof *out);
@@ -423,9 +476,25 @@ done:
   return st;
 }
 
-ar_status ar_dense_topk(const ar_dense_matrix *m, const float *q, size_t k, int n_threads, ar_dense_hit *out,
-                        size_t *n_out, ar_error *err) {
-  /* The int8 scan pays off when few rows survive its bound: k small against n. */
-  int use_q8 = m->q8 != NULL && k * 16 <= m->n;
-  return ar_dense_topk_path(m, q, k, n_threads, use_q8, out, n_out, err);
+ar_status ar_dense_topk_path(const ar_dense_matrix *m, const float *q, size_t k, int n_threads,
+                             const ar_idfilter *filter, int use_q8, ar_dense_hit *out, size_t *n_out,
+                             ar_error *err) {
+  if (!filter) return topk_rows(m, NULL, m->n, q, k, n_threads, use_q8, out, n_out, err);
+  size_t *sel, n;
+  ar_status st = select_rows(m, filter, &sel, &n, err);
+  if (!st) st = topk_rows(m, sel, n, q, k, n_threads, use_q8, out, n_out, err);
+  ar_free(sel);
+  return st;
+}
+
+ar_status ar_dense_topk(const ar_dense_matrix *m, const float *q, size_t k, int n_threads,
+                        const ar_idfilter *filter, ar_dense_hit *out, size_t *n_out, ar_error *err) {
+  size_t *sel = NULL, n = m->n;
+  ar_status st = filter ? select_rows(m, filter, &sel, &n, err) : AR_OK;
+  /* The int8 scan pays off when few rows survive its bound: k small against the rows scanned, and
+   * enough of them (a course's few thousand rows are cheaper to score in fp32 directly). */
+  int use_q8 = m->q8 != NULL && k * 16 <= n && n >= 4096;
+  if (!st) st = topk_rows(m, sel, n, q, k, n_threads, use_q8, out, n_out, err);
+  ar_free(sel);
+  return st;
 }

@@ -2,6 +2,7 @@
 #ifndef AR_DENSE_H
 #define AR_DENSE_H
 #include "aularag.h"
+#include "index/filter.h"
 
 /* The rows a query is scored against. v and ids belong to the caller; the int8 scan copy that
  * ar_dense_prepare builds belongs to the struct (ar_dense_release frees it, and only it). */
@@ -15,6 +16,9 @@ typedef struct ar_dense_matrix {
   int8_t *q8;
   int stride8;           /* dim rounded up to 32 bytes, zero padded */
   float *scale, *resid, *norm;
+  /* optional (NULL: trusted memory): per-row checksum of the fp32 rows (ar_dense_row_check). Every
+   * row a scan reads in fp32 is verified first; a mismatch fails the query with AR_ERR_DB. */
+  const uint32_t *check;
 } ar_dense_matrix;
 
 typedef struct ar_dense_hit {
@@ -28,14 +32,23 @@ ar_status ar_dense_prepare(ar_dense_matrix *m, ar_error *err);
 void ar_dense_release(ar_dense_matrix *m);
 
 /* Exact top-k by fp32 inner product, best first; equal scores: smaller id first. Writes min(k, n)
- * hits to out (room for k). n_threads: 0 = all cores; threads are only used for n >= 50000.
- * Uses the int8 copy when prepared (and k is small against n), else scans the fp32 rows; both give
- * the same hits. The query must be finite (NaN scores would sort last). */
-ar_status ar_dense_topk(const ar_dense_matrix *m, const float *q, size_t k, int n_threads, ar_dense_hit *out,
-                        size_t *n_out, ar_error *err);
+ * hits to out (room for k). filter (NULL = all): only rows whose id it allows are scored, so the
+ * result is the top-k of the allowed rows. n_threads: 0 = all cores; threads are only used for
+ * >= 50000 rows. Uses the int8 copy when prepared (and k is small against the rows scanned), else
+ * scans the fp32 rows; both give the same hits. The query must be finite (NaN scores sort last). */
+ar_status ar_dense_topk(const ar_dense_matrix *m, const float *q, size_t k, int n_threads,
+                        const ar_idfilter *filter, ar_dense_hit *out, size_t *n_out, ar_error *err);
 /* The same, forcing a path (tests and the benchmark compare them): use_q8 = 0 fp32 scan, 1 int8 scan. */
-ar_status ar_dense_topk_path(const ar_dense_matrix *m, const float *q, size_t k, int n_threads, int use_q8,
-                             ar_dense_hit *out, size_t *n_out, ar_error *err);
+ar_status ar_dense_topk_path(const ar_dense_matrix *m, const float *q, size_t k, int n_threads,
+                             const ar_idfilter *filter, int use_q8, ar_dense_hit *out, size_t *n_out,
+                             ar_error *err);
+/* 64-bit hash of n bytes (4 independent lanes, so it runs near memory speed); checksums of the
+ * vector section. */
+uint64_t ar_dense_hash(const void *p, size_t n, uint64_t seed);
+/* The checksum of one fp32 row (dim floats). */
+static inline uint32_t ar_dense_row_check(const float *row, int dim) {
+  return (uint32_t)ar_dense_hash(row, (size_t)dim * sizeof *row, 0x5EC7);
+}
 /* The fp32 inner product every path ranks by. */
 float ar_dense_dot(const float *a, const float *b, int dim);
 

@@ -299,6 +299,9 @@ ar_status ar_ingest(ar_index *ix, const char *const *paths, int n_paths, const a
   if (emb && (st = ar_vectors_embed_pending_with(ix, emb, p->embed_batch, p->progress, p->user_data,
                                                 &stats->embedded, err)))
     goto done;
+  /* leave the vector section current, so the next search maps it instead of reading every row; it is
+   * a cache (the index is complete without it), so failing to write it is not an ingest error */
+  ar_vectors_refresh(ix, NULL);
 
   if (overall != AR_OK)
     st = ar_fail(err, overall, "%d of %zu transcripts could not be ingested (see the messages above)",

@@ -213,6 +213,7 @@ ar_status ar_index_open(const char *path, ar_index_params p, ar_index **out, ar_
   }
   if ((st = check_schema(ix, &p, err))) { ar_index_close(ix); return st; }
   if ((st = ar_courses_migrate(ix, err))) { ar_index_close(ix); return st; }
+  if (!p.read_only && (st = ar_vectors_migrate(ix, err))) { ar_index_close(ix); return st; }
   if ((st = ar_analyzer_new(ix->lang, 0, &ix->query_an, err))) { ar_index_close(ix); return st; }
   *out = ix;
   return AR_OK;

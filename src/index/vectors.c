@@ -2,25 +2,44 @@
  * embedding of pending segments in committed batches, and the cached matrix dense search scans. */
 #include "index/vectors.h"
 #include "index/dense.h"
+#include "index/vecfile.h"
 #include "core/util.h"
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-struct ar_vcache {
-  float *v;              /* n x dim, normalised */
-  int64_t *ids;          /* ascending segment ids (the load's ORDER BY), so lookups can bisect */
-  size_t n;
-  int dim;
-  char model[256];
-  int64_t data_version;  /* PRAGMA data_version at load: changes when another connection commits */
-  ar_dense_matrix m;
-};
+/* Process-wide: the current matrix of each index file (by device and inode). cur is not a reference:
+ * the last handle to release a matrix frees it and clears cur. */
+typedef struct reg_entry {
+  dev_t dev;
+  ino_t ino;
+  ar_vcache *cur;
+  struct reg_entry *next;
+} reg_entry;
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static reg_entry *reg;
+
+static void vcache_destroy(ar_vcache *c) {
+  if (c->map.base) ar_vecfile_unmap(&c->map);
+  else ar_dense_release(&c->m);
+  ar_free(c->v);
+  ar_free(c->ids);
+  ar_free(c->check);
+  ar_free(c);
+}
 
 void ar_vcache_free(ar_vcache *c) {
   if (!c) return;
-  ar_dense_release(&c->m);
-  ar_free(c->v);
-  ar_free(c->ids);
-  ar_free(c);
+  pthread_mutex_lock(&reg_mu);
+  int last = --c->refs == 0;
+  if (last)
+    for (reg_entry *e = reg; e; e = e->next)
+      if (e->cur == c) e->cur = NULL;
+  pthread_mutex_unlock(&reg_mu);
+  if (last) vcache_destroy(c);
 }
 
 void ar_vectors_invalidate(ar_index *ix) {
@@ -234,7 +253,63 @@ done:
   return st;
 }
 
-/* ---- the matrix ------------------------------------------------------------------------------ */
+/* ---- the stamp: which state of the vectors a matrix holds --------------------------------------- */
+
+/* Triggers bump meta 'vectors_gen' in every transaction that changes a vector, atomically with the
+ * change; 'vectors_uid' tells this index from any other (a copied or re-created file). Run at every
+ * writable open; writes only when something is missing. */
+ar_status ar_vectors_migrate(ar_index *ix, ar_error *err) {
+  sqlite3_stmt *q = NULL;
+  int have = -1;
+  if (sqlite3_prepare_v2(ix->db, "SELECT (SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE "
+                         "'vectors_gen_%') + (SELECT count(*) FROM meta WHERE key IN ('vectors_gen','vectors_uid'))",
+                         -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+    have = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  if (have < 0) return ar_index_db_fail(ix, err, "reading the vectors generation");
+  if (have == 5) return AR_OK;
+  static const char *bump = " BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_gen'; END";
+  char sql[1024];
+  uint64_t seed = (uint64_t)getpid() << 32 ^ (uint64_t)(ar_now_s() * 1e9) ^ (uint64_t)(uintptr_t)ix;
+  snprintf(sql, sizeof sql,
+           "BEGIN IMMEDIATE;"
+           "CREATE TRIGGER IF NOT EXISTS vectors_gen_ai AFTER INSERT ON vectors%s;"
+           "CREATE TRIGGER IF NOT EXISTS vectors_gen_ad AFTER DELETE ON vectors%s;"
+           "CREATE TRIGGER IF NOT EXISTS vectors_gen_au AFTER UPDATE ON vectors%s;"
+           "INSERT OR IGNORE INTO meta(key, value) VALUES('vectors_gen', '1');"
+           "INSERT OR IGNORE INTO meta(key, value) VALUES('vectors_uid', '%llu');"
+           "COMMIT", bump, bump, bump, (unsigned long long)(ar_rng_next(&seed) >> 1));
+  if (sqlite3_exec(ix->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+    ar_status st = ar_index_db_fail(ix, err, "adding the vectors generation");
+    sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+    return st;
+  }
+  return AR_OK;
+}
+
+/* The index's current stamp (gen -1 when it has none: an index not yet opened for writing by this
+ * version), model and dim from meta. */
+static ar_status read_stamp(ar_index *ix, ar_vecstamp *st, ar_error *err) {
+  memset(st, 0, sizeof *st);
+  st->gen = -1;
+  ar_status s = read_model_meta(ix, st->model, &st->dim, err);
+  char *g = NULL, *u = NULL;
+  if (!s) s = ar_index_meta_get(ix, "vectors_gen", &g, err);
+  if (!s) s = ar_index_meta_get(ix, "vectors_uid", &u, err);
+  if (!s && g && u) {
+    st->gen = strtoll(g, NULL, 10);
+    st->uid = strtoull(u, NULL, 10);
+  }
+  ar_free(g);
+  ar_free(u);
+  return s;
+}
+
+static int stamp_eq(const ar_vecstamp *a, const ar_vecstamp *b) {
+  return a->uid == b->uid && a->gen == b->gen && a->dim == b->dim && strcmp(a->model, b->model) == 0;
+}
+
+/* ---- loading ----------------------------------------------------------------------------------- */
 
 static int64_t data_version(ar_index *ix) {
   sqlite3_stmt *q = NULL;
@@ -245,41 +320,40 @@ static int64_t data_version(ar_index *ix) {
   return v;
 }
 
-static ar_status load_matrix(ar_index *ix, ar_vcache **out, ar_error *err) {
-  *out = NULL;
-  ar_vcache *c = ar_calloc(1, sizeof *c);
-  if (!c) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+/* Every vector row through SQLite, in one read transaction with the stamp it matches. */
+static ar_status load_rows(ar_index *ix, ar_vcache *c, ar_error *err) {
+  if (sqlite3_exec(ix->db, "SAVEPOINT load_vectors", NULL, NULL, NULL) != SQLITE_OK)
+    return ar_index_db_fail(ix, err, "reading vectors");
   c->data_version = data_version(ix);
-  ar_status st = read_model_meta(ix, c->model, &c->dim, err);
-  if (st) { ar_vcache_free(c); return st; }
+  ar_status st = read_stamp(ix, &c->stamp, err);
   sqlite3_stmt *q = NULL;
   size_t cap = 0;
-  if (sqlite3_prepare_v2(ix->db, "SELECT segment_id, blob FROM vectors ORDER BY segment_id", -1, &q, NULL) != SQLITE_OK) {
-    ar_vcache_free(c);
-    return ar_index_db_fail(ix, err, "reading vectors");
-  }
-  int rc;
-  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+  int dim = c->stamp.dim;
+  if (!st && sqlite3_prepare_v2(ix->db, "SELECT segment_id, blob FROM vectors ORDER BY segment_id", -1, &q, NULL) !=
+                 SQLITE_OK)
+    st = ar_index_db_fail(ix, err, "reading vectors");
+  int rc = SQLITE_DONE;
+  while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
     int64_t id = sqlite3_column_int64(q, 0);
     const unsigned char *b = sqlite3_column_blob(q, 1);
     int bytes = sqlite3_column_bytes(q, 1);
-    if (c->dim <= 0 || bytes != c->dim * 4) {
+    if (dim <= 0 || bytes != dim * 4) {
       st = ar_fail(err, AR_ERR_DB, "%s: the vector of segment %lld has %d bytes, expected %d (dim %d in meta)",
-                   ix->path, (long long)id, bytes, c->dim * 4, c->dim);
+                   ix->path, (long long)id, bytes, dim * 4, dim);
       break;
     }
-    if (c->n == cap) {
+    if (c->m.n == cap) {
       cap = cap ? 2 * cap : 1024;
-      float *v = ar_realloc(c->v, cap * (size_t)c->dim * sizeof *v);
+      float *v = ar_realloc(c->v, cap * (size_t)dim * sizeof *v);
       if (v) c->v = v;
       int64_t *ids = ar_realloc(c->ids, cap * sizeof *ids);
       if (ids) c->ids = ids;
-      if (!v || !ids) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory loading %zu vectors", c->n); break; }
+      if (!v || !ids) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory loading %zu vectors", c->m.n); break; }
     }
-    float *row = c->v + c->n * (size_t)c->dim;
-    from_le(b, c->dim, row);
+    float *row = c->v + c->m.n * (size_t)dim;
+    from_le(b, dim, row);
     double s = 0;
-    for (int i = 0; i < c->dim; i++) s += (double)row[i] * row[i];
+    for (int i = 0; i < dim; i++) s += (double)row[i] * row[i];
     if (!isfinite(s) || s == 0) {
       st = ar_fail(err, AR_ERR_DB, "%s: the vector of segment %lld is %s", ix->path, (long long)id,
                    s == 0 ? "zero" : "not finite");
@@ -287,81 +361,203 @@ static ar_status load_matrix(ar_index *ix, ar_vcache **out, ar_error *err) {
     }
     if (fabs(s - 1) > 1e-6) {   /* stored normalised by the encoder; older or foreign rows are fixed here */
       float inv = (float)(1 / sqrt(s));
-      for (int i = 0; i < c->dim; i++) row[i] *= inv;
+      for (int i = 0; i < dim; i++) row[i] *= inv;
     }
-    c->ids[c->n++] = id;
+    c->ids[c->m.n++] = id;
   }
   if (!st && rc != SQLITE_DONE) st = ar_index_db_fail(ix, err, "reading vectors");
   sqlite3_finalize(q);
-  if (!st) {
-    c->m = (ar_dense_matrix){.v = c->v, .ids = c->ids, .n = c->n, .dim = c->dim};
-    /* the int8 copy only pays off past a few thousand rows */
-    if (c->n >= 4096) st = ar_dense_prepare(&c->m, err);
+  sqlite3_exec(ix->db, "RELEASE load_vectors", NULL, NULL, NULL);
+  c->m.v = c->v;
+  c->m.ids = c->ids;
+  c->m.dim = dim;
+  return st;
+}
+
+static const char *section_path(ar_index *ix, char *buf, size_t size) {
+  snprintf(buf, size, "%s.vec", ix->path);
+  return buf;
+}
+
+/* A matrix for the index's state `want`: its mapped section when that is current and intact; else
+ * the rows from SQLite, written out as a new section (then mapped) when the index is stamped. A
+ * section that cannot be written (read-only folder) is bypassed: the heap copy serves. */
+static ar_status open_matrix(ar_index *ix, const ar_vecstamp *want, ar_vcache **out, ar_error *err) {
+  *out = NULL;
+  char path[4200];
+  section_path(ix, path, sizeof path);
+  ar_vcache *c = ar_calloc(1, sizeof *c);
+  if (!c) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  c->refs = 1;
+  if (want->gen >= 0 && ar_vecfile_map(path, want, &c->map, NULL) == AR_OK) {
+    c->stamp = *want;
+    c->m = c->map.m;
+    *out = c;
+    return AR_OK;
   }
-  if (st) { ar_vcache_free(c); return st; }
+  ar_status st = load_rows(ix, c, err);
+  if (!st && c->m.n) {
+    /* the int8 copy only pays off past a few thousand rows, but a section always carries it */
+    int section = c->stamp.gen >= 0;
+    if (section || c->m.n >= 4096) st = ar_dense_prepare(&c->m, err);
+    if (!st && section) {
+      c->check = ar_malloc(c->m.n * sizeof *c->check);
+      if (!c->check) st = ar_fail(err, AR_ERR_NOMEM, "out of memory");
+      for (size_t r = 0; !st && r < c->m.n; r++) c->check[r] = ar_dense_row_check(c->v + r * (size_t)c->m.dim, c->m.dim);
+      c->m.check = c->check;
+      ar_vecmap vm;
+      if (!st && ar_vecfile_write(path, &c->m, &c->stamp, NULL) == AR_OK &&
+          ar_vecfile_map(path, &c->stamp, &vm, NULL) == AR_OK) {
+        /* serve from the mapping: the fp32 rows stay on disk until a query rescores them */
+        ar_dense_release(&c->m);
+        ar_free(c->v); ar_free(c->ids); ar_free(c->check);
+        c->v = NULL; c->ids = NULL; c->check = NULL;
+        c->map = vm;
+        c->m = vm.m;
+      }
+    }
+  }
+  if (st) { vcache_destroy(c); return st; }
   *out = c;
   return AR_OK;
 }
 
-/* The loaded matrix, (re)loaded when absent or when another connection has committed since. */
-static ar_status get_matrix(ar_index *ix, const char *fingerprint, int dim, ar_vcache **out, ar_error *err) {
-  if (ix->vcache && ix->vcache->data_version != data_version(ix)) ar_vectors_invalidate(ix);
-  if (!ix->vcache) {
-    ar_status st = load_matrix(ix, &ix->vcache, err);
-    if (st) return st;
-  }
+/* Points ix->vcache at the matrix of the index's current state: the handle's own when still current,
+ * else the process's shared one for this file, else a new one (shared from then on). */
+static ar_status current_matrix(ar_index *ix, ar_error *err) {
+  ar_vecstamp want;
+  ar_status st = read_stamp(ix, &want, err);
+  if (st) return st;
   ar_vcache *c = ix->vcache;
-  if (c->n == 0)
+  if (c && !atomic_load(&c->bad) &&
+      (want.gen >= 0 ? stamp_eq(&c->stamp, &want) : c->stamp.gen < 0 && c->data_version == data_version(ix)))
+    return AR_OK;
+  ar_vectors_invalidate(ix);
+  if (want.gen < 0) return open_matrix(ix, &want, &ix->vcache, err);   /* unstamped: private */
+  struct stat sb;
+  if (stat(ix->path, &sb)) return ar_fail(err, AR_ERR_IO, "%s: %s", ix->path, strerror(errno));
+  pthread_mutex_lock(&reg_mu);
+  reg_entry *e = reg;
+  while (e && !(e->dev == sb.st_dev && e->ino == sb.st_ino)) e = e->next;
+  if (!e && (e = ar_calloc(1, sizeof *e))) {
+    e->dev = sb.st_dev;
+    e->ino = sb.st_ino;
+    e->next = reg;
+    reg = e;
+  }
+  if (!e) st = ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  else if (e->cur && !atomic_load(&e->cur->bad) && stamp_eq(&e->cur->stamp, &want)) {
+    e->cur->refs++;
+    ix->vcache = e->cur;
+  } else if (!(st = open_matrix(ix, &want, &ix->vcache, err)) && ix->vcache->stamp.gen >= 0) {
+    e->cur = ix->vcache;   /* the one before stays alive for the searches still holding it */
+  }
+  pthread_mutex_unlock(&reg_mu);
+  return st;
+}
+
+/* The current matrix, checked against the query's model. */
+static ar_status get_matrix(ar_index *ix, const char *fingerprint, int dim, ar_vcache **out, ar_error *err) {
+  ar_status st = current_matrix(ix, err);
+  if (st) return st;
+  ar_vcache *c = ix->vcache;
+  if (c->m.n == 0)
     return ar_fail(err, AR_ERR_NOTFOUND, "%s has no vectors: ingest with --model DIR (or $AULARAG_MODEL) first",
                    ix->path);
-  if (strcmp(c->model, fingerprint) != 0 || c->dim != dim)
+  if (strcmp(c->stamp.model, fingerprint) != 0 || c->stamp.dim != dim)
     return ar_fail(err, AR_ERR_MISMATCH,
                    "%s: its vectors were made with model %s (dim %d), not with %s (dim %d); query with that model",
-                   ix->path, *c->model ? c->model : "(unknown)", c->dim, fingerprint, dim);
+                   ix->path, *c->stamp.model ? c->stamp.model : "(unknown)", c->stamp.dim, fingerprint, dim);
   *out = c;
   return AR_OK;
 }
 
-ar_status ar_vectors_search(ar_index *ix, const char *fingerprint, const float *q, int dim, int n,
-                            const ar_idfilter *filter, ar_cand **out, size_t *n_out, ar_error *err) {
+/* A mapped row failed its checksum: the section is corrupt. Drop it (file and matrix) so the next
+ * attempt rebuilds from SQLite. */
+static void drop_corrupt(ar_index *ix) {
+  char path[4200];
+  if (ix->vcache && ix->vcache->map.base) {
+    atomic_store(&ix->vcache->bad, 1);
+    unlink(section_path(ix, path, sizeof path));
+  }
+  ar_vectors_invalidate(ix);
+}
+
+ar_status ar_vectors_refresh(ar_index *ix, ar_error *err) {
+  int any = ar_vectors_any(ix);
+  if (any < 0) return ar_index_db_fail(ix, err, "reading vectors");
+  if (!any) return AR_OK;
+  ar_vecstamp want;
+  char path[4200];
+  ar_status st = read_stamp(ix, &want, err);
+  if (st || want.gen < 0 || ar_vecfile_current(section_path(ix, path, sizeof path), &want)) return st;
+  return current_matrix(ix, err);
+}
+
+static ar_status search_once(ar_index *ix, const char *fingerprint, const float *q, int dim, int n,
+                             const ar_idfilter *filter, ar_cand **out, size_t *n_out, ar_error *err) {
   *out = NULL;
   *n_out = 0;
-  ar_vcache *c;
+  ar_vcache *c = NULL;
   ar_status st = get_matrix(ix, fingerprint, dim, &c, err);
   if (st) return st;
   for (int i = 0; i < dim; i++)
     if (!isfinite(q[i])) return ar_fail(err, AR_ERR_MODEL, "the query vector is not finite");
   size_t k = (size_t)(n > 0 ? n : 0);
-  if (k > c->n) k = c->n;
-  /* filtered: rank every row and keep the first k allowed ones (exact; the scan itself ignores the filter) */
-  size_t kk = filter ? c->n : k;
-  ar_dense_hit *h = ar_malloc((kk ? kk : 1) * sizeof *h);
+  if (k > c->m.n) k = c->m.n;
+  ar_dense_hit *h = ar_malloc((k ? k : 1) * sizeof *h);
   ar_cand *cand = ar_malloc((k ? k : 1) * sizeof *cand);
-  size_t nh = 0, nc = 0;
+  size_t nc = 0;
   if (!h || !cand) st = ar_fail(err, AR_ERR_NOMEM, "out of memory");
-  if (!st) st = ar_dense_topk(&c->m, q, kk, 0, h, &nh, err);
+  if (!st) st = ar_dense_topk(&c->m, q, k, 0, filter, h, &nc, err);
   if (st) { ar_free(h); ar_free(cand); return st; }
-  for (size_t i = 0; i < nh && nc < k; i++)
-    if (ar_idfilter_has(filter, h[i].id)) cand[nc++] = (ar_cand){h[i].id, h[i].score};
+  for (size_t i = 0; i < nc; i++) cand[i] = (ar_cand){h[i].id, h[i].score};
   ar_free(h);
   *out = cand;
   *n_out = nc;
   return AR_OK;
 }
 
-ar_status ar_vectors_cosines(ar_index *ix, const char *fingerprint, const float *q, int dim, const int64_t *ids,
-                             size_t n, double *out, ar_error *err) {
-  ar_vcache *c;
+ar_status ar_vectors_search(ar_index *ix, const char *fingerprint, const float *q, int dim, int n,
+                            const ar_idfilter *filter, ar_cand **out, size_t *n_out, ar_error *err) {
+  ar_status st = search_once(ix, fingerprint, q, dim, n, filter, out, n_out, err);
+  if (st == AR_ERR_DB && ix->vcache && ix->vcache->map.base) {   /* a corrupt section: rebuild, once */
+    drop_corrupt(ix);
+    st = search_once(ix, fingerprint, q, dim, n, filter, out, n_out, err);
+  }
+  return st;
+}
+
+static ar_status cosines_once(ar_index *ix, const char *fingerprint, const float *q, int dim, const int64_t *ids,
+                              size_t n, double *out, ar_error *err) {
+  ar_vcache *c = NULL;
   ar_status st = get_matrix(ix, fingerprint, dim, &c, err);
   if (st) return st;
+  const ar_dense_matrix *m = &c->m;
   for (size_t i = 0; i < n; i++) {
-    size_t lo = 0, hi = c->n;   /* ids ascending: bisect */
+    size_t lo = 0, hi = m->n;   /* ids ascending: bisect */
     while (lo < hi) {
       size_t mid = lo + (hi - lo) / 2;
-      if (c->ids[mid] < ids[i]) lo = mid + 1;
+      if (m->ids[mid] < ids[i]) lo = mid + 1;
       else hi = mid;
     }
-    out[i] = lo < c->n && c->ids[lo] == ids[i] ? ar_dense_dot(c->v + lo * (size_t)dim, q, dim) : NAN;
+    out[i] = NAN;
+    if (lo == m->n || m->ids[lo] != ids[i]) continue;
+    const float *row = m->v + lo * (size_t)dim;
+    if (m->check && ar_dense_row_check(row, dim) != m->check[lo])
+      return ar_fail(err, AR_ERR_DB, "%s: the vector of segment %lld does not match its checksum", ix->path,
+                     (long long)ids[i]);
+    out[i] = ar_dense_dot(row, q, dim);
   }
   return AR_OK;
+}
+
+ar_status ar_vectors_cosines(ar_index *ix, const char *fingerprint, const float *q, int dim, const int64_t *ids,
+                             size_t n, double *out, ar_error *err) {
+  ar_status st = cosines_once(ix, fingerprint, q, dim, ids, n, out, err);
+  if (st == AR_ERR_DB && ix->vcache && ix->vcache->map.base) {
+    drop_corrupt(ix);
+    st = cosines_once(ix, fingerprint, q, dim, ids, n, out, err);
+  }
+  return st;
 }

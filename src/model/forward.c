@@ -11,9 +11,47 @@
 #define AR_CHUNK_TOKENS 4096 /* tokens per forward chunk: big enough for GEMM efficiency, small enough for RSS */
 #define AR_ATT_ROWS 12       /* query rows per attention step: their scores stay in L1 */
 
-void ar_run_state_free(ar_run_state *rs) {
+static void run_state_free(ar_run_state *rs) {
   ar_free(rs->x); ar_free(rs->qkv); ar_free(rs->ctx); ar_free(rs->a); ar_free(rs->ff); ar_free(rs->att);
   memset(rs, 0, sizeof *rs);
+}
+
+static void state_free(ar_model_state *st) {
+  if (!st) return;
+  run_state_free(&st->rs);
+  ar_free(st->row);
+  ar_free(st->rowraw);
+  ar_free(st);
+}
+
+void ar_model_states_free(ar_model *m) {
+  while (m->free_states) {
+    ar_model_state *st = m->free_states;
+    m->free_states = st->next;
+    state_free(st);
+  }
+}
+
+/* An idle state from the free list, or a new one (NULL when out of memory). */
+static ar_model_state *state_take(ar_model *m) {
+  pthread_mutex_lock(&m->states_mu);
+  ar_model_state *st = m->free_states;
+  if (st) m->free_states = st->next;
+  pthread_mutex_unlock(&m->states_mu);
+  if (st) return st;
+  st = ar_calloc(1, sizeof *st);
+  if (!st) return NULL;
+  st->row = ar_malloc((size_t)m->c.hidden * sizeof(float));
+  st->rowraw = ar_malloc((size_t)m->c.hidden * 4);
+  if (!st->row || !st->rowraw) { state_free(st); return NULL; }
+  return st;
+}
+
+static void state_give(ar_model *m, ar_model_state *st) {
+  pthread_mutex_lock(&m->states_mu);
+  st->next = m->free_states;
+  m->free_states = st;
+  pthread_mutex_unlock(&m->states_mu);
 }
 
 /* Per-worker attention scratch, in floats: packed keys [n, d] and values [n, d] and AR_ATT_ROWS rows
@@ -24,10 +62,9 @@ static size_t att_floats(const ar_model *m) {
   return ar_pack_size(d, n) + ar_pack_size(n, d) + (size_t)AR_ATT_ROWS * n;
 }
 
-static ar_status ensure_state(ar_model *m, int T, ar_error *err) {
-  ar_run_state *rs = &m->rs;
+static ar_status ensure_state(const ar_model *m, ar_run_state *rs, int T, ar_error *err) {
   if (T <= rs->cap_tokens) return AR_OK;
-  ar_run_state_free(rs);
+  run_state_free(rs);
   size_t H = (size_t)m->c.hidden, F = (size_t)m->c.inter, t = (size_t)T;
   rs->x = ar_malloc(t * H * sizeof(float));       /* [T, H] */
   rs->qkv = ar_malloc(t * 3 * H * sizeof(float)); /* [T, 3H] */
@@ -37,7 +74,7 @@ static ar_status ensure_state(ar_model *m, int T, ar_error *err) {
   rs->att_stride = (att_floats(m) + 15) & ~(size_t)15;
   rs->att = ar_malloc((size_t)m->n_threads * rs->att_stride * sizeof(float) + 64);
   if (!rs->x || !rs->qkv || !rs->ctx || !rs->a || !rs->ff || !rs->att) {
-    ar_run_state_free(rs);
+    run_state_free(rs);
     return ar_fail(err, AR_ERR_NOMEM, "out of memory for %d tokens of activations", T);
   }
   rs->cap_tokens = T;
@@ -45,19 +82,20 @@ static ar_status ensure_state(ar_model *m, int T, ar_error *err) {
 }
 
 /* One row of an embedding table, widened to fp32 in dst; -1 if it holds NaN/Inf or cannot be read. */
-static int table_row(ar_model *m, const ar_emb_table *e, int r, float *dst) {
+static int table_row(const ar_model *m, ar_model_state *st, const ar_emb_table *e, int r, float *dst) {
   const ar_st_tensor *t = e->t;
   size_t n = (size_t)e->cols, el = t->dtype == AR_ST_F32 ? 4 : 2;
-  if (ar_st_read(&m->st, t, (size_t)r * n * el, m->rowraw, n * el)) return -1;
-  if (t->dtype == AR_ST_F32) memcpy(dst, m->rowraw, n * 4);
-  else if (t->dtype == AR_ST_F16) ar_widen_f16(m->rowraw, dst, n);
-  else ar_widen_bf16(m->rowraw, dst, n);
+  if (ar_st_read(&m->st, t, (size_t)r * n * el, st->rowraw, n * el)) return -1;
+  if (t->dtype == AR_ST_F32) memcpy(dst, st->rowraw, n * 4);
+  else if (t->dtype == AR_ST_F16) ar_widen_f16(st->rowraw, dst, n);
+  else ar_widen_bf16(st->rowraw, dst, n);
   uint32_t bad = 0, u;
   for (size_t i = 0; i < n; i++) { memcpy(&u, dst + i, 4); bad |= (u & 0x7F800000u) == 0x7F800000u; }
   return bad ? -1 : 0;
 }
 
-static ar_status embed_tokens(ar_model *m, const int32_t *ids, int n, float *x, ar_error *err) {
+static ar_status embed_tokens(const ar_model *m, ar_model_state *st, const int32_t *ids, int n, float *x,
+                              ar_error *err) {
   const ar_model_config *c = &m->c;
   int H = c->hidden;
   const ar_emb_table *bad = NULL;
@@ -69,11 +107,11 @@ static ar_status embed_tokens(ar_model *m, const int32_t *ids, int n, float *x, 
     if (c->pos_offset == 0) p = i;
     else if (ids[i] != c->pad_id) p = ++count + c->pad_id;
     else p = c->pad_id;
-    if (table_row(m, &m->word, ids[i], xi)) { bad = &m->word; bad_row = ids[i]; break; }
-    if (table_row(m, &m->type, 0, m->row)) { bad = &m->type; bad_row = 0; break; }
-    for (int j = 0; j < H; j++) xi[j] += m->row[j];
-    if (table_row(m, &m->pos, p, m->row)) { bad = &m->pos; bad_row = p; break; }
-    for (int j = 0; j < H; j++) xi[j] += m->row[j];
+    if (table_row(m, st, &m->word, ids[i], xi)) { bad = &m->word; bad_row = ids[i]; break; }
+    if (table_row(m, st, &m->type, 0, st->row)) { bad = &m->type; bad_row = 0; break; }
+    for (int j = 0; j < H; j++) xi[j] += st->row[j];
+    if (table_row(m, st, &m->pos, p, st->row)) { bad = &m->pos; bad_row = p; break; }
+    for (int j = 0; j < H; j++) xi[j] += st->row[j];
     ar_layernorm(xi, m->emb_ln_g, m->emb_ln_b, H, c->eps);
   }
   if (bad)
@@ -84,7 +122,10 @@ static ar_status embed_tokens(ar_model *m, const int32_t *ids, int n, float *x, 
 
 /* ---- parallel jobs ---- */
 typedef struct job {
-  ar_model *m;
+  const ar_model *m;
+  ar_run_state *rs;            /* this call's activations */
+  ar_pool *pool;               /* the model's pool, or NULL: this thread alone (another call has the pool) */
+  int nt;                      /* threads working on the call */
   int T;                       /* tokens in the chunk */
   int ns;                      /* sequences in the chunk */
   const int *off, *len;        /* per sequence: first token row, length */
@@ -98,6 +139,13 @@ typedef struct job {
   float *ry;
   const float *rres, *rg, *rb;
 } job;
+
+/* Runs the tasks on the call's pool, or one after another on this thread. */
+static void run_tasks(job *j, int n_tasks, ar_task_fn fn) {
+  if (j->pool) ar_pool_run(j->pool, n_tasks, fn, j);
+  else
+    for (int t = 0; t < n_tasks; t++) fn(j, t, 0);
+}
 
 static void linear_task(void *ctx, int task, int worker) {
   (void)worker;
@@ -133,7 +181,7 @@ static void linear_task(void *ctx, int task, int worker) {
  * against a whole L2-resident group of panels; ~9 blocks per thread balance a noisy machine).
  * Few rows (a query): panel ranges, so each thread streams only its share of the weights. */
 static void linear(job *j, const float *X, const float *W, const float *B, float *Y, int out, int in, int gelu) {
-  int nt = j->m->n_threads, np = (out + AR_PANEL - 1) / AR_PANEL, tasks;
+  int nt = j->nt, np = (out + AR_PANEL - 1) / AR_PANEL, tasks;
   j->X = X; j->W = W; j->B = B; j->Y = Y;
   j->out = out; j->in = in; j->gelu = gelu;
   j->rows_per = j->panels_per = 0;
@@ -146,14 +194,14 @@ static void linear(job *j, const float *X, const float *W, const float *B, float
     j->panels_per = (np + tasks - 1) / tasks;
     tasks = (np + j->panels_per - 1) / j->panels_per;
   }
-  ar_pool_run(j->m->pool, tasks, linear_task, j);
+  run_tasks(j, tasks, linear_task);
 }
 
 /* Self-attention of one (sequence, head): unpadded, so no mask. q, k, v: [n, d] with row stride 3H. */
 static void attention_task(void *ctx, int task, int worker) {
   job *j = ctx;
-  ar_model *m = j->m;
-  ar_run_state *rs = &m->rs;
+  const ar_model *m = j->m;
+  ar_run_state *rs = j->rs;
   int H = m->c.hidden, nh = m->c.heads, d = H / nh;
   int s = task / nh, h = task % nh, t0 = j->off[s], n = j->len[s];
   size_t ld = 3 * (size_t)H;
@@ -197,27 +245,28 @@ static void rows_task(void *ctx, int task, int worker) {
 /* y = LayerNorm(y + res) row by row */
 static void residual_ln(job *j, float *y, const float *res, const float *g, const float *b) {
   j->ry = y; j->rres = res; j->rg = g; j->rb = b;
-  int tasks = AR_MIN(j->T, 4 * j->m->n_threads);
+  int tasks = AR_MIN(j->T, 4 * j->nt);
   j->rows_per = (j->T + tasks - 1) / tasks;
-  ar_pool_run(j->m->pool, (j->T + j->rows_per - 1) / j->rows_per, rows_task, j);
+  run_tasks(j, (j->T + j->rows_per - 1) / j->rows_per, rows_task);
 }
 
 /* Forward of sequences [s0, s1) whose total length is T <= cap. */
-static ar_status forward_chunk(ar_model *m, const int32_t *const *ids, const int *n_ids, int s0, int s1, int T,
-                               float *out, int *off, ar_error *err) {
+static ar_status forward_chunk(const ar_model *m, ar_model_state *st, ar_pool *pool, const int32_t *const *ids,
+                               const int *n_ids, int s0, int s1, int T, float *out, int *off, ar_error *err) {
   const ar_model_config *c = &m->c;
-  ar_run_state *rs = &m->rs;
+  ar_run_state *rs = &st->rs;
   int H = c->hidden, F = c->inter;
   ar_status s;
   for (int i = s0, t = 0; i < s1; t += n_ids[i], i++) {
     off[i - s0] = t;
-    if ((s = embed_tokens(m, ids[i], n_ids[i], rs->x + (size_t)t * H, err))) return s;
+    if ((s = embed_tokens(m, st, ids[i], n_ids[i], rs->x + (size_t)t * H, err))) return s;
   }
-  job j = {.m = m, .T = T, .ns = s1 - s0, .off = off, .len = n_ids + s0};
+  job j = {.m = m, .rs = rs, .pool = pool, .nt = pool ? ar_pool_threads(pool) : 1, .T = T, .ns = s1 - s0,
+           .off = off, .len = n_ids + s0};
   for (int l = 0; l < c->layers; l++) {
     const ar_layer *w = &m->layer[l];
     linear(&j, rs->x, w->wqkv, w->bqkv, rs->qkv, 3 * H, H, 0);   /* [T, 3H] */
-    ar_pool_run(m->pool, j.ns * c->heads, attention_task, &j);   /* [T, H] */
+    run_tasks(&j, j.ns * c->heads, attention_task);               /* [T, H] */
     linear(&j, rs->ctx, w->wo, w->bo, rs->a, H, H, 0);             /* [T, H] */
     residual_ln(&j, rs->a, rs->x, w->ln1_g, w->ln1_b);
     linear(&j, rs->a, w->wi, w->bi, rs->ff, F, H, 1);              /* [T, F] */
@@ -254,15 +303,21 @@ ar_status ar_model_embed_ids(ar_model *m, const int32_t *const *ids, const int *
                        ids[i][j], m->c.vocab - 1);
   }
   int *off = ar_malloc((size_t)(n + 1) * sizeof *off);
-  if (!off) return ar_fail(err, AR_ERR_NOMEM, "embed: out of memory");
+  ar_model_state *st = off ? state_take(m) : NULL;
+  if (!st) { ar_free(off); return ar_fail(err, AR_ERR_NOMEM, "embed: out of memory"); }
+  /* The pool serves one call at a time. A call that finds it busy runs on its own thread: with as
+   * many pool threads as cores, concurrent calls then fill the cores without piling threads on them. */
+  ar_pool *pool = pthread_mutex_trylock(&m->pool_mu) == 0 ? m->pool : NULL;
   ar_status s = AR_OK;
   for (int s0 = 0; s0 < n && s == AR_OK;) {
     int s1 = s0, T = 0;
     while (s1 < n && (s1 == s0 || T + n_ids[s1] <= AR_CHUNK_TOKENS)) T += n_ids[s1++];
-    s = ensure_state(m, AR_MAX(T, AR_MIN(AR_CHUNK_TOKENS, T * 2)), err);
-    if (s == AR_OK) s = forward_chunk(m, ids, n_ids, s0, s1, T, out + (size_t)s0 * m->c.hidden, off, err);
+    s = ensure_state(m, &st->rs, AR_MAX(T, AR_MIN(AR_CHUNK_TOKENS, T * 2)), err);
+    if (s == AR_OK) s = forward_chunk(m, st, pool, ids, n_ids, s0, s1, T, out + (size_t)s0 * m->c.hidden, off, err);
     s0 = s1;
   }
+  if (pool) pthread_mutex_unlock(&m->pool_mu);
+  state_give(m, st);
   ar_free(off);
   return s;
 }

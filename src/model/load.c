@@ -322,6 +322,8 @@ ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_e
   char path[4096];
   ar_model *m = ar_calloc(1, sizeof *m);
   if (!m) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  pthread_mutex_init(&m->pool_mu, NULL);
+  pthread_mutex_init(&m->states_mu, NULL);
   ar_status s;
   snprintf(path, sizeof path, "%s/config.json", dir);
   if ((s = load_config(path, &m->c, err))) goto fail;
@@ -334,9 +336,7 @@ ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_e
   }
   m->gemm = p.gemm;
   m->layer = ar_calloc((size_t)m->c.layers, sizeof *m->layer);
-  m->row = ar_malloc((size_t)m->c.hidden * sizeof(float));
-  m->rowraw = ar_malloc((size_t)m->c.hidden * 4);
-  if (!m->layer || !m->row || !m->rowraw) { s = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto fail; }
+  if (!m->layer) { s = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto fail; }
   loader L = {.m = m};
   if ((s = load_weights(m, &L, err))) goto fail;
   if (L.need) {
@@ -345,7 +345,7 @@ ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_e
     m->owned_floats = L.need;
     L.next = (float *)(((uintptr_t)m->owned + 63) & ~(uintptr_t)63);
   } else {
-    L.next = (float *)m->row; /* non-NULL: fill pass; nothing is written through it */
+    L.next = (float *)m->layer; /* non-NULL: fill pass; nothing is written through it */
   }
   if ((s = load_weights(m, &L, err))) goto fail;
   m->max_tokens = AR_MIN(512, m->c.max_pos - m->c.pos_offset);
@@ -367,12 +367,12 @@ void ar_model_free(ar_model *m) {
   if (!m) return;
   ar_model_detach_tokenizer(m);
   ar_pool_free(m->pool);
-  ar_run_state_free(&m->rs);
+  ar_model_states_free(m);
+  pthread_mutex_destroy(&m->pool_mu);
+  pthread_mutex_destroy(&m->states_mu);
   ar_st_close(&m->st);
   ar_free(m->owned);
   ar_free(m->layer);
-  ar_free(m->row);
-  ar_free(m->rowraw);
   ar_free(m);
 }
 

@@ -4,6 +4,7 @@
 #include "aularag.h"
 #include "model/safetensors.h"
 #include "model/pool.h"
+#include <pthread.h>
 
 typedef struct ar_model_config {
   char model_type[32];   /* "bert" | "xlm-roberta" | "roberta" */
@@ -47,6 +48,15 @@ typedef struct ar_run_state {
   size_t att_stride; /* floats per worker in att */
 } ar_run_state;
 
+/* What one forward pass writes (whisper.cpp's whisper_state idea): the weights stay immutable, so
+ * calls from several threads each take a state of their own from the model's free list. */
+typedef struct ar_model_state {
+  ar_run_state rs;
+  float *row;            /* [H] scratch for one embedding row */
+  uint8_t *rowraw;       /* [H * 4] raw bytes of one row, as stored */
+  struct ar_model_state *next;  /* free list */
+} ar_model_state;
+
 struct ar_model {
   ar_model_config c;
   ar_st_file st;
@@ -59,15 +69,15 @@ struct ar_model {
   int n_threads;
   ar_gemm_backend gemm;
   ar_pool *pool;         /* n_threads workers; OpenBLAS itself runs single-threaded inside them */
+  pthread_mutex_t pool_mu; /* held by the call using the pool; a concurrent call runs on its own thread */
+  pthread_mutex_t states_mu;
+  ar_model_state *free_states; /* idle states, one per call that ran at once (under states_mu) */
   int max_tokens;
   char fingerprint[160];
-  ar_run_state rs;
-  float *row;            /* [H] scratch for one embedding row */
-  uint8_t *rowraw;       /* [H * 4] raw bytes of one row, as stored */
 };
 
 /* forward.c */
-void ar_run_state_free(ar_run_state *rs);
+void ar_model_states_free(ar_model *m);
 /* kernels.c */
 void ar_widen_f16(const uint8_t *src, float *dst, size_t n);
 void ar_widen_bf16(const uint8_t *src, float *dst, size_t n);

@@ -99,9 +99,7 @@ ar_status ar_srv_answer(ar_srv *s, const ar_srv_query *q, const ar_llm_params *l
   ap.search = ar_srv_search_params(s, q);
   ap.llm = *llm;
   ar_worker *w = ar_srv_worker_get(&s->search);
-  if (q->use_model && s->emb_locked) pthread_mutex_lock(&s->model_mu);
   ar_status st = ar_search(w->ix, q->question, &ap.search, &out->results, err);
-  if (q->use_model && s->emb_locked) pthread_mutex_unlock(&s->model_mu);
   ar_srv_worker_put(&s->search, w);
   if (st) return st;
   if (on_results) on_results(&out->results, user_data);
@@ -138,9 +136,7 @@ enum MHD_Result ar_srv_api_search(ar_srv *s, struct MHD_Connection *c) {
   ar_results res;
   ar_error err = {0};
   ar_worker *w = ar_srv_worker_get(&s->search);
-  if (q.use_model && s->emb_locked) pthread_mutex_lock(&s->model_mu);
   ar_status st = ar_search(w->ix, q.question, &sp, &res, &err);
-  if (q.use_model && s->emb_locked) pthread_mutex_unlock(&s->model_mu);
   ar_srv_worker_put(&s->search, w);
   ar_srv_query_free(&q);
   if (st) {

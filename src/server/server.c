@@ -83,7 +83,6 @@ ar_status ar_server_run(const char *index_path, const ar_server_params *params, 
   s->index_path = index_path;
   s->p = *p;
   if (!s->p.host || !*s->p.host) s->p.host = "127.0.0.1";
-  pthread_mutex_init(&s->model_mu, NULL);
 
   struct sockaddr_storage addr;
   struct MHD_Daemon *d = NULL;
@@ -153,7 +152,6 @@ out:
   if (atomic_load(&s->producers) == 0) {
     ar_srv_workers_close(s);
     ar_srv_cache_free(s->cache);
-    pthread_mutex_destroy(&s->model_mu);
     ar_free(s);
   } /* else: a stuck stream still holds a worker; leaking beats a use-after-free at exit */
   return st;

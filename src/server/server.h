@@ -28,12 +28,11 @@ typedef struct ar_srv {
   int has_vectors;             /* the index holds vectors: auto mode means hybrid with a model */
   /* Two pools, so answers waiting on an LLM for seconds never hold up searches. */
   ar_pool search, answer;
-  /* The queries' embedder: the caller's (p.ask.search.embedder, thread-safe, e.g. an embeddings
-   * server) or the model_dir encoder's, which is not thread-safe: one instance, borrowed under model_mu. */
+  /* The queries' embedder: the caller's (p.ask.search.embedder, e.g. an embeddings server) or the
+   * model_dir encoder's; both are thread-safe (the encoder keeps a state per concurrent call). */
   ar_model *model;
   ar_embedder emb;
-  int has_emb, emb_locked;
-  pthread_mutex_t model_mu;
+  int has_emb;
   ar_srv_cache *cache;         /* search responses; NULL when off */
   atomic_int active;           /* requests between first callback and completion */
   atomic_int producers;        /* streaming threads still running */
@@ -82,8 +81,7 @@ typedef struct ar_srv_query {
 unsigned ar_srv_query_make(const ar_srv *s, const char *q, const char *k, const char *mode, const char *course,
                            ar_srv_query *out, char *msg, size_t msg_size);
 void ar_srv_query_free(ar_srv_query *q);
-/* Search params for a query (embedder set when the query needs it; the caller holds model_mu then if
- * s->emb_locked). */
+/* Search params for a query (embedder set when the query needs it). */
 ar_search_params ar_srv_search_params(const ar_srv *s, const ar_srv_query *q);
 
 /* Retrieves (a search worker, the encoder when the query needs it), calls on_results (may be NULL),

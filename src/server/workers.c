@@ -52,7 +52,7 @@ ar_status ar_srv_workers_open(ar_srv *s, ar_error *err) {
     ar_model_params mp = ar_model_default_params();
     if ((st = ar_model_load(s->p.model_dir, mp, &s->model, err))) return st;
     s->emb = ar_model_embedder(s->model);
-    s->has_emb = s->emb_locked = 1;
+    s->has_emb = 1;
   }
   if (s->has_emb && s->has_vectors && info.model[0] && (strcmp(info.model, s->emb.fingerprint) || info.dim != s->emb.dim))
     return ar_fail(err, AR_ERR_MISMATCH, "%s: index vectors were made with model %s (dim %d), not %s (dim %d)%s%s",

@@ -87,9 +87,9 @@ static int run_case(size_t n, int dim, size_t k, double spread, int threads, int
   ar_dense_hit *h1 = malloc((k ? k : 1) * sizeof *h1), *h2 = malloc((k ? k : 1) * sizeof *h2);
   size_t n1 = 99, n2 = 99;
   ar_error err = {0};
-  int ok = ar_dense_topk_path(&dm, q, k, threads, 0, h1, &n1, &err) == AR_OK;
+  int ok = ar_dense_topk_path(&dm, q, k, threads, NULL, 0, h1, &n1, &err) == AR_OK;
   ok = ok && ar_dense_prepare(&dm, &err) == AR_OK;
-  ok = ok && ar_dense_topk_path(&dm, q, k, threads, 1, h2, &n2, &err) == AR_OK;
+  ok = ok && ar_dense_topk_path(&dm, q, k, threads, NULL, 1, h2, &n2, &err) == AR_OK;
   if (!ok) fprintf(stderr, "  error: %s\n", err.msg);
   ok = ok && check_against_ref(m, ids, n, dim, q, k, h1, n1) && n1 == n2 && same_hits(h1, h2, n1);
   if (!ok) fprintf(stderr, "  case n=%zu dim=%d k=%zu spread=%g threads=%d\n", n, dim, k, spread, threads);
@@ -132,13 +132,61 @@ TEST(dense_topk_threads) {
   size_t na, nb;
   for (int path = 0; path < 2; path++)
     for (int t = 2; t <= 5; t += 3) {
-      ASSERT(ar_dense_topk_path(&dm, q, 20, 1, path, a, &na, &err) == AR_OK);
-      ASSERT(ar_dense_topk_path(&dm, q, 20, t, path, b, &nb, &err) == AR_OK);
+      ASSERT(ar_dense_topk_path(&dm, q, 20, 1, NULL, path, a, &na, &err) == AR_OK);
+      ASSERT(ar_dense_topk_path(&dm, q, 20, t, NULL, path, b, &nb, &err) == AR_OK);
       ASSERT(na == 20 && nb == 20 && same_hits(a, b, 20));
       ASSERT(check_against_ref(m, NULL, n, dim, q, 20, b, nb));
     }
   ar_dense_release(&dm);
   free(m); free(q);
+}
+
+/* Filtered top-k: the hits of a scan over only the allowed rows (a compact copy, itself checked against
+ * the double-precision scan), bit for bit, on every path and thread count. */
+static int run_filtered(size_t n, int dim, size_t k, double keep, int threads) {
+  float *m = random_matrix(n, dim, 0.3), *q = random_matrix(1, dim, 0.3);
+  int64_t *ids = malloc(n * sizeof *ids);
+  for (size_t r = 0; r < n; r++) ids[r] = (int64_t)(7 + 2 * r);   /* ascending, with gaps */
+  int64_t nbits = ids[n - 1] + 1;
+  uint64_t *bits = calloc((size_t)(nbits + 63) / 64, sizeof *bits);
+  float *sub = malloc(n * (size_t)dim * sizeof *sub);
+  int64_t *sub_ids = malloc(n * sizeof *sub_ids);
+  size_t ns = 0;
+  for (size_t r = 0; r < n; r++)
+    if (urand() < keep) {
+      bits[ids[r] >> 6] |= 1ull << (ids[r] & 63);
+      memcpy(sub + ns * dim, m + r * dim, (size_t)dim * sizeof *sub);
+      sub_ids[ns++] = ids[r];
+    }
+  ar_idfilter f = {bits, nbits};
+  ar_dense_matrix dm = {.v = m, .ids = ids, .n = n, .dim = dim}, ds = {.v = sub, .ids = sub_ids, .n = ns, .dim = dim};
+  ar_dense_hit *ref = malloc((k + 1) * sizeof *ref), *h = malloc((k + 1) * sizeof *h);
+  size_t nr, nh;
+  ar_error err = {0};
+  int ok = ar_dense_topk_path(&ds, q, k, 1, NULL, 0, ref, &nr, &err) == AR_OK &&
+           check_against_ref(sub, sub_ids, ns, dim, q, k, ref, nr) && ar_dense_prepare(&dm, &err) == AR_OK;
+  for (int path = -1; path < 2 && ok; path++) {   /* -1: ar_dense_topk's own choice */
+    ar_status st = path < 0 ? ar_dense_topk(&dm, q, k, threads, &f, h, &nh, &err)
+                            : ar_dense_topk_path(&dm, q, k, threads, &f, path, h, &nh, &err);
+    ok = st == AR_OK && nh == nr;
+    for (size_t i = 0; ok && i < nh; i++)
+      ok = h[i].id == ref[i].id && memcmp(&h[i].score, &ref[i].score, sizeof(float)) == 0 &&
+           ids[h[i].row] == h[i].id;
+    if (!ok) fprintf(stderr, "  filtered n=%zu keep=%g k=%zu threads=%d path=%d: %s\n", n, keep, k, threads, path,
+                     st ? err.msg : "hits differ");
+  }
+  ar_dense_release(&dm);
+  free(m); free(q); free(ids); free(bits); free(sub); free(sub_ids); free(ref); free(h);
+  return ok;
+}
+
+TEST(dense_topk_filtered) {
+  ASSERT(run_filtered(5000, 48, 10, 0.005, 1));   /* a small course: fewer allowed rows than 16k */
+  ASSERT(run_filtered(5000, 48, 10, 0.5, 1));
+  ASSERT(run_filtered(60000, 24, 20, 0.03, 2));   /* past the thread threshold before filtering */
+  ASSERT(run_filtered(60000, 24, 20, 0.9, 2));    /* threads after filtering too */
+  ASSERT(run_filtered(3000, 16, 50, 0.004, 1));   /* fewer allowed rows than k */
+  ASSERT(run_filtered(2000, 16, 5, 0.0, 1));      /* nothing allowed */
 }
 
 TEST(dense_topk_ties_break_by_id) {
@@ -155,7 +203,7 @@ TEST(dense_topk_ties_break_by_id) {
   for (int path = 0; path < 2; path++) {
     ar_dense_hit h[4];
     size_t n;
-    ASSERT(ar_dense_topk_path(&dm, q, 4, 1, path, h, &n, &err) == AR_OK);
+    ASSERT(ar_dense_topk_path(&dm, q, 4, 1, NULL, path, h, &n, &err) == AR_OK);
     ASSERT_EQ_INT(n, 4);
     ASSERT_EQ_INT(h[0].id, 99);
     ASSERT_EQ_INT(h[1].id, 10);
@@ -264,8 +312,8 @@ TEST(dense_out_of_memory_paths) {
   for (long f = 0; f < 40; f++) {
     ar_alloc_fail_after(f);
     ar_status st = ar_dense_prepare(&dm, &err);
-    if (st == AR_OK) st = ar_dense_topk_path(&dm, q, 5, 1, 1, h, &nh, &err);
-    if (st == AR_OK) st = ar_dense_topk_path(&dm, q, 5, 1, 0, h, &nh, &err);
+    if (st == AR_OK) st = ar_dense_topk_path(&dm, q, 5, 1, NULL, 1, h, &nh, &err);
+    if (st == AR_OK) st = ar_dense_topk_path(&dm, q, 5, 1, NULL, 0, h, &nh, &err);
     ar_alloc_fail_after(-1);
     ASSERT(st == AR_OK || st == AR_ERR_NOMEM);
     saw_fail |= st == AR_ERR_NOMEM;

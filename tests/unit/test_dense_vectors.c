@@ -5,6 +5,7 @@
 #include "core/util.h"
 #include "index/vectors.h"
 #include "index/dense.h"
+#include "index/vecfile.h"
 #include <stdint.h>
 
 enum { DIM = 12 };
@@ -332,5 +333,168 @@ TEST(vectors_out_of_memory_paths) {
   }
   ASSERT(saw_fail);
   ASSERT_EQ_INT(count(ix, "SELECT count(*) FROM vectors"), 10);
+  ar_index_close(ix);
+}
+
+/* ---- the shared matrix and its vector section (INDEX.vec) ---------------------------------------- */
+
+/* Top-k by scoring every SQLite blob with the scan's kernel (the independent reference). */
+static int ref_topk(ar_index *ix, const float *q, size_t k, ar_cand *out) {
+  sqlite3_stmt *st;
+  size_t n = 0;
+  if (sqlite3_prepare_v2(ix->db, "SELECT segment_id, blob FROM vectors", -1, &st, NULL) != SQLITE_OK) return -1;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    float v[DIM];
+    memcpy(v, sqlite3_column_blob(st, 1), sizeof v);
+    ar_cand c = {sqlite3_column_int64(st, 0), ar_dense_dot(v, q, DIM)};
+    /* insertion into the sorted top k: higher score first, then smaller id */
+    size_t i = n < k ? n++ : k;
+    while (i > 0 && (out[i - 1].score < c.score || (out[i - 1].score == c.score && out[i - 1].id > c.id))) {
+      if (i < k) out[i] = out[i - 1];
+      i--;
+    }
+    if (i < k) out[i] = c;
+  }
+  sqlite3_finalize(st);
+  return (int)n;
+}
+
+static int same_as_ref(ar_index *ix, const float *q, size_t k) {
+  ar_cand want[16], *got = NULL;
+  size_t ng = 0;
+  ar_error err = {0};
+  int nw = ref_topk(ix, q, k, want);
+  if (ar_vectors_search(ix, "fake:v1", q, DIM, (int)k, NULL, &got, &ng, &err) != AR_OK) {
+    fprintf(stderr, "  search: %s\n", err.msg);
+    return 0;
+  }
+  int ok = nw == (int)ng;
+  for (size_t i = 0; ok && i < ng; i++) ok = got[i].id == want[i].id && (float)got[i].score == (float)want[i].score;
+  if (!ok) fprintf(stderr, "  hits differ from the exhaustive scan\n");
+  ar_free(got);
+  return ok;
+}
+
+static void flip_byte(const char *path, long off_from_end, long off_from_start) {
+  FILE *f = fopen(path, "r+b");
+  if (!f) return;
+  fseek(f, 0, SEEK_END);
+  long at = off_from_end ? ftell(f) - off_from_end : off_from_start;
+  fseek(f, at, SEEK_SET);
+  int c = fgetc(f);
+  fseek(f, at, SEEK_SET);
+  fputc(c ^ 0x40, f);
+  fclose(f);
+}
+
+static ar_index *embedded_index(char *path, int n_segs) {
+  ar_index *ix = open_tmp(path);
+  if (!ix || !put_video(ix, "a", "alpha", n_segs)) return NULL;
+  fake f = {0};
+  ar_embedder e = {.fingerprint = "fake:v1", .dim = DIM, .embed = fake_embed, .ctx = &f};
+  ar_error err;
+  int64_t n;
+  if (ar_vectors_embed_pending_with(ix, &e, 64, NULL, NULL, &n, &err) != AR_OK) return NULL;
+  return ix;
+}
+
+TEST(vectors_shared_between_handles_and_mapped) {
+  char path[512], sec[600];
+  ar_index *ix = embedded_index(path, 300);
+  ASSERT(ix);
+  snprintf(sec, sizeof sec, "%s.vec", path);
+  float q[DIM];
+  text_vec("alpha segment 7 about topic 0", q);
+  ASSERT(same_as_ref(ix, q, 10));
+  ASSERT(ix->vcache && ix->vcache->map.base);            /* written, then served from the mapping */
+  ar_index *ix2 = NULL;
+  ar_index_params rp = ar_index_default_params();
+  rp.read_only = 1;
+  ar_error err;
+  ASSERT(ar_index_open(path, rp, &ix2, &err) == AR_OK);
+  ASSERT(same_as_ref(ix2, q, 10));
+  ASSERT(ix2->vcache == ix->vcache);                     /* one matrix per index state per process */
+  ASSERT_EQ_INT(ix->vcache->refs, 2);
+  /* a search in flight keeps its matrix: ix2 changes the vectors, ix still holds the old one */
+  ar_vcache *old = ix->vcache;
+  ar_index_close(ix2);
+  ASSERT(ar_index_open(path, ar_index_default_params(), &ix2, &err) == AR_OK);
+  ASSERT(put_video(ix2, "b", "beta", 5));
+  fake f = {0};
+  ar_embedder e = {.fingerprint = "fake:v1", .dim = DIM, .embed = fake_embed, .ctx = &f};
+  int64_t n;
+  ASSERT(ar_vectors_embed_pending_with(ix2, &e, 64, NULL, NULL, &n, &err) == AR_OK);
+  text_vec("beta segment 2 about topic 2", q);
+  ASSERT(same_as_ref(ix2, q, 5));
+  ASSERT(ix2->vcache != old && ix->vcache == old);
+  ar_dense_hit h[3];
+  size_t nh;
+  ASSERT(ar_dense_topk(&old->m, q, 3, 1, NULL, h, &nh, &err) == AR_OK && nh == 3);   /* still readable */
+  ASSERT(same_as_ref(ix, q, 5));                          /* its next query sees the change */
+  ASSERT(ix->vcache == ix2->vcache);
+  ar_index_close(ix2);
+  ar_index_close(ix);
+}
+
+TEST(vectors_section_corrupt_or_foreign_is_rebuilt) {
+  char path[512], sec[600];
+  ar_index *ix = embedded_index(path, 200);
+  ASSERT(ix);
+  snprintf(sec, sizeof sec, "%s.vec", path);
+  float q[DIM];
+  text_vec("alpha segment 11 about topic 4", q);
+  ASSERT(same_as_ref(ix, q, 8));
+  ar_index_close(ix);                                     /* last handle: the matrix is freed */
+  /* a byte of the ids (checked at map time) */
+  flip_byte(sec, 0, 4096 + 3);
+  ar_error err;
+  ASSERT(ar_index_open(path, ar_index_default_params(), &ix, &err) == AR_OK);
+  ASSERT(same_as_ref(ix, q, 8));
+  ar_vecstamp st = ix->vcache->stamp;
+  ar_vecmap vm;
+  ASSERT(ar_vecfile_map(sec, &st, &vm, &err) == AR_OK);   /* rewritten intact */
+  ar_vecfile_unmap(&vm);
+  /* a byte of the first fp32 row, while mapped (checked when a scan reads the row) */
+  flip_byte(sec, 200L * DIM * 4, 0);
+  ASSERT(same_as_ref(ix, q, 8));
+  int64_t first = count(ix, "SELECT min(segment_id) FROM vectors");
+  double cs;
+  ASSERT(ar_vectors_cosines(ix, "fake:v1", q, DIM, &first, 1, &cs, &err) == AR_OK && !isnan(cs));
+  ASSERT(ar_vecfile_map(sec, &st, &vm, &err) == AR_OK);
+  ar_vecfile_unmap(&vm);
+  /* another index's section (same sizes, other uid) is never used */
+  char path2[600];
+  snprintf(path2, sizeof path2, "%s/other.db", test_tmpdir());
+  ar_index *ix2 = NULL;
+  ASSERT(ar_index_open(path2, ar_index_default_params(), &ix2, &err) == AR_OK);
+  ASSERT(put_video(ix2, "a", "zeta", 200));
+  fake f = {0};
+  ar_embedder e = {.fingerprint = "fake:v1", .dim = DIM, .embed = fake_embed, .ctx = &f};
+  int64_t n;
+  ASSERT(ar_vectors_embed_pending_with(ix2, &e, 64, NULL, NULL, &n, &err) == AR_OK);
+  char sec2[700], cmd[1500];
+  snprintf(sec2, sizeof sec2, "%s.vec", path2);
+  snprintf(cmd, sizeof cmd, "cp '%s' '%s'", sec, sec2);
+  ASSERT(system(cmd) == 0);
+  ASSERT(same_as_ref(ix2, q, 8));
+  ar_index_close(ix2);
+  ar_index_close(ix);
+}
+
+TEST(vectors_generation_moves_with_every_change) {
+  char path[512];
+  ar_index *ix = embedded_index(path, 4);
+  ASSERT(ix);
+  char *g0 = NULL, *g1 = NULL, *g2 = NULL;
+  ar_error err;
+  ASSERT(ar_index_meta_get(ix, "vectors_gen", &g0, &err) == AR_OK && g0);
+  /* a write that touches no vector leaves it; one that deletes vectors (re-ingest) moves it */
+  ASSERT(sqlite3_exec(ix->db, "UPDATE videos SET title = 'x'", NULL, NULL, NULL) == SQLITE_OK);
+  ASSERT(ar_index_meta_get(ix, "vectors_gen", &g1, &err) == AR_OK && g1);
+  ASSERT_STREQ(g1, g0);
+  ASSERT(put_video(ix, "a", "other", 4));
+  ASSERT(ar_index_meta_get(ix, "vectors_gen", &g2, &err) == AR_OK && g2);
+  ASSERT(strcmp(g2, g0) != 0);
+  ar_free(g0); ar_free(g1); ar_free(g2);
   ar_index_close(ix);
 }
