@@ -9,7 +9,7 @@
 
 /* Schema version in PRAGMA user_version. Bump it with every incompatible change; an index
  * with a larger number is refused ("made by a newer aularag"). */
-#define AR_SCHEMA_VERSION 1
+#define AR_SCHEMA_VERSION 2   /* 2: aularag's own lexical postings (lex_* tables, postings.h) */
 /* Names the lexical analysis (stop lists, folding, stemmer). Stored in meta 'analyzer'; when a
  * writable index was made with another analysis, its FTS table is rebuilt at open. */
 #define AR_ANALYZER_VERSION "aularag-analysis-2"
@@ -21,6 +21,7 @@ struct ar_index {
   int read_only;
   ar_analyzer *query_an; /* analysis of query text (the FTS tokenizer has its own instances) */
   struct ar_vcache *vcache; /* dense: the loaded vector matrix (src/index/vectors.c), NULL until used */
+  struct ar_lcache *lcache; /* lexical: decoded postings (src/index/lexsearch.c), NULL until used */
 };
 
 /* Sets err from the connection's last error: "<path>: <what>: <sqlite message>". */
@@ -63,10 +64,16 @@ typedef struct ar_cand {
  * double-quoted, de-duplicated by term and OR-ed. Any user text (quotes, parentheses, AND/OR/NEAR,
  * '*', '-', ':') becomes a valid expression. *out malloc'd; "" when no term survives. */
 ar_status ar_lexical_query(ar_analyzer *an, const char *question, char **out, ar_error *err);
-/* BM25 top-n: *out malloc'd (n_out may be 0). Score = -ar_bm25(fts, AR_BM25_K1, AR_BM25_B, AR_BM25_IDF).
+/* BM25 top-n: *out malloc'd (n_out may be 0), best first, equal scores by smaller id. The exact
+ * top-n of scoring every segment with -ar_bm25(fts, AR_BM25_K1, AR_BM25_B, AR_BM25_IDF), computed
+ * from aularag's own postings without scoring every match (src/index/lexsearch.c).
  * filter (may be NULL): the top-n among the allowed ids. */
 ar_status ar_lexical_search(ar_index *ix, const char *question, int n, const ar_idfilter *filter, ar_cand **out,
                             size_t *n_out, ar_error *err);
+/* The same ranking the exhaustive way: FTS5 scores every matching row with ar_bm25 (the bench's
+ * reference; its order among equal scores is FTS5's). */
+ar_status ar_lexical_search_fts(ar_index *ix, const char *question, int n, const ar_idfilter *filter, ar_cand **out,
+                                size_t *n_out, ar_error *err);
 /* Fills video_id/title/url/text/start_s/end_s of hits whose corpus_id is set. */
 ar_status ar_hits_load(ar_index *ix, ar_hit *hits, size_t n, ar_error *err);
 
