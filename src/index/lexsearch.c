@@ -175,6 +175,21 @@ static size_t seek(const ar_posting *p, size_t n, size_t pos, int64_t d) {
   return hi;
 }
 
+/* the smallest allowed id >= d, INT64_MAX when none: a scoped search jumps over the ids it may
+ * not return instead of visiting them one by one */
+static int64_t next_allowed(const ar_idfilter *f, int64_t d) {
+  if (d < 0) d = 0;
+  if (d >= f->n_bits) return INT64_MAX;
+  int64_t w = d >> 6, n_words = (f->n_bits + 63) >> 6;
+  uint64_t bits = f->bits[w] & (~0ull << (d & 63));
+  while (!bits) {
+    if (++w >= n_words) return INT64_MAX;
+    bits = f->bits[w];
+  }
+  int64_t id = (w << 6) + __builtin_ctzll(bits);
+  return id < f->n_bits ? id : INT64_MAX;
+}
+
 static int below(double bound, double theta) { return bound * BOUND_SLACK <= theta; }
 
 static int qt_by_ub(const void *a, const void *b, void *qv) {
@@ -202,6 +217,14 @@ static size_t topk(qterm *q, int m, double avgdl, size_t k, const ar_idfilter *f
       if (t->pos < t->t->n && t->t->p[t->pos].id < d) d = t->t->p[t->pos].id;
     }
     if (d == INT64_MAX) break;
+    if (filter) {
+      int64_t a = next_allowed(filter, d);
+      if (a == INT64_MAX) break;
+      if (a != d) {
+        for (int j = ess; j < m; j++) { qterm *t = &q[order[j]]; t->pos = seek(t->t->p, t->t->n, t->pos, a); }
+        continue;
+      }
+    }
     double non = ess ? prefix[ess - 1] : 0;
     if (nh == k) {
       /* block-max skip: every document up to the first block end is bounded by the blocks' sum */
@@ -220,23 +243,17 @@ static size_t topk(qterm *q, int m, double avgdl, size_t k, const ar_idfilter *f
         continue;
       }
     }
-    int allowed = ar_idfilter_has(filter, d);
+    /* d is allowed (a scoped search never scores what it may not return) */
     double partial = 0;
-    uint32_t dl = 0;
     for (int j = ess; j < m; j++) {
       qterm *t = &q[order[j]];
+      share[order[j]] = 0;
       if (t->pos < t->t->n && t->t->p[t->pos].id == d) {
-        if (allowed) {
-          dl = t->t->p[t->pos].dl;
-          share[order[j]] = ar_lex_share(t->idf, t->t->p[t->pos].tf, ar_lex_norm(dl, avgdl));
-          partial += share[order[j]];
-        }
+        share[order[j]] = ar_lex_share(t->idf, t->t->p[t->pos].tf, ar_lex_norm(t->t->p[t->pos].dl, avgdl));
+        partial += share[order[j]];
         t->pos++;
-      } else {
-        share[order[j]] = 0;
       }
     }
-    if (!allowed) continue;  /* a scoped search never scores what it may not return */
     int pruned = 0;
     for (int j = ess - 1; j >= 0; j--) {
       if (nh == k && below(partial + prefix[j], theta)) { pruned = 1; break; }

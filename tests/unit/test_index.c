@@ -255,7 +255,8 @@ TEST(index_stale_analyzer_is_rebuilt) {
   ASSERT_EQ_INT(put(ix, "gpu", "", GPU, &ch), AR_OK);
   ASSERT_EQ_INT(ar_index_meta_set(ix, "analyzer", "old", NULL), AR_OK);
   /* simulate postings made by another analysis: wipe them */
-  ASSERT_EQ_INT(sqlite3_exec(ix->db, "INSERT INTO fts(fts) VALUES('delete-all')", 0, 0, 0), SQLITE_OK);
+  ASSERT_EQ_INT(sqlite3_exec(ix->db, "INSERT INTO fts(fts) VALUES('delete-all'); DELETE FROM lex_pages;"
+                             " DELETE FROM lex_runs", 0, 0, 0), SQLITE_OK);
   ASSERT_EQ_INT(top_id(ix, "dispositivos", NULL), -1);
   ar_index_close(ix);
   /* a read-only open rebuilds through a short-lived writable connection, then reads */
