@@ -55,6 +55,15 @@ ar_status ar_lexical_query(ar_analyzer *an, const char *question, char **out, ar
   return AR_OK;
 }
 
+ar_status ar_fts_build(ar_index *ix, ar_error *err) {
+  char sql[256];
+  snprintf(sql, sizeof sql,
+           "DROP TABLE IF EXISTS fts; CREATE VIRTUAL TABLE fts USING fts5(text, content='segments', content_rowid='id',"
+           " tokenize='aularag %s'); INSERT INTO fts(fts) VALUES('rebuild');", ix->lang);
+  if (sqlite3_exec(ix->db, sql, NULL, NULL, NULL) != SQLITE_OK) return ar_index_db_fail(ix, err, "building the FTS5 table");
+  return AR_OK;
+}
+
 ar_status ar_lexical_search_fts(ar_index *ix, const char *question, int n, const ar_idfilter *filter, ar_cand **out,
                                 size_t *n_out, ar_error *err) {
   *out = NULL;

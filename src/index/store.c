@@ -25,10 +25,11 @@ ar_index_params ar_index_default_params(void) {
   return p;
 }
 
-/* One statement per line of the v1 schema. segments.id is AUTOINCREMENT so a corpus id is never
- * reused after a video is replaced or removed. The FTS table is external-content (the text lives
- * once, in segments) and triggers keep it in step with every insert/delete/update of segments. */
-static const char *schema_v1[] = {
+/* One statement per line of the schema (the lexical postings' tables come from postings.c).
+ * segments.id is AUTOINCREMENT so a corpus id is never reused after a video is replaced or removed.
+ * Schema 1 also had an FTS5 table kept in step by triggers; schema 2 has aularag's own postings
+ * instead (lexical search no longer reads FTS5, and it cost ingest time and space). */
+static const char *schema_tables[] = {
   "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
   "CREATE TABLE videos(id INTEGER PRIMARY KEY, video_id TEXT NOT NULL UNIQUE, title TEXT NOT NULL,"
   " url TEXT NOT NULL DEFAULT '', source_path TEXT NOT NULL DEFAULT '', content_hash TEXT NOT NULL,"
@@ -62,23 +63,9 @@ static ar_status create_schema(ar_index *ix, const char *lang, ar_error *err) {
     n = sqlite3_column_int(q, 0);
   sqlite3_finalize(q);
   if (n > 0) return exec(ix, "COMMIT", err);
-  for (int i = 0; schema_v1[i]; i++)
-    if ((st = exec(ix, schema_v1[i], err))) goto fail;
-  snprintf(sql, sizeof sql,
-           "CREATE VIRTUAL TABLE fts USING fts5(text, content='segments', content_rowid='id',"
-           " tokenize='aularag %s')", lang);
-  if ((st = exec(ix, sql, err))) goto fail;
-  if ((st = exec(ix,
-                 "CREATE TRIGGER segments_ai AFTER INSERT ON segments BEGIN"
-                 " INSERT INTO fts(rowid, text) VALUES (new.id, new.text); END;"
-                 "CREATE TRIGGER segments_ad AFTER DELETE ON segments BEGIN"
-                 " INSERT INTO fts(fts, rowid, text) VALUES ('delete', old.id, old.text); END;"
-                 "CREATE TRIGGER segments_au AFTER UPDATE ON segments BEGIN"
-                 " INSERT INTO fts(fts, rowid, text) VALUES ('delete', old.id, old.text);"
-                 " INSERT INTO fts(rowid, text) VALUES (new.id, new.text); END;",
-                 err)) ||
-      (st = ar_lex_create(ix, err)))
-    goto fail;
+  for (int i = 0; schema_tables[i]; i++)
+    if ((st = exec(ix, schema_tables[i], err))) goto fail;
+  if ((st = ar_lex_create(ix, err))) goto fail;
   char created[32];
   now_iso(created);
   const char *kv[][2] = {{"format", "aularag"}, {"version", AR_VERSION}, {"lang", lang},
@@ -144,11 +131,12 @@ static ar_status check_schema(ar_index *ix, const ar_index_params *p, ar_error *
   }
   if (stale || old_schema) {
     /* The postings were made by another analysis, or the lexical postings do not exist yet:
-     * rebuild them from segments. */
+     * rebuild them from segments (and drop schema 1's FTS5 table and its triggers). */
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version=%d", AR_SCHEMA_VERSION);
     if ((st = exec(ix, "BEGIN IMMEDIATE", err))) return st;
-    if ((stale && (st = exec(ix, "INSERT INTO fts(fts) VALUES('rebuild')", err))) ||
+    if ((old_schema && (st = exec(ix, "DROP TRIGGER IF EXISTS segments_ai; DROP TRIGGER IF EXISTS segments_ad;"
+                                  " DROP TRIGGER IF EXISTS segments_au; DROP TABLE IF EXISTS fts", err))) ||
         (st = ar_index_meta_set(ix, "analyzer", AR_ANALYZER_VERSION, err)) ||
         (st = ar_lex_rebuild(ix, err)) || (st = exec(ix, sql, err))) {
       sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
@@ -376,7 +364,7 @@ ar_status ar_index_put_video_ex(ar_index *ix, const ar_video *v, const ar_segmen
         goto fail;
     if (rc != SQLITE_DONE) goto dbfail;
     sqlite3_finalize(q);
-    /* explicit deletes (not only the FK cascade) so the FTS trigger sees every removed row */
+    /* explicit deletes (not only the FK cascade) */
     if (sqlite3_prepare_v2(ix->db, "DELETE FROM vectors WHERE segment_id IN (SELECT id FROM segments WHERE video=?1)",
                            -1, &q, NULL))
       goto dbfail;
@@ -469,9 +457,6 @@ ar_status ar_index_check(ar_index *ix, ar_error *err) {
   }
   sqlite3_finalize(q);
   if (st) return st;
-  /* FTS5 checks its postings against the content table (re-tokenizing every segment) */
-  if (!ix->read_only && sqlite3_exec(ix->db, "INSERT INTO fts(fts) VALUES('integrity-check')", NULL, NULL, NULL))
-    return ar_index_db_fail(ix, err, "FTS integrity-check");
   int64_t orphans = count_rows(ix, "SELECT (SELECT count(*) FROM segments WHERE video NOT IN (SELECT id FROM videos))"
                                    " + (SELECT count(*) FROM vectors WHERE segment_id NOT IN (SELECT id FROM segments))");
   int64_t bad_n = count_rows(ix, "SELECT count(*) FROM videos v WHERE n_segments !="

@@ -285,7 +285,8 @@ TEST(lexsearch_equals_exhaustive_bm25_on_random_courses) {
       free(question);
       ASSERT(ok);
     }
-    /* the FTS5 path (today's exhaustive scorer) gives the same scores, rank by rank */
+    /* the FTS5 path (the exhaustive scorer before schema 2) gives the same scores, rank by rank */
+    ASSERT_EQ_INT(ar_fts_build(ix, NULL), AR_OK);
     for (int qi = 0; qi < 20; qi++) {
       char *question = random_text(&v, 1 + qi % 8, &rng);
       ar_cand *a = NULL, *b = NULL;
@@ -296,6 +297,7 @@ TEST(lexsearch_equals_exhaustive_bm25_on_random_courses) {
       for (size_t i = 0; i < na; i++) ASSERT_MSG(a[i].score == b[i].score, "rank %zu: %.17g vs FTS5 %.17g", i, a[i].score, b[i].score);
       ar_free(a); ar_free(b); free(question);
     }
+    ASSERT_EQ_INT(sqlite3_exec(ix->db, "DROP TABLE fts", 0, 0, 0), SQLITE_OK);
     ar_error e;
     ASSERT_MSG(ar_index_check(ix, &e) == AR_OK, "%s", e.msg);
     free(bits); free(one);
@@ -340,9 +342,14 @@ TEST(lexsearch_schema1_index_is_upgraded) {
   ar_cand *a = NULL, *b = NULL;
   size_t na = 0, nb = 0;
   const char *question = "derivada de uma função";
+  ASSERT_EQ_INT(ar_fts_build(ix, NULL), AR_OK);
   ASSERT_EQ_INT(ar_lexical_search_fts(ix, question, 20, NULL, &a, &na, NULL), AR_OK);
-  /* what an index made before the lexical postings looks like */
+  /* what an index made before the lexical postings looks like: FTS5 kept in step by triggers */
   ASSERT_EQ_INT(sqlite3_exec(ix->db, "DROP TABLE lex_pages; DROP TABLE lex_runs; DROP TABLE lex_stats;"
+                             "CREATE TRIGGER segments_ai AFTER INSERT ON segments BEGIN"
+                             " INSERT INTO fts(rowid, text) VALUES (new.id, new.text); END;"
+                             "CREATE TRIGGER segments_ad AFTER DELETE ON segments BEGIN"
+                             " INSERT INTO fts(fts, rowid, text) VALUES ('delete', old.id, old.text); END;"
                              " PRAGMA user_version=1", 0, 0, 0), SQLITE_OK);
   ar_index_close(ix);
   /* a read-only open (search) upgrades it through a writable connection */
@@ -350,6 +357,12 @@ TEST(lexsearch_schema1_index_is_upgraded) {
   ar_index_info info;
   ASSERT_EQ_INT(ar_index_info_get(ix, &info, NULL), AR_OK);
   ASSERT_EQ_INT(info.schema_version, AR_SCHEMA_VERSION);
+  sqlite3_stmt *q = NULL;
+  ASSERT_EQ_INT(sqlite3_prepare_v2(ix->db, "SELECT count(*) FROM sqlite_master WHERE name IN ('fts', 'segments_ai',"
+                                   " 'segments_ad')", -1, &q, NULL), SQLITE_OK);
+  ASSERT_EQ_INT(sqlite3_step(q), SQLITE_ROW);
+  ASSERT_EQ_INT(sqlite3_column_int(q, 0), 0);  /* schema 1's FTS5 table and triggers are gone */
+  sqlite3_finalize(q);
   ASSERT_EQ_INT(ar_lexical_search(ix, question, 20, NULL, &b, &nb, NULL), AR_OK);
   ASSERT(na > 0);
   ASSERT_EQ_INT(na, nb);
