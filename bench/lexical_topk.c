@@ -128,7 +128,7 @@ int main(int argc, char **argv) {
   sqlite3_stmt *sq = NULL;
   if (sqlite3_prepare_v2(stock, "SELECT rowid, bm25(stock) FROM stock WHERE stock MATCH ?1 ORDER BY bm25(stock) LIMIT ?2",
                          -1, &sq, NULL) != SQLITE_OK) { fprintf(stderr, "%s\n", sqlite3_errmsg(stock)); return 1; }
-  /* the scope filter: whole runs of ids (a course is a run of videos), about scope% of them */
+  /* the scope filter: a course's segments are a run of ids; here scope% of them from the middle */
   ar_idfilter filter = {0};
   uint64_t *bits = NULL;
   if (scope > 0) {
@@ -138,7 +138,7 @@ int main(int argc, char **argv) {
     sqlite3_finalize(q);
     bits = calloc((size_t)(max_id / 64 + 1), sizeof *bits);
     for (int64_t id = 0; id < max_id; id++)
-      if ((id / 2000) % 100 < scope) bits[id >> 6] |= 1ull << (id & 63);
+      if (id >= max_id / 2 && id < max_id / 2 + max_id * scope / 100) bits[id >> 6] |= 1ull << (id & 63);
     filter = (ar_idfilter){bits, max_id};
   }
   enum { WARM, COLD, EXH, STOCK, SCOPED, N_MODES };

@@ -3,8 +3,8 @@
 #include "index/postings.h"
 #include "core/util.h"
 
-/* A page is closed once it holds this many bytes: a video's run is one or two rows, and a query
- * term costs one short page read per run besides its own list. */
+/* A page holds up to this many bytes (or one longer list): a video's run is a few rows, and a
+ * query term costs one short page read per run besides its own list. */
 #define PAGE_TARGET 4096
 /* Rebuild feeds segments in runs of this many (memory stays bounded; merges do the rest). */
 #define REBUILD_BATCH 2048
@@ -161,7 +161,8 @@ static ar_status pw_flush(page_writer *w, ar_error *err) {
 
 static ar_status pw_add(page_writer *w, const char *term, size_t len, const ar_buf *list, ar_error *err) {
   ar_status st;
-  if (w->page.n >= PAGE_TARGET && (st = pw_flush(w, err))) return st;
+  /* a long list gets a page of its own, so looking up a short one never reads it */
+  if (w->page.n && w->page.n + len + list->n + 20 > PAGE_TARGET && (st = pw_flush(w, err))) return st;
   if (!w->page.n) { w->first.n = 0; ar_buf_append(&w->first, term, len); }
   put_varint(&w->page, len);
   ar_buf_append(&w->page, term, len);
