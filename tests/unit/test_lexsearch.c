@@ -375,3 +375,42 @@ TEST(lexsearch_schema1_index_is_upgraded) {
   ar_free(a); ar_free(b);
   vocab_free(&v);
 }
+
+/* A reader's cached postings are dropped when another connection commits (PRAGMA data_version). */
+TEST(lexsearch_reader_sees_other_connections_commits) {
+  uint64_t rng = 5;
+  vocab v;
+  vocab_make(&v, 300, &rng);
+  char path[512];
+  snprintf(path, sizeof path, "%s/lexcache.db", test_tmpdir());
+  ar_index *w = random_course(path, 12, &v, &rng);
+  ASSERT(w);
+  ar_index *r = open_path(path, 1);
+  ASSERT(r);
+  const char *question = "derivada matriz vetor";
+  for (int round = 0; round < 3; round++) {
+    ar_cand *c = NULL;
+    size_t n = 0;
+    ASSERT_EQ_INT(ar_lexical_search(r, question, 5, NULL, &c, &n, NULL), AR_OK);  /* fills the reader's cache */
+    ar_free(c);
+    /* the writer replaces a video and adds one made of the question's words */
+    ASSERT(put_random_video(w, "v3", 5, &v, &rng));
+    ar_segments s = {0};
+    ar_segment seg = {0};
+    seg.end_s = 10;
+    seg.text = (char *)"derivada derivada matriz vetor";
+    s.v = &seg;
+    s.n = 1;
+    char id[16];
+    snprintf(id, sizeof id, "new%d", round);
+    ar_video vid = {id, id, "", "mem"};
+    ASSERT_EQ_INT(ar_index_put_video(w, &vid, &s, NULL), AR_OK);
+    ref_index ref;
+    ref_build(w, &ref);
+    ASSERT_MSG(same_as_reference(r, &ref, question, NULL), "round %d", round);
+    ref_free(&ref);
+  }
+  ar_index_close(r);
+  ar_index_close(w);
+  vocab_free(&v);
+}
