@@ -6,7 +6,12 @@
 #include "core/util.h"
 
 #define BLOCK_SHIFT 7                 /* 128 postings per bound block */
-#define CACHE_BYTES (48u << 20)       /* per connection; past it the cache starts over */
+/* Decoded postings kept per connection; past this, the least recently used terms are dropped
+ * (between queries) down to 3/4 of it, so a hot vocabulary stays while the long tail cycles. */
+#define CACHE_BYTES ((size_t)96 << 20)
+static size_t cache_budget = CACHE_BYTES;
+
+void ar_lex_test_cache_budget(size_t bytes) { cache_budget = bytes ? bytes : CACHE_BYTES; }
 /* Bounds and sums are rounded differently from the canonical score: a document is skipped only
  * when its bound, inflated by far more than any rounding of <= 256 terms, is still <= the k-th
  * score, so a skipped document could not have entered. */
@@ -20,6 +25,8 @@ typedef struct lterm {
   ar_posting *p;
   size_t n;
   uint32_t *blk_tf, *blk_dl;
+  size_t bytes;
+  uint64_t last_use;     /* the cache's query counter when last used */
 } lterm;
 
 struct ar_lcache {
@@ -28,6 +35,7 @@ struct ar_lcache {
   int n_runs;
   lterm **slot;          /* open addressing by term */
   size_t cap, n, bytes;
+  uint64_t tick;         /* queries served */
 };
 
 static void lterm_free(lterm *t) {
@@ -80,6 +88,31 @@ static int cache_grow(struct ar_lcache *c) {
   return 0;
 }
 
+static int older(const void *a, const void *b) {
+  uint64_t x = (*(lterm *const *)a)->last_use, y = (*(lterm *const *)b)->last_use;
+  return x < y ? -1 : x > y;
+}
+
+/* Drops the least recently used terms until the cache holds 3/4 of its budget. Only between
+ * queries: a query's terms stay put while it runs. */
+static void cache_trim(struct ar_lcache *c) {
+  lterm **all = ar_malloc(c->n * sizeof *all + 1);
+  size_t n = 0;
+  for (size_t i = 0; i < c->cap; i++)
+    if (c->slot[i]) { if (all) all[n++] = c->slot[i]; c->slot[i] = NULL; }
+  if (!all) {  /* no memory to choose: start over */
+    for (size_t i = 0; i < c->cap; i++) lterm_free(c->slot[i]);
+    c->n = c->bytes = 0;
+    return;
+  }
+  qsort(all, n, sizeof *all, older);
+  size_t i = 0;
+  for (; i < n && c->bytes > cache_budget / 4 * 3; i++) { c->bytes -= all[i]->bytes; lterm_free(all[i]); }
+  c->n = 0;
+  for (; i < n; i++) { *cache_slot(c, all[i]->term, all[i]->len) = all[i]; c->n++; }
+  ar_free(all);
+}
+
 static int64_t data_version(ar_index *ix) {
   sqlite3_stmt *q = NULL;
   int64_t v = -1;
@@ -112,6 +145,7 @@ static ar_status load_term(ar_index *ix, struct ar_lcache *c, const char *term, 
     t->blk_dl[b] = dl;
   }
   size_t bytes = t->n * sizeof *t->p + nb * 8 + (size_t)len + 64;
+  t->bytes = bytes;
   if (cache_grow(c)) { lterm_free(t); return ar_fail(err, AR_ERR_NOMEM, "out of memory"); }
   *cache_slot(c, term, len) = t;
   c->n++;
@@ -306,17 +340,15 @@ ar_status ar_lex_search_terms(ar_index *ix, char **terms, const int *lens, int m
       }
     }
   }
-  /* the cache is only reset between queries, so the terms found or loaded below stay valid */
-  if (!st && ix->lcache->bytes > CACHE_BYTES) {
-    struct ar_lcache *c = ix->lcache;
-    for (size_t i = 0; i < c->cap; i++) { lterm_free(c->slot[i]); c->slot[i] = NULL; }
-    c->n = c->bytes = 0;
-  }
+  /* the cache is only trimmed between queries, so the terms found or loaded below stay valid */
+  if (!st && ix->lcache->bytes > cache_budget) cache_trim(ix->lcache);
   size_t total = 0;
+  if (!st) ix->lcache->tick++;
   for (int i = 0; !st && i < m; i++) {
     struct ar_lcache *c = ix->lcache;
     lterm *t = c->cap ? *cache_slot(c, terms[i], lens[i]) : NULL;
     if (!t && (st = load_term(ix, c, terms[i], lens[i], &t, err))) break;
+    t->last_use = c->tick;
     q[i].t = t;
     total += t->n;
   }

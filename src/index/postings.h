@@ -62,6 +62,8 @@ ar_status ar_lex_search_terms(ar_index *ix, char **terms, const int *lens, int m
 /* Per-process cache of decoded postings (lexsearch.c), dropped when the index changes. */
 void ar_lex_invalidate(ar_index *ix);
 void ar_lex_cache_free(struct ar_lcache *c);
+/* Test hook: the cache's budget in bytes (0: the default); process-wide, set it before searching. */
+void ar_lex_test_cache_budget(size_t bytes);
 
 /* The canonical BM25 term weight, written once so the engine, the check and the bounds agree. */
 static inline double ar_lex_idf(int64_t n_docs, int64_t df) {

@@ -249,6 +249,8 @@ TEST(lexsearch_equals_exhaustive_bm25_on_random_courses) {
   char path[512];
   snprintf(path, sizeof path, "%s/lexrand.db", test_tmpdir());
   int rounds = test_slow() ? 4 : 1;
+  /* a tiny cache budget: terms are evicted (least recently used) between most queries */
+  ar_lex_test_cache_budget(64 << 10);
   for (int round = 0; round < rounds; round++) {
     ar_index *ix = random_course(path, test_slow() ? 260 : 150, &v, &rng);
     ASSERT(ix);
@@ -304,6 +306,7 @@ TEST(lexsearch_equals_exhaustive_bm25_on_random_courses) {
     ref_free(&r);
     ar_index_close(ix);
   }
+  ar_lex_test_cache_budget(0);
   vocab_free(&v);
 }
 
