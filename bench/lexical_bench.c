@@ -3,7 +3,8 @@
  *
  *   lexical_bench INDEX [-k N] [--variant nostem,nostop,keepaccent] [--bm25 K1,B[,IDF]]
  *
- * Without options it runs ar_search (the product's path). --bm25 ranks with ar_bm25(K1, B, IDF). With --variant it builds a second FTS5
+ * Without options it runs ar_search (the product's path). --bm25 ranks with ar_bm25(K1, B, IDF) over an FTS5 table `fts`
+ * it builds in the given index when missing (ar_fts_build). With --variant it builds a second FTS5
  * table (fts_v, in the given index: use a scratch copy) over the same segments with tokenize='aularag <lang> <flags>' and queries it with the same
  * analysis, so analysis choices can be compared on identical segments. */
 #include "core/util.h"
@@ -61,6 +62,13 @@ int main(int argc, char **argv) {
              ix->lang, fts_args);
     char *msg = NULL;
     if (sqlite3_exec(ix->db, sql, NULL, NULL, &msg)) { fprintf(stderr, "variant: %s\n", msg); return 1; }
+  }
+  if (custom && !variant) {
+    sqlite3_stmt *t = NULL;
+    int have = sqlite3_prepare_v2(ix->db, "SELECT 1 FROM sqlite_master WHERE name='fts'", -1, &t, NULL) == SQLITE_OK &&
+               sqlite3_step(t) == SQLITE_ROW;
+    sqlite3_finalize(t);
+    if (!have && ar_fts_build(ix, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
   }
   sqlite3_stmt *q = NULL;
   char qsql[256];

@@ -11,7 +11,7 @@ static const char *usage =
   "Shows what the index holds, and its courses (id, title, videos, segments).\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  --json               one JSON object\n"
-  "  --check              also verify it: SQLite integrity_check, FTS5 integrity-check, references\n"
+  "  --check              also verify it: SQLite integrity_check, references, lexical postings vs text\n"
   "                       (exit 1 when something is wrong)\n";
 
 int cmd_info(int argc, char **argv) {
@@ -39,7 +39,7 @@ int cmd_info(int argc, char **argv) {
   ar_error err = {0};
   ar_index *ix = NULL;
   ar_index_params ip = ar_index_default_params();
-  ip.read_only = !check;  /* FTS5's integrity-check is issued as a write */
+  ip.read_only = !check;  /* a check opens for writing, like ingest (an older index is upgraded first) */
   ip.create = 0;
   if (ar_index_open(index, ip, &ix, &err) != AR_OK) return cli_fail(&err);
   ar_index_info in;

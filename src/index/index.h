@@ -9,9 +9,9 @@
 
 /* Schema version in PRAGMA user_version. Bump it with every incompatible change; an index
  * with a larger number is refused ("made by a newer aularag"). */
-#define AR_SCHEMA_VERSION 1
+#define AR_SCHEMA_VERSION 2   /* 2: aularag's own lexical postings (lex_* tables, postings.h) */
 /* Names the lexical analysis (stop lists, folding, stemmer). Stored in meta 'analyzer'; when a
- * writable index was made with another analysis, its FTS table is rebuilt at open. */
+ * writable index was made with another analysis, its lexical postings are rebuilt at open. */
 #define AR_ANALYZER_VERSION "aularag-analysis-2"
 
 struct ar_index {
@@ -19,9 +19,10 @@ struct ar_index {
   char *path;
   char lang[8];          /* fixed at creation (meta 'lang') */
   int read_only;
-  ar_analyzer *query_an; /* analysis of query text (the FTS tokenizer has its own instances) */
+  ar_analyzer *query_an; /* the index's analysis: query text, and segments for the lexical postings */
   struct ar_vcache *vcache; /* dense: the loaded vector matrix (src/index/vectors.c), NULL until used */
   struct ar_ccache *ccache; /* scoped search: recent courses' id filters (src/index/courses.c) */
+  struct ar_lcache *lcache; /* lexical: decoded postings (src/index/lexsearch.c), NULL until used */
 };
 
 /* Sets err from the connection's last error: "<path>: <what>: <sqlite message>". */
@@ -49,11 +50,12 @@ typedef struct ar_ccache ar_ccache;
 void ar_courses_invalidate(ar_index *ix);
 void ar_ccache_free(ar_ccache *c);
 
-/* Full consistency check: PRAGMA integrity_check, FTS5 'integrity-check', segment/vector
- * references. AR_OK when clean; otherwise AR_ERR_DB with the first problem in err. */
+/* Full consistency check: PRAGMA integrity_check, segment/vector references, the lexical postings
+ * recomputed from the segments' text (postings.c). AR_OK when clean; otherwise AR_ERR_DB with the first problem in err. */
 ar_status ar_index_check(ar_index *ix, ar_error *err);
 
-/* Registers the "aularag" FTS5 tokenizer on a connection: tokenize='aularag <lang> [flags]'. */
+/* Registers the "aularag" FTS5 tokenizer on a connection: tokenize='aularag <lang> [flags]' (for
+ * the bench's analysis variants and the exhaustive reference, ar_fts_build). */
 ar_status ar_fts_register(sqlite3 *db, ar_error *err);
 
 /* Registers the FTS5 auxiliary function ar_bm25(fts, k1, b) (src/index/fts_bm25.c): BM25 with
@@ -77,10 +79,21 @@ typedef struct ar_cand {
  * double-quoted, de-duplicated by term and OR-ed. Any user text (quotes, parentheses, AND/OR/NEAR,
  * '*', '-', ':') becomes a valid expression. *out malloc'd; "" when no term survives. */
 ar_status ar_lexical_query(ar_analyzer *an, const char *question, char **out, ar_error *err);
-/* BM25 top-n: *out malloc'd (n_out may be 0). Score = -ar_bm25(fts, AR_BM25_K1, AR_BM25_B, AR_BM25_IDF).
+/* BM25 top-n: *out malloc'd (n_out may be 0), best first, equal scores by smaller id. The exact
+ * top-n of scoring every segment with -ar_bm25(fts, AR_BM25_K1, AR_BM25_B, AR_BM25_IDF), computed
+ * from aularag's own postings without scoring every match (src/index/lexsearch.c).
  * filter (may be NULL): the top-n among the allowed ids. */
 ar_status ar_lexical_search(ar_index *ix, const char *question, int n, const ar_idfilter *filter, ar_cand **out,
                             size_t *n_out, ar_error *err);
+/* The same ranking the exhaustive way: FTS5 scores every matching row with ar_bm25 (how aularag
+ * searched before schema 2; the bench's and the tests' reference; its order among equal scores is
+ * FTS5's). Needs the table ar_fts_build makes. */
+ar_status ar_lexical_search_fts(ar_index *ix, const char *question, int n, const ar_idfilter *filter, ar_cand **out,
+                                size_t *n_out, ar_error *err);
+/* (Re)builds an FTS5 table `fts` over segments with the index's analysis: a snapshot, not kept in
+ * step with later writes (index files have no FTS5 table since schema 2; benches and tests make
+ * one in a scratch copy). */
+ar_status ar_fts_build(ar_index *ix, ar_error *err);
 /* Fills video_id/title/url/text/start_s/end_s of hits whose corpus_id is set. */
 ar_status ar_hits_load(ar_index *ix, ar_hit *hits, size_t n, ar_error *err);
 

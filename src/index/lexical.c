@@ -1,5 +1,7 @@
-/* lexical.c - BM25 retrieval: a user question -> a safe FTS5 expression -> ranked corpus ids. */
-#include "index/index.h"
+/* lexical.c - BM25 retrieval: a user question -> its distinct terms -> ranked corpus ids, by the
+ * exact top-k of lexsearch.c; and the same question as a safe FTS5 expression for the exhaustive
+ * path (FTS5 + ar_bm25, kept for the bench and as a reference). */
+#include "index/postings.h"
 #include "core/util.h"
 
 struct qbuild {
@@ -28,6 +30,7 @@ static int on_query_term(void *ud, const char *term, int len, int start, int end
   }
   if (!(b->terms[b->n_terms] = ar_strndup(term, (size_t)len))) { b->oom = 1; return 1; }
   b->n_terms++;
+  if (!b->text) return 0;  /* terms only */
   /* The word as the user wrote it, double-quoted: it holds only letters, digits and marks
    * (the analyzer's word definition), so it cannot contain '"' or FTS operators, and FTS5 runs
    * it through the same tokenizer, giving back exactly `term`. */
@@ -52,8 +55,17 @@ ar_status ar_lexical_query(ar_analyzer *an, const char *question, char **out, ar
   return AR_OK;
 }
 
-ar_status ar_lexical_search(ar_index *ix, const char *question, int n, const ar_idfilter *filter, ar_cand **out,
-                            size_t *n_out, ar_error *err) {
+ar_status ar_fts_build(ar_index *ix, ar_error *err) {
+  char sql[256];
+  snprintf(sql, sizeof sql,
+           "DROP TABLE IF EXISTS fts; CREATE VIRTUAL TABLE fts USING fts5(text, content='segments', content_rowid='id',"
+           " tokenize='aularag %s'); INSERT INTO fts(fts) VALUES('rebuild');", ix->lang);
+  if (sqlite3_exec(ix->db, sql, NULL, NULL, NULL) != SQLITE_OK) return ar_index_db_fail(ix, err, "building the FTS5 table");
+  return AR_OK;
+}
+
+ar_status ar_lexical_search_fts(ar_index *ix, const char *question, int n, const ar_idfilter *filter, ar_cand **out,
+                                size_t *n_out, ar_error *err) {
   *out = NULL;
   *n_out = 0;
   if (n <= 0) return AR_OK;
@@ -93,5 +105,26 @@ ar_status ar_lexical_search(ar_index *ix, const char *question, int n, const ar_
   ar_free(expr);
   *out = c;
   *n_out = k;
+  return st;
+}
+
+ar_status ar_lexical_search(ar_index *ix, const char *question, int n, const ar_idfilter *filter, ar_cand **out,
+                            size_t *n_out, ar_error *err) {
+  *out = NULL;
+  *n_out = 0;
+  if (n <= 0) return AR_OK;
+  struct qbuild b = {0};  /* no text: the distinct terms only, by the same rules as the FTS5 expression */
+  ar_analyze(ix->query_an, question, strlen(question), on_query_term, &b);
+  int *lens = b.oom ? NULL : ar_malloc((size_t)b.n_terms * sizeof *lens + 1);
+  ar_status st;
+  if (!lens) {
+    st = ar_fail(err, AR_ERR_NOMEM, "out of memory building the query");
+  } else {
+    for (int i = 0; i < b.n_terms; i++) lens[i] = (int)strlen(b.terms[i]);
+    st = ar_lex_search_terms(ix, b.terms, lens, b.n_terms, n, filter, out, n_out, err);
+  }
+  for (int i = 0; i < b.n_terms; i++) ar_free(b.terms[i]);
+  ar_free(b.terms);
+  ar_free(lens);
   return st;
 }

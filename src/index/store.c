@@ -1,6 +1,7 @@
 /* store.c - the SQLite index file: open/create, schema, videos and segments, meta, LLM cache. */
 #include "index/index.h"
 #include "index/vectors.h"
+#include "index/postings.h"
 #include "core/util.h"
 #include <math.h>
 #include <sys/stat.h>
@@ -28,10 +29,11 @@ ar_index_params ar_index_default_params(void) {
   return p;
 }
 
-/* One statement per line of the v1 schema. segments.id is AUTOINCREMENT so a corpus id is never
- * reused after a video is replaced or removed. The FTS table is external-content (the text lives
- * once, in segments) and triggers keep it in step with every insert/delete/update of segments. */
-static const char *schema_v1[] = {
+/* One statement per line of the schema (the lexical postings' tables come from postings.c).
+ * segments.id is AUTOINCREMENT so a corpus id is never reused after a video is replaced or removed.
+ * Schema 1 also had an FTS5 table kept in step by triggers; schema 2 has aularag's own postings
+ * instead (lexical search no longer reads FTS5, and it cost ingest time and space). */
+static const char *schema_tables[] = {
   "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
   "CREATE TABLE videos(id INTEGER PRIMARY KEY, video_id TEXT NOT NULL UNIQUE, title TEXT NOT NULL,"
   " url TEXT NOT NULL DEFAULT '', source_path TEXT NOT NULL DEFAULT '', content_hash TEXT NOT NULL,"
@@ -65,22 +67,9 @@ static ar_status create_schema(ar_index *ix, const char *lang, ar_error *err) {
     n = sqlite3_column_int(q, 0);
   sqlite3_finalize(q);
   if (n > 0) return exec(ix, "COMMIT", err);
-  for (int i = 0; schema_v1[i]; i++)
-    if ((st = exec(ix, schema_v1[i], err))) goto fail;
-  snprintf(sql, sizeof sql,
-           "CREATE VIRTUAL TABLE fts USING fts5(text, content='segments', content_rowid='id',"
-           " tokenize='aularag %s')", lang);
-  if ((st = exec(ix, sql, err))) goto fail;
-  if ((st = exec(ix,
-                 "CREATE TRIGGER segments_ai AFTER INSERT ON segments BEGIN"
-                 " INSERT INTO fts(rowid, text) VALUES (new.id, new.text); END;"
-                 "CREATE TRIGGER segments_ad AFTER DELETE ON segments BEGIN"
-                 " INSERT INTO fts(fts, rowid, text) VALUES ('delete', old.id, old.text); END;"
-                 "CREATE TRIGGER segments_au AFTER UPDATE ON segments BEGIN"
-                 " INSERT INTO fts(fts, rowid, text) VALUES ('delete', old.id, old.text);"
-                 " INSERT INTO fts(rowid, text) VALUES (new.id, new.text); END;",
-                 err)))
-    goto fail;
+  for (int i = 0; schema_tables[i]; i++)
+    if ((st = exec(ix, schema_tables[i], err))) goto fail;
+  if ((st = ar_lex_create(ix, err))) goto fail;
   char created[32];
   now_iso(created);
   const char *kv[][2] = {{"format", "aularag"}, {"version", AR_VERSION}, {"lang", lang},
@@ -122,13 +111,16 @@ static ar_status check_schema(ar_index *ix, const ar_index_params *p, ar_error *
   }
   snprintf(ix->lang, sizeof ix->lang, "%s", lang);
   ar_free(lang);
+  /* the index's analysis: queries, and segments when the lexical postings are (re)built */
+  if ((st = ar_analyzer_new(ix->lang, 0, &ix->query_an, err))) return st;
   if (p->lang && strcmp(p->lang, ix->lang) != 0)
     return ar_fail(err, AR_ERR_MISMATCH, "%s was created with --lang %s; the language of an index is fixed (asked for %s)",
                    ix->path, ix->lang, p->lang);
   if ((st = ar_index_meta_get(ix, "analyzer", &an, err))) return st;
   int stale = !an || strcmp(an, AR_ANALYZER_VERSION) != 0;
   ar_free(an);
-  if (stale && ix->read_only) {
+  int old_schema = uv < AR_SCHEMA_VERSION;  /* schema 1: FTS5 only, no lex_* postings yet */
+  if ((stale || old_schema) && ix->read_only) {
     /* A read-only user (search, ask, serve) of an index made by an older aularag: rebuild the
      * postings through a short-lived writable connection, then read on as asked. */
     ar_index_params wp = ar_index_default_params();
@@ -136,16 +128,21 @@ static ar_status check_schema(ar_index *ix, const ar_index_params *p, ar_error *
     ar_index *w = NULL;
     ar_error we;
     if (ar_index_open(ix->path, wp, &w, &we) != AR_OK)
-      return ar_fail(err, AR_ERR_MISMATCH, "%s was indexed with another lexical analysis and cannot be rebuilt here"
+      return ar_fail(err, AR_ERR_MISMATCH, "%s was indexed by an older aularag and cannot be rebuilt here"
                      " (%s); open it once for writing (e.g. `aularag info --check -i %s`)", ix->path, we.msg, ix->path);
     ar_index_close(w);
     return AR_OK;
   }
-  if (stale) {
-    /* The FTS postings were made by another analysis: rebuild them from segments. */
+  if (stale || old_schema) {
+    /* The postings were made by another analysis, or the lexical postings do not exist yet:
+     * rebuild them from segments (and drop schema 1's FTS5 table and its triggers). */
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d", AR_SCHEMA_VERSION);
     if ((st = exec(ix, "BEGIN IMMEDIATE", err))) return st;
-    if ((st = exec(ix, "INSERT INTO fts(fts) VALUES('rebuild')", err)) ||
-        (st = ar_index_meta_set(ix, "analyzer", AR_ANALYZER_VERSION, err))) {
+    if ((old_schema && (st = exec(ix, "DROP TRIGGER IF EXISTS segments_ai; DROP TRIGGER IF EXISTS segments_ad;"
+                                  " DROP TRIGGER IF EXISTS segments_au; DROP TABLE IF EXISTS fts", err))) ||
+        (st = ar_index_meta_set(ix, "analyzer", AR_ANALYZER_VERSION, err)) ||
+        (st = ar_lex_rebuild(ix, err)) || (st = exec(ix, sql, err))) {
       sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
       return st;
     }
@@ -214,7 +211,6 @@ ar_status ar_index_open(const char *path, ar_index_params p, ar_index **out, ar_
   if ((st = check_schema(ix, &p, err))) { ar_index_close(ix); return st; }
   if ((st = ar_courses_migrate(ix, err))) { ar_index_close(ix); return st; }
   if (!p.read_only && (st = ar_vectors_migrate(ix, err))) { ar_index_close(ix); return st; }
-  if ((st = ar_analyzer_new(ix->lang, 0, &ix->query_an, err))) { ar_index_close(ix); return st; }
   *out = ix;
   return AR_OK;
 }
@@ -225,6 +221,7 @@ void ar_index_close(ar_index *ix) {
   ar_analyzer_free(ix->query_an);
   ar_vcache_free(ix->vcache);
   ar_ccache_free(ix->ccache);
+  ar_lex_cache_free(ix->lcache);
   ar_free(ix->path);
   ar_free(ix);
 }
@@ -337,6 +334,7 @@ ar_status ar_index_put_video_ex(ar_index *ix, const ar_video *v, const ar_segmen
   const char *title = v->title && *v->title ? v->title : v->video_id, *url = v->url ? v->url : "";
   ar_status st;
   sqlite3_stmt *q = NULL;
+  ar_lex_batch *lb = NULL;
   if ((st = exec(ix, "BEGIN IMMEDIATE", err))) return st;
   if (sqlite3_prepare_v2(ix->db, "SELECT id, content_hash FROM videos WHERE video_id=?1", -1, &q, NULL) != SQLITE_OK)
     goto dbfail;
@@ -365,8 +363,17 @@ ar_status ar_index_put_video_ex(ar_index *ix, const ar_video *v, const ar_segmen
     if ((st = ar_courses_set_video(ix, vid, v, err))) goto fail;
     return exec(ix, "COMMIT", err);
   }
+  if (!(lb = ar_lex_batch_new())) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto fail; }
   if (vid) {
-    /* explicit deletes (not only the FK cascade) so the FTS trigger sees every removed row */
+    /* tombstones in the lexical postings for the segments about to go */
+    if (sqlite3_prepare_v2(ix->db, "SELECT id, text FROM segments WHERE video=?1", -1, &q, NULL)) goto dbfail;
+    sqlite3_bind_int64(q, 1, vid);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+      if ((st = ar_lex_batch_add(ix, lb, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1), 1, err)))
+        goto fail;
+    if (rc != SQLITE_DONE) goto dbfail;
+    sqlite3_finalize(q);
+    /* explicit deletes (not only the FK cascade) */
     if (sqlite3_prepare_v2(ix->db, "DELETE FROM vectors WHERE segment_id IN (SELECT id FROM segments WHERE video=?1)",
                            -1, &q, NULL))
       goto dbfail;
@@ -407,19 +414,26 @@ ar_status ar_index_put_video_ex(ar_index *ix, const ar_video *v, const ar_segmen
     sqlite3_bind_text(q, 5, segs->v[i].text, -1, SQLITE_STATIC);
     if (sqlite3_step(q) != SQLITE_DONE) goto dbfail;
     sqlite3_reset(q);
+    if ((st = ar_lex_batch_add(ix, lb, sqlite3_last_insert_rowid(ix->db), segs->v[i].text, 0, err))) goto fail;
   }
   sqlite3_finalize(q);
   q = NULL;
   if ((st = ar_courses_set_video(ix, vid, v, err))) goto fail;
+  if ((st = ar_lex_batch_write(ix, lb, err))) goto fail;
+  ar_lex_batch_free(lb);
+  lb = NULL;
   if ((st = exec(ix, "COMMIT", err))) goto fail;
   ar_vectors_invalidate(ix);  /* dense: the loaded matrix may hold this video's old vectors */
+  ar_lex_invalidate(ix);
   if (changed) *changed = 1;
   return AR_OK;
 dbfail:
   st = ar_index_db_fail(ix, err, src);
 fail:
   sqlite3_finalize(q);
+  ar_lex_batch_free(lb);
   sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+  ar_lex_invalidate(ix);
   return st;
 }
 
@@ -453,9 +467,6 @@ ar_status ar_index_check(ar_index *ix, ar_error *err) {
   }
   sqlite3_finalize(q);
   if (st) return st;
-  /* FTS5 checks its postings against the content table (re-tokenizing every segment) */
-  if (!ix->read_only && sqlite3_exec(ix->db, "INSERT INTO fts(fts) VALUES('integrity-check')", NULL, NULL, NULL))
-    return ar_index_db_fail(ix, err, "FTS integrity-check");
   int64_t orphans = count_rows(ix, "SELECT (SELECT count(*) FROM segments WHERE video NOT IN (SELECT id FROM videos))"
                                    " + (SELECT count(*) FROM vectors WHERE segment_id NOT IN (SELECT id FROM segments))");
   int64_t bad_n = count_rows(ix, "SELECT count(*) FROM videos v WHERE n_segments !="
@@ -465,5 +476,9 @@ ar_status ar_index_check(ar_index *ix, ar_error *err) {
   if (lost > 0) return ar_fail(err, AR_ERR_DB, "%s: %lld videos in a course missing from the courses table", ix->path, (long long)lost);
   if (orphans != 0) return ar_fail(err, AR_ERR_DB, "%s: %lld orphan segment/vector rows", ix->path, (long long)orphans);
   if (bad_n != 0) return ar_fail(err, AR_ERR_DB, "%s: %lld videos whose segment count disagrees", ix->path, (long long)bad_n);
-  return AR_OK;
+  /* aularag's postings vs the segments' text, in one snapshot */
+  if (sqlite3_exec(ix->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) return ar_index_db_fail(ix, err, "lexical check");
+  st = ar_lex_check(ix, err);
+  sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL);
+  return st;
 }

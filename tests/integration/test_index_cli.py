@@ -78,7 +78,7 @@ with tempfile.TemporaryDirectory() as T:
     rc, out, err = run("info", "-i", db, "--json")
     info = json.loads(out) if rc == 0 else {}
     check("info --json", info.get("videos") == 2 and info.get("segments", 0) >= 4 and info.get("lang") == "pt"
-          and info.get("vectors") == 0 and info.get("file_bytes", 0) > 0 and info.get("schema_version") == 1, out + err)
+          and info.get("vectors") == 0 and info.get("file_bytes", 0) > 0 and info.get("schema_version") == 2, out + err)
     rc, out, err = run("info", "-i", db, "--check")
     check("info --check ok", rc == 0 and "check:     ok" in out, out + err)
     rc, out, err = run("info", env={"AULARAG_INDEX": db})

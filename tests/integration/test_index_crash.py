@@ -1,5 +1,7 @@
 """test_index_crash.py - kill -9 `aularag ingest` at random moments and check after each kill that
-the index opens, passes SQLite's integrity_check and FTS5's integrity-check (`info --check`), and
+the index opens, passes SQLite's integrity_check and the lexical postings check (`info --check`
+recomputes the postings and statistics from the segments' text; kills land in per-video runs and in
+their merges), and
 that every video is wholly in its old or its new state (never a mix, never half-written).
 
 Old/new states: the same real transcripts (3Blue1Brown pt) segmented with --window 120 vs 90, so
@@ -78,7 +80,7 @@ with tempfile.TemporaryDirectory() as T:
             p.send_signal(signal.SIGKILL)
         p.wait()
         r = subprocess.run([AR, "info", "-i", db, "--check"], capture_output=True, text=True, env=env)
-        check(f"kill {k + 1}: index opens and passes integrity + FTS checks", r.returncode == 0 and "check:     ok" in r.stdout,
+        check(f"kill {k + 1}: index opens and passes integrity + lexical postings checks", r.returncode == 0 and "check:     ok" in r.stdout,
               r.stdout + r.stderr)
         st, n_videos = states(db)
         bad = [v for v in ref[120] if st.get(v) not in (ref[120][v], ref[90][v])]

@@ -255,7 +255,7 @@ TEST(index_stale_analyzer_is_rebuilt) {
   ASSERT_EQ_INT(put(ix, "gpu", "", GPU, &ch), AR_OK);
   ASSERT_EQ_INT(ar_index_meta_set(ix, "analyzer", "old", NULL), AR_OK);
   /* simulate postings made by another analysis: wipe them */
-  ASSERT_EQ_INT(sqlite3_exec(ix->db, "INSERT INTO fts(fts) VALUES('delete-all')", 0, 0, 0), SQLITE_OK);
+  ASSERT_EQ_INT(sqlite3_exec(ix->db, "DELETE FROM lex_pages; DELETE FROM lex_runs", 0, 0, 0), SQLITE_OK);
   ASSERT_EQ_INT(top_id(ix, "dispositivos", NULL), -1);
   ar_index_close(ix);
   /* a read-only open rebuilds through a short-lived writable connection, then reads */
@@ -463,6 +463,7 @@ TEST(ar_bm25_equals_fts5_bm25_with_fts5_idf) {
   int ch;
   ASSERT_EQ_INT(put(ix, "gpu", "", GPU, &ch), AR_OK);
   ASSERT_EQ_INT(put(ix, "backprop", "", BACKPROP, &ch), AR_OK);
+  ASSERT_EQ_INT(ar_fts_build(ix, NULL), AR_OK);
   /* SQLite's own bm25() is the reference */
   sqlite3_stmt *q;
   ASSERT_EQ_INT(sqlite3_prepare_v2(ix->db, "SELECT rowid, bm25(fts), ar_bm25(fts, 1.2, 0.75), ar_bm25(fts, 2.0, 0.3),"
