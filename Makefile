@@ -2,10 +2,14 @@
 # under ASan/UBSan; `make bench` runs the benchmarks (slow, compares with other tools).
 CC      ?= cc
 PKGS    := sqlite3 libcurl jansson libmicrohttpd libutf8proc
+# The target follows the compiler: x86-64 builds assume x86-64-v3 (AVX2, FMA; AVX-512 is chosen at run
+# time); others (aarch64: CC=aarch64-linux-gnu-gcc, see scripts/cross-test.sh) get portable C kernels.
+TRIPLE  := $(shell $(CC) -dumpmachine)
+MARCH   := $(if $(filter x86_64-%,$(TRIPLE)),-march=x86-64-v3)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -Iinclude -Isrc \
-           -I/usr/include/x86_64-linux-gnu/openblas-pthread -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-OPT     := -O3 -march=x86-64-v3 -ffp-contract=off
+           -I/usr/include/$(TRIPLE)/openblas-pthread -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+OPT     := -O3 $(MARCH) -ffp-contract=off
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstemmer -lopenblas -lpthread -lm
 
 SRC     := $(sort $(wildcard src/*/*.c))
@@ -13,8 +17,9 @@ CLI_SRC := $(sort $(wildcard cli/*.c))
 TEST_SRC:= $(sort $(wildcard tests/unit/*.c))
 BENCH_SRC:= $(sort $(wildcard bench/*.c))
 
-B  := build/release
-BT := build/asan
+BUILD ?= build
+B  := $(BUILD)/release
+BT := $(BUILD)/asan
 OBJ      := $(SRC:%.c=$(B)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
 TOBJ     := $(SRC:%.c=$(BT)/%.o)
@@ -27,7 +32,7 @@ WEB_GEN   := build/gen/web_assets.c
 OBJ  += $(B)/$(WEB_GEN:.c=.o)
 TOBJ += $(BT)/$(WEB_GEN:.c=.o)
 # (the rule that writes $(WEB_GEN) follows `all`, so it is not the default goal)
-SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 .PHONY: all test test-slow bench bench-bins clean check-header lint
 all: aularag
@@ -57,7 +62,7 @@ $(BT)/unit_tests: $(TTEST_OBJ) $(BT)/libaularag.a
 $(BT)/%.o: %.c $(wildcard include/*.h src/*/*.h cli/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo 'CC asan $<'
-	@$(CC) $(CFLAGS) -O1 -march=x86-64-v3 $(SAN) -c -o $@ $<
+	@$(CC) $(CFLAGS) -O1 $(MARCH) -ffp-contract=off $(SAN) -c -o $@ $<
 
 # The header must stay valid C on its own (whisper.cpp's test-c.c idea).
 check-header:
