@@ -33,6 +33,7 @@ OBJ  += $(B)/$(WEB_GEN:.c=.o)
 TOBJ += $(BT)/$(WEB_GEN:.c=.o)
 # (the rule that writes $(WEB_GEN) follows `all`, so it is not the default goal)
 SAN ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+TOPT ?= -O1
 
 .PHONY: all test test-slow bench bench-bins clean check-header lint
 all: aularag
@@ -62,7 +63,7 @@ $(BT)/unit_tests: $(TTEST_OBJ) $(BT)/libaularag.a
 $(BT)/%.o: %.c $(wildcard include/*.h src/*/*.h cli/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo 'CC asan $<'
-	@$(CC) $(CFLAGS) -O1 $(MARCH) -ffp-contract=off $(SAN) -c -o $@ $<
+	@$(CC) $(CFLAGS) $(TOPT) $(MARCH) -ffp-contract=off $(SAN) -c -o $@ $<
 
 # The header must stay valid C on its own (whisper.cpp's test-c.c idea).
 check-header:

@@ -41,9 +41,10 @@ static inline __attribute__((always_inline)) T512 void tile(const int mr, const 
       if (np == 2) c1[r] = _mm512_maskz_loadu_ps(m1, C + r * ldc + NR);
     }
   }
-  const float *a[MR];
-#pragma GCC unroll 12
-  for (int r = 0; r < mr; r++) a[r] = A + r * lda;
+  /* rows r = 4g + i are read as a[g][i * lda]: three row pointers and three strides, so the 12 row
+   * addresses fit in registers (12 pointers would spill to the stack) */
+  const float *a[3] = {A, A + 4 * lda, A + 8 * lda};
+  const size_t off[4] = {0, lda, 2 * lda, 3 * lda};
 #pragma GCC unroll 2
   for (int k = 0; k < kc; k++) {
     _mm_prefetch((const char *)(pf + (size_t)k * NR), _MM_HINT_T0);
@@ -52,7 +53,7 @@ static inline __attribute__((always_inline)) T512 void tile(const int mr, const 
     if (np == 2) b1 = _mm512_loadu_ps(B1 + (size_t)k * NR);
 #pragma GCC unroll 12
     for (int r = 0; r < mr; r++) {
-      __m512 x = _mm512_set1_ps(a[r][k]);
+      __m512 x = _mm512_set1_ps(a[r / 4][off[r % 4] + k]);
       c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
       if (np == 2) c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
     }
