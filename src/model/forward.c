@@ -1,8 +1,8 @@
 /* forward.c - the encoder forward pass over a batch of unpadded sequences, concatenated:
  * embeddings -> L post-LN blocks -> masked mean pooling -> L2 normalisation.
- * Work is split over the model's thread pool: linear layers by 16-column panels (ar_gemm over
- * packed weights with the model's kernel, or OpenBLAS sgemm), attention by (sequence, head), row-wise kernels by token
- * ranges. No output depends on the batch it shares or on the thread count. */
+ * Work is split over the model's thread pool: linear layers by 16-column panels (the model's
+ * kernel, m->gemm_fn, over packed weights, or OpenBLAS sgemm), attention by (sequence, head),
+ * row-wise kernels by token ranges. No output depends on the batch it shares or on the thread count. */
 #include "model/model.h"
 #include "core/util.h"
 #include <cblas.h>
@@ -105,8 +105,8 @@ static void linear_task(void *ctx, int task, int worker) {
   int np = (j->out + AR_PANEL - 1) / AR_PANEL;
   if (j->rows_per) {
     int r0 = task * j->rows_per, r = AR_MIN(j->T - r0, j->rows_per);
-    j->m->gemm_fn(j->X + (size_t)r0 * j->in, (size_t)j->in, r, j->W, j->in, j->out, 0, np, j->Y + (size_t)r0 * j->out,
-            (size_t)j->out, 1.0f, j->B, j->gelu);
+    j->m->gemm_fn(j->X + (size_t)r0 * j->in, (size_t)j->in, r, j->W, j->in, j->out, 0, np,
+                  j->Y + (size_t)r0 * j->out, (size_t)j->out, 1.0f, j->B, j->gelu);
     return;
   }
   int p0 = task * j->panels_per, p1 = AR_MIN(np, p0 + j->panels_per);
