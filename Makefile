@@ -2,10 +2,14 @@
 # under ASan/UBSan; `make bench` runs the benchmarks (slow, compares with other tools).
 CC      ?= cc
 PKGS    := sqlite3 libcurl jansson libmicrohttpd libutf8proc
+# The target follows the compiler: x86-64 builds assume x86-64-v3 (AVX2, FMA; AVX-512 is chosen at run
+# time); others (aarch64: CC=aarch64-linux-gnu-gcc, see scripts/cross-test.sh) get portable C kernels.
+TRIPLE  := $(shell $(CC) -dumpmachine)
+MARCH   := $(if $(filter x86_64-%,$(TRIPLE)),-march=x86-64-v3)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -Iinclude -Isrc \
-           -I/usr/include/x86_64-linux-gnu/openblas-pthread -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-OPT     := -O3 -march=x86-64-v3 -ffp-contract=off
+           -I/usr/include/$(TRIPLE)/openblas-pthread -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+OPT     := -O3 $(MARCH) -ffp-contract=off
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstemmer -lopenblas -lpthread -lm
 
 SRC     := $(sort $(wildcard src/*/*.c))
@@ -13,8 +17,9 @@ CLI_SRC := $(sort $(wildcard cli/*.c))
 TEST_SRC:= $(sort $(wildcard tests/unit/*.c))
 BENCH_SRC:= $(sort $(wildcard bench/*.c))
 
-B  := build/release
-BT := build/asan
+BUILD ?= build
+B  := $(BUILD)/release
+BT := $(BUILD)/asan
 OBJ      := $(SRC:%.c=$(B)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
 TOBJ     := $(SRC:%.c=$(BT)/%.o)
@@ -28,7 +33,8 @@ OBJ  += $(B)/$(WEB_GEN:.c=.o)
 TOBJ += $(BT)/$(WEB_GEN:.c=.o)
 # (the rule that writes $(WEB_GEN) follows `all`, so it is not the default goal)
 # float-cast-overflow is not part of GCC's "undefined" group: named so (long)1e20 is caught too.
-SAN := -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow
+SAN ?= -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow
+TOPT ?= -O1
 
 .PHONY: all test test-slow bench bench-bins clean check-header lint fuzz fuzz-bins
 all: aularag
@@ -58,7 +64,7 @@ $(BT)/unit_tests: $(TTEST_OBJ) $(BT)/libaularag.a
 $(BT)/%.o: %.c $(wildcard include/*.h src/*/*.h cli/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo 'CC asan $<'
-	@$(CC) $(CFLAGS) -O1 -march=x86-64-v3 $(SAN) -c -o $@ $<
+	@$(CC) $(CFLAGS) $(TOPT) $(MARCH) -ffp-contract=off $(SAN) -c -o $@ $<
 
 # ThreadSanitizer build of the library and the concurrent-search check (tests/tsan/).
 BTS      := build/tsan
@@ -66,11 +72,11 @@ TSOBJ    := $(SRC:%.c=$(BTS)/%.o) $(BTS)/$(WEB_GEN:.c=.o)
 $(BTS)/libaularag.a: $(TSOBJ)
 	rm -f $@ && ar rcs $@ $^
 $(BTS)/parallel_search: tests/tsan/parallel_search.c $(BTS)/libaularag.a
-	$(CC) $(CFLAGS) -O1 -march=x86-64-v3 -fsanitize=thread -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -O1 $(MARCH) -fsanitize=thread -o $@ $^ $(LDLIBS)
 $(BTS)/%.o: %.c $(wildcard include/*.h src/*/*.h cli/*.h)
 	@mkdir -p $(dir $@)
 	@echo 'CC tsan $<'
-	@$(CC) $(CFLAGS) -O1 -march=x86-64-v3 -fsanitize=thread -c -o $@ $<
+	@$(CC) $(CFLAGS) -O1 $(MARCH) -fsanitize=thread -c -o $@ $<
 
 # The header must stay valid C on its own (whisper.cpp's test-c.c idea).
 check-header:

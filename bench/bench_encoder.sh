@@ -2,7 +2,9 @@
 # bench_encoder.sh - E5 encoder throughput and latency: aularag (C) vs ONNX Runtime (npm onnxruntime-node,
 # the same model exported from the PyTorch reference) vs PyTorch, same random weights, same run.
 # Passages: batches of ENC_BATCH (4) sequences of 448 tokens; query: one 24-token sequence.
-# aularag runs twice: its default packed kernel, and --gemm openblas (OpenBLAS sgemm) for reference.
+# aularag runs twice: its default packed kernel (the widest SIMD this CPU has, chosen at run time; its name is
+# printed), and --gemm openblas (OpenBLAS sgemm) for reference; on an AVX-512 CPU a third time with
+# AULARAG_KERNEL=avx2, the x86-64-v3 baseline kernel, to show what AVX-512 adds.
 # Rounds (ENC_ROUNDS, 5) interleave the engines so load from other processes hits all alike;
 # ENC_PASSAGE_REPS (5), ENC_QUERY_REPS (30) runs per engine and round. Env: ENC_MODELS ("e5-small e5-base"), ENC_THREADS (2),
 # ENC_DIR (cache of generated models / ONNX files, default /tmp/aularag-bench-encoder).
@@ -48,6 +50,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     $C peak $((BATCH * 448)) $F $H 5 $THREADS | gflops >>"$R/$m.peak"
     out=$($C embed "$DIR/$m" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS)
     echo "$out" | num median >>"$R/$m.c.p"; echo "$out" | gflops >>"$R/$m.c.gf"
+    echo "$out" | grep -oE 'kernel [a-z0-9]+' | head -1 | awk '{print $2}' >"$R/kernel"
     echo "$out" | grep -oE 'RSS [0-9]+' | num RSS >>"$R/$m.c.rss"
     node bench/ort_encoder.js "$DIR/$m/model.onnx" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS | num median >>"$R/$m.ort.p"
     ENC_GEMM=openblas $C embed "$DIR/$m" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS | num median >>"$R/$m.b.p"
@@ -56,9 +59,13 @@ for ((r = 1; r <= ROUNDS; r++)); do
     node bench/ort_encoder.js "$DIR/$m/model.onnx" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.ort.q"
     ENC_GEMM=openblas $C embed "$DIR/$m" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.b.q"
     $PY bench/torch_encoder.py "$DIR/$m" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.pt.q"
+    if [ "$(cat "$R/kernel")" = avx512 ]; then
+      AULARAG_KERNEL=avx2 $C embed "$DIR/$m" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS | num median >>"$R/$m.a2.p"
+      AULARAG_KERNEL=avx2 $C embed "$DIR/$m" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.a2.q"
+    fi
   done
 done
-echo "encoder: $THREADS threads, passages = $BATCH x 448 tokens, query = 1 x 24 tokens, $ROUNDS interleaved rounds"
+echo "encoder: $THREADS threads, passages = $BATCH x 448 tokens, query = 1 x 24 tokens, $ROUNDS interleaved rounds, aularag kernel $(cat "$R/kernel")"
 echo "(times: medians over rounds; vs: medians of per-round ratios, > 1 means aularag is faster)"
 printf '%-9s %-22s %12s %12s %12s %9s %9s\n' model metric aularag onnxruntime pytorch "vs ORT" "vs torch"
 for m in $MODELS; do
@@ -72,6 +79,11 @@ for m in $MODELS; do
   bp=$(med <"$R/$m.b.p"); bq=$(med <"$R/$m.b.q")
   awk -v m=$m -v T=$T -v b=$bp -v r=$(rmed "$R/$m.b.p" "$R/$m.c.p") 'BEGIN { printf "%-9s %-22s %12.0f %12s %12s   (aularag --gemm openblas; packed is %.2fx)\n", m, "passages tokens/s", T/b, "-", "-", r }'
   awk -v m=$m -v b=$bq -v r=$(rmed "$R/$m.b.q" "$R/$m.c.q") 'BEGIN { printf "%-9s %-22s %12.2f %12s %12s   (aularag --gemm openblas; packed is %.2fx)\n", m, "query latency ms", b*1e3, "-", "-", r }'
+  if [ -s "$R/$m.a2.p" ]; then
+    ap=$(med <"$R/$m.a2.p"); aq=$(med <"$R/$m.a2.q")
+    awk -v m=$m -v T=$T -v a=$ap -v r=$(rmed "$R/$m.a2.p" "$R/$m.c.p") -v ro=$(rmed "$R/$m.ort.p" "$R/$m.a2.p") 'BEGIN { printf "%-9s %-22s %12.0f %12s %12s   (aularag AULARAG_KERNEL=avx2: %.2fx ORT; avx512 is %.2fx)\n", m, "passages tokens/s", T/a, "-", "-", ro, r }'
+    awk -v m=$m -v a=$aq -v r=$(rmed "$R/$m.a2.q" "$R/$m.c.q") -v ro=$(rmed "$R/$m.ort.q" "$R/$m.a2.q") 'BEGIN { printf "%-9s %-22s %12.2f %12s %12s   (aularag AULARAG_KERNEL=avx2: %.2fx ORT; avx512 is %.2fx)\n", m, "query latency ms", a*1e3, "-", "-", ro, r }'
+  fi
   for x in ort b pt; do paste "$R/$m.$x.p" "$R/$m.c.p" | awk '{printf "%.2f ", $1 / $2}' >"$R/$m.$x.pr"; done
   echo "          per-round passage ratios: ORT $(cat "$R/$m.ort.pr")| openblas $(cat "$R/$m.b.pr")| torch $(cat "$R/$m.pt.pr")"
   for x in ort b pt; do paste "$R/$m.$x.q" "$R/$m.c.q" | awk '{printf "%.2f ", $1 / $2}' >"$R/$m.$x.qr"; done

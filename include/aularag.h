@@ -222,11 +222,23 @@ typedef enum ar_gemm_backend {
   AR_GEMM_OPENBLAS       /* OpenBLAS sgemm over the weights as stored (the reference; slower here) */
 } ar_gemm_backend;
 
+/* The SIMD code of the packed matrix products, chosen once at load: AUTO takes the widest this CPU
+ * runs (AVX-512 > AVX2 on x86-64; the portable C kernel elsewhere), or the one named by the
+ * environment variable AULARAG_KERNEL (auto|scalar|avx2|avx512). Kernels compute the same model: their
+ * vectors may differ in the last bits, never more than the tolerance against the PyTorch reference. */
+typedef enum ar_kernel {
+  AR_KERNEL_AUTO = 0,
+  AR_KERNEL_SCALAR,      /* portable C (the compiler may vectorize it) */
+  AR_KERNEL_AVX2,        /* AVX2 + FMA: x86-64-v3, the build's baseline on x86-64 */
+  AR_KERNEL_AVX512       /* AVX-512F, where the CPU has it */
+} ar_kernel;
+
 typedef struct ar_model_params {
   int n_threads;         /* 0 = all cores. The model runs its own pool of n_threads and sets OpenBLAS
                             to one thread, process-wide (no oversubscription). */
   int ids_only;          /* load without a tokenizer: only ar_model_embed_ids works (tests, tools) */
   ar_gemm_backend gemm;  /* matrix products of the forward pass */
+  ar_kernel kernel;      /* SIMD of AR_GEMM_PACKED; one this CPU lacks is an error at load */
 } ar_model_params;
 
 typedef enum ar_embed_kind {
@@ -240,6 +252,8 @@ AR_API ar_model_params ar_model_default_params(void);
 AR_API ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_error *err);
 AR_API int ar_model_dim(const ar_model *m);
 AR_API int ar_model_max_tokens(const ar_model *m);     /* 512: specials included */
+/* The kernel the model runs: "scalar", "avx2" or "avx512" ("openblas" for AR_GEMM_OPENBLAS). */
+AR_API const char *ar_model_kernel(const ar_model *m);
 /* A stable string identifying the weights: "e5:<model_type>:h<H>:l<L>:a<heads>:f<F>:v<V>:<16 hex>", the hash
  * covering the safetensors header, the file size and 1024 evenly spaced 4 KiB blocks of the data. */
 AR_API const char *ar_model_fingerprint(const ar_model *m);

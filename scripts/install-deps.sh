@@ -4,10 +4,12 @@
 #   scripts/install-deps.sh --test   + what the test suite needs (python3-torch, sentencepiece, npm tools, chromium,
 #                                      clang + libFuzzer for `make fuzz`)
 #   scripts/install-deps.sh --bench  + what `make bench` compares with (FAISS, ONNX Runtime, wrk)
+#   scripts/install-deps.sh --cross  + the aarch64 cross compiler, qemu-user and the arm64 -dev libraries
+#                                    (dpkg multiarch) for scripts/cross-test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-want_test=0; want_bench=0
-for a in "$@"; do case "$a" in --test) want_test=1 ;; --bench) want_test=1; want_bench=1 ;; esac; done
+want_test=0; want_bench=0; want_cross=0
+for a in "$@"; do case "$a" in --test) want_test=1 ;; --bench) want_test=1; want_bench=1 ;; --cross) want_cross=1 ;; esac; done
 SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 pkgs=(build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libopenblas-dev libstemmer-dev
       libutf8proc-dev libmicrohttpd-dev libjansson-dev)
@@ -17,6 +19,15 @@ pkgs=(build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libopenblas
 [ $want_test = 1 ] && ! command -v npm >/dev/null && pkgs+=(nodejs npm)
 [ $want_bench = 1 ] && pkgs+=(python3-faiss wrk hyperfine bc time)   # bc, time: bench_eval.sh
 [ $want_bench = 1 ] && pkgs+=(python3-srt)   # bench_parse.sh baseline: the Python srt library
+if [ $want_cross = 1 ]; then
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $SUDO dpkg --add-architecture arm64
+    $SUDO apt-get update -qq
+  fi
+  pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libubsan1:arm64)
+  pkgs+=(libsqlite3-dev:arm64 libcurl4-openssl-dev:arm64 libopenblas-dev:arm64 libstemmer-dev:arm64
+         libutf8proc-dev:arm64 libmicrohttpd-dev:arm64 libjansson-dev:arm64)
+fi
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

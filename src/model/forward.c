@@ -1,8 +1,8 @@
 /* forward.c - the encoder forward pass over a batch of unpadded sequences, concatenated:
  * embeddings -> L post-LN blocks -> masked mean pooling -> L2 normalisation.
- * Work is split over the model's thread pool: linear layers by 16-column panels (ar_gemm over
- * packed weights, or OpenBLAS sgemm), attention by (sequence, head), row-wise kernels by token
- * ranges. No output depends on the batch it shares or on the thread count. */
+ * Work is split over the model's thread pool: linear layers by 16-column panels (the model's
+ * kernel, m->gemm_fn, over packed weights, or OpenBLAS sgemm), attention by (sequence, head),
+ * row-wise kernels by token ranges. No output depends on the batch it shares or on the thread count. */
 #include "model/model.h"
 #include "core/util.h"
 #include <cblas.h>
@@ -153,14 +153,14 @@ static void linear_task(void *ctx, int task, int worker) {
   int np = (j->out + AR_PANEL - 1) / AR_PANEL;
   if (j->rows_per) {
     int r0 = task * j->rows_per, r = AR_MIN(j->T - r0, j->rows_per);
-    ar_gemm(j->X + (size_t)r0 * j->in, (size_t)j->in, r, j->W, j->in, j->out, 0, np, j->Y + (size_t)r0 * j->out,
-            (size_t)j->out, 1.0f, j->B, j->gelu);
+    j->m->gemm_fn(j->X + (size_t)r0 * j->in, (size_t)j->in, r, j->W, j->in, j->out, 0, np,
+                  j->Y + (size_t)r0 * j->out, (size_t)j->out, 1.0f, j->B, j->gelu);
     return;
   }
   int p0 = task * j->panels_per, p1 = AR_MIN(np, p0 + j->panels_per);
   if (p0 >= p1) return;
   if (j->m->gemm == AR_GEMM_PACKED) {
-    ar_gemm(j->X, (size_t)j->in, j->T, j->W, j->in, j->out, p0, p1, j->Y, (size_t)j->out, 1.0f, j->B, j->gelu);
+    j->m->gemm_fn(j->X, (size_t)j->in, j->T, j->W, j->in, j->out, p0, p1, j->Y, (size_t)j->out, 1.0f, j->B, j->gelu);
     return;
   }
   int n0 = p0 * AR_PANEL, n1 = AR_MIN(j->out, p1 * AR_PANEL);
@@ -187,7 +187,7 @@ static void linear(job *j, const float *X, const float *W, const float *B, float
   j->rows_per = j->panels_per = 0;
   if (j->m->gemm == AR_GEMM_PACKED && j->T >= 64 * nt) {
     int blocks = nt * AR_MAX(1, (j->T + 96 * nt / 2) / (96 * nt)); /* a multiple of nt */
-    j->rows_per = ((j->T + blocks - 1) / blocks + 5) / 6 * 6;      /* whole 6-row tiles */
+    j->rows_per = ((j->T + blocks - 1) / blocks + 11) / 12 * 12;   /* whole tiles (AVX-512: 12 rows, AVX2: 6) */
     tasks = (j->T + j->rows_per - 1) / j->rows_per;
   } else {
     tasks = AR_MIN(np, nt == 1 ? 1 : 4 * nt);
@@ -224,9 +224,9 @@ static void attention_task(void *ctx, int task, int worker) {
   for (int i0 = 0; i0 < n; i0 += AR_ATT_ROWS) {
     int r = AR_MIN(AR_ATT_ROWS, n - i0);
     float inv[AR_ATT_ROWS];
-    ar_gemm(q + (size_t)i0 * ld, ld, r, kp, d, n, 0, np, S, (size_t)n, scale, NULL, 0);
+    m->gemm_fn(q + (size_t)i0 * ld, ld, r, kp, d, n, 0, np, S, (size_t)n, scale, NULL, 0);
     for (int i = 0; i < r; i++) inv[i] = 1.0f / ar_exp_shifted(S + (size_t)i * n, n);
-    ar_gemm(S, (size_t)n, r, vp, n, d, 0, dp, o + (size_t)i0 * H, (size_t)H, 1.0f, NULL, 0);
+    m->gemm_fn(S, (size_t)n, r, vp, n, d, 0, dp, o + (size_t)i0 * H, (size_t)H, 1.0f, NULL, 0);
     /* softmax's division, on the d outputs of a row instead of its n probabilities */
     for (int i = 0; i < r; i++)
       for (int c = 0; c < d; c++) o[(size_t)(i0 + i) * H + c] *= inv[i];

@@ -1,4 +1,5 @@
-/* gemm.c - the encoder's matrix product: C = epilogue(alpha * A B + bias), B pre-packed.
+/* gemm.c - the encoder's matrix product: C = epilogue(alpha * A B + bias), B pre-packed; the packing
+ * and the AVX2 kernel (gemm_avx512.c and gemm_scalar.c hold the others, kernel.c picks one).
  *
  * Why our own and not sgemm: the weights never change, so they are packed once at load into
  * 16-column panels and every product skips sgemm's per-call packing of B and its beta pass over C;
@@ -11,7 +12,7 @@
  * 16p..16p+15 as P[p][k][16] (zero past N). A is read in place (row stride lda) and broadcast one
  * value at a time: the 6x16 register tile needs 6 broadcasts and 2 panel loads per 12 FMAs. */
 #include "model/model.h"
-#include <immintrin.h>
+#include <string.h>
 
 #define MR 6     /* rows per register tile */
 #define NR AR_PANEL /* columns per panel (16) */
@@ -41,15 +42,14 @@ void ar_pack_cols(const float *V, int K, int N, size_t ldv, float *P) {
     for (int k = 0; k < K; k++) {
       const float *s = V + (size_t)k * ldv + (size_t)p * NR;
       float *o = d + (size_t)k * NR;
-      if (nr == NR) {
-        _mm256_store_ps(o, _mm256_loadu_ps(s));
-        _mm256_store_ps(o + 8, _mm256_loadu_ps(s + 8));
-      } else {
-        for (int j = 0; j < NR; j++) o[j] = j < nr ? s[j] : 0.0f;
-      }
+      if (nr == NR) memcpy(o, s, NR * sizeof *o);
+      else for (int j = 0; j < NR; j++) o[j] = j < nr ? s[j] : 0.0f;
     }
   }
 }
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
 
 typedef struct epi {    /* what happens to C after the last pass (the bias, per panel, comes apart) */
   float alpha;          /* 1: skipped */
@@ -141,7 +141,7 @@ static void tile_any(int mr, const float *A, size_t lda, const float *B, int kc,
  * L2 while every 6-row slice of A (6 KB, in L1) sweeps across it. Few rows (a query): one pass over
  * K and one panel at a time, all row tiles on it while it is in L1/L2, so the weights stream from
  * memory once, in address order. */
-void ar_gemm(const float *A, size_t lda, int M, const float *P, int K, int N, int p0, int p1, float *C, size_t ldc,
+void ar_gemm_avx2(const float *A, size_t lda, int M, const float *P, int K, int N, int p0, int p1, float *C, size_t ldc,
              float alpha, const float *bias, int gelu) {
   epi e = {alpha, gelu};
   int small = M <= SMALL_M, nc = small ? 1 : NC;
@@ -167,3 +167,4 @@ void ar_gemm(const float *A, size_t lda, int M, const float *P, int K, int N, in
     }
   }
 }
+#endif

@@ -1,9 +1,13 @@
 /* kernels.c - the encoder's fused element-wise kernels (AVX2): dtype widening, bias+GELU,
- * bias+residual+LayerNorm, softmax. Everything that is not a matrix product. */
+ * bias+residual+LayerNorm, softmax. Everything that is not a matrix product.
+ * Builds without AVX2 (aarch64) get the portable C versions at the end: same formulas, but sums in
+ * another order and the C library's erff, so their vectors differ in the last bits. */
 #include "model/model.h"
-#include <immintrin.h>
 #include <math.h>
 #include <string.h>
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
 
 /* glibc's libmvec (reached through -lm): 8-wide erff, a few ulp from the scalar one. */
 __m256 _ZGVdN8v_erff(__m256 x);
@@ -165,3 +169,99 @@ void ar_softmax(float *x, int n) {
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vr));
   for (; i < n; i++) x[i] *= r;
 }
+
+#else /* portable C */
+
+/* IEEE half -> float, subnormals, infinities and NaN included */
+static float half_to_float(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1F, f = h & 0x3FF, u;
+  if (e == 0x1F) u = sign | 0x7F800000u | (f << 13);
+  else if (e) u = sign | ((e + 112) << 23) | (f << 13);
+  else if (!f) u = sign;
+  else { /* subnormal: f * 2^-24, exact in float */
+    float v = (float)f * 0x1p-24f;
+    memcpy(&u, &v, 4);
+    u |= sign;
+  }
+  float out;
+  memcpy(&out, &u, 4);
+  return out;
+}
+
+void ar_widen_f16(const uint8_t *src, float *dst, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint16_t h;
+    memcpy(&h, src + 2 * i, 2);
+    dst[i] = half_to_float(h);
+  }
+}
+
+void ar_widen_bf16(const uint8_t *src, float *dst, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint16_t h;
+    memcpy(&h, src + 2 * i, 2);
+    uint32_t u = (uint32_t)h << 16;
+    memcpy(dst + i, &u, 4);
+  }
+}
+
+void ar_layernorm(float *x, const float *g, const float *b, int n, float eps) {
+  double s = 0, ss = 0;
+  for (int i = 0; i < n; i++) s += x[i];
+  double mean = s / n;
+  for (int i = 0; i < n; i++) ss += (x[i] - mean) * (x[i] - mean);
+  double rstd = 1.0 / sqrt(ss / n + (double)eps);
+  float m = (float)mean, r = (float)rstd;
+  for (int i = 0; i < n; i++) x[i] = (x[i] - m) * r * g[i] + b[i];
+}
+
+void ar_add_residual_layernorm(float *y, const float *x, const float *g, const float *b, int n, float eps) {
+  for (int i = 0; i < n; i++) y[i] += x[i];
+  ar_layernorm(y, g, b, n, eps);
+}
+
+void ar_add_bias(float *y, const float *bias, int n) {
+  for (int i = 0; i < n; i++) y[i] += bias[i];
+}
+
+void ar_gelu(float *y, int n) {
+  for (int i = 0; i < n; i++) y[i] = y[i] * 0.5f * (1.0f + erff(y[i] * (float)M_SQRT1_2));
+}
+
+/* exp(x) for x <= 0: the AVX2 version's method (see there), one lane */
+static float exp_nonpos(float x) {
+  const float magic = 12582912.0f;
+  x = x > -87.0f ? x : -87.0f;
+  float t = fmaf(x, 1.44269504088896341f, magic), k = t - magic;
+  float r = fmaf(-k, 0.693145751953125f, x);
+  r = fmaf(-k, 1.42860682030941723212e-6f, r);
+  float p = 0.0013829420786350965f;
+  p = fmaf(p, r, 0.008374771103262901f);
+  p = fmaf(p, r, 0.0416683591902256f);
+  p = fmaf(p, r, 0.1666642129421234f);
+  p = fmaf(p, r, 0.49999991059303284f);
+  p = fmaf(p, r, 1.0f);
+  p = fmaf(p, r, 1.0f);
+  int32_t e = (int32_t)k;
+  uint32_t u = (uint32_t)(e + 127) << 23;
+  float scale;
+  memcpy(&scale, &u, 4);
+  return p * scale;
+}
+
+float ar_exp_shifted(float *x, int n) {
+  float mx = -INFINITY;
+  for (int i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+  double s = 0;
+  for (int i = 0; i < n; i++) {
+    x[i] = exp_nonpos(x[i] - mx);
+    s += x[i];
+  }
+  return (float)s;
+}
+
+void ar_softmax(float *x, int n) {
+  float r = 1.0f / ar_exp_shifted(x, n);
+  for (int i = 0; i < n; i++) x[i] *= r;
+}
+#endif

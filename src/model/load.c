@@ -11,7 +11,24 @@ ar_status ar_model_attach_tokenizer(ar_model *m, const char *dir, ar_error *err)
 void ar_model_detach_tokenizer(ar_model *m);
 
 ar_model_params ar_model_default_params(void) {
-  return (ar_model_params){.n_threads = 0, .ids_only = 0, .gemm = AR_GEMM_PACKED};
+  return (ar_model_params){.n_threads = 0, .ids_only = 0, .gemm = AR_GEMM_PACKED, .kernel = AR_KERNEL_AUTO};
+}
+
+/* p.kernel, else AULARAG_KERNEL, else the best this CPU runs; a kernel it cannot run is an error
+ * (a test that asks for avx512 must not silently measure avx2). */
+static ar_status pick_kernel(ar_model *m, ar_kernel want, ar_error *err) {
+  const char *env = getenv("AULARAG_KERNEL"), *from = "ar_model_params.kernel";
+  if (want == AR_KERNEL_AUTO && env && *env) {
+    if (ar_kernel_parse(env, &want))
+      return ar_fail(err, AR_ERR_INVALID, "AULARAG_KERNEL=%s: unknown kernel (auto, scalar, avx2 or avx512)", env);
+    from = "AULARAG_KERNEL";
+  }
+  if (want == AR_KERNEL_AUTO) want = ar_kernel_best();
+  if (!(m->gemm_fn = ar_kernel_gemm(want)))
+    return ar_fail(err, AR_ERR_INVALID, "%s: kernel '%s' is not available on this CPU or build (best here: %s)", from,
+                   ar_kernel_name(want), ar_kernel_name(ar_kernel_best()));
+  m->kernel = want;
+  return AR_OK;
 }
 
 static int json_int(json_t *o, const char *k, int def, int *out) {
@@ -335,6 +352,7 @@ ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_e
     goto fail;
   }
   m->gemm = p.gemm;
+  if ((s = pick_kernel(m, p.kernel, err))) goto fail;
   m->layer = ar_calloc((size_t)m->c.layers, sizeof *m->layer);
   if (!m->layer) { s = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto fail; }
   loader L = {.m = m};
@@ -377,6 +395,9 @@ void ar_model_free(ar_model *m) {
 }
 
 int ar_model_dim(const ar_model *m) { return m->c.hidden; }
+const char *ar_model_kernel(const ar_model *m) {
+  return m->gemm == AR_GEMM_OPENBLAS ? "openblas" : ar_kernel_name(m->kernel);
+}
 int ar_model_max_tokens(const ar_model *m) { return m->max_tokens; }
 const char *ar_model_fingerprint(const ar_model *m) { return m->fingerprint; }
 const ar_tokenizer *ar_model_tokenizer(const ar_model *m) { return m->tok; }

@@ -56,6 +56,11 @@ typedef struct ar_model_state {
   uint8_t *rowraw;       /* [H * 4] raw bytes of one row, as stored */
   struct ar_model_state *next;  /* free list */
 } ar_model_state;
+/* C[m, n] = gelu?(alpha * sum_k A[m, k] B[k, n] + bias[n]) for m < M and n in panels [p0, p1) (n < N).
+ * A [M, K] row stride lda, C row stride ldc; bias may be NULL. P 32-byte aligned. Each output is one
+ * chain of FMAs over k, so no kernel's result depends on the rows or panels that share the call. */
+typedef void (*ar_gemm_fn)(const float *A, size_t lda, int M, const float *P, int K, int N, int p0, int p1, float *C,
+                           size_t ldc, float alpha, const float *bias, int gelu);
 
 struct ar_model {
   ar_model_config c;
@@ -68,6 +73,8 @@ struct ar_model {
   ar_tokenizer *tok;
   int n_threads;
   ar_gemm_backend gemm;
+  ar_kernel kernel;      /* resolved (never AUTO) */
+  ar_gemm_fn gemm_fn;    /* the packed product of that kernel */
   ar_pool *pool;         /* n_threads workers; OpenBLAS itself runs single-threaded inside them */
   pthread_mutex_t pool_mu; /* held by the call using the pool; a concurrent call runs on its own thread */
   pthread_mutex_t states_mu;
@@ -94,8 +101,16 @@ float ar_exp_shifted(float *x, int n);
 size_t ar_pack_size(int K, int N);                                   /* floats */
 void ar_pack_rows(const float *W, int N, int K, size_t ldw, float *P); /* B = W^T, W [N, K] row stride ldw */
 void ar_pack_cols(const float *V, int K, int N, size_t ldv, float *P); /* B = V, V [K, N] row stride ldv */
-/* C[m, n] = gelu?(alpha * sum_k A[m, k] B[k, n] + bias[n]) for m < M and n in panels [p0, p1) (n < N).
- * A [M, K] row stride lda, C row stride ldc; bias may be NULL. P 32-byte aligned. */
-void ar_gemm(const float *A, size_t lda, int M, const float *P, int K, int N, int p0, int p1, float *C, size_t ldc,
-             float alpha, const float *bias, int gelu);
+/* the kernels (ar_gemm_fn): gemm.c (AVX2, x86-64-v3 builds), gemm_avx512.c (x86), gemm_scalar.c */
+void ar_gemm_avx2(const float *A, size_t lda, int M, const float *P, int K, int N, int p0, int p1, float *C,
+                  size_t ldc, float alpha, const float *bias, int gelu);
+void ar_gemm_avx512(const float *A, size_t lda, int M, const float *P, int K, int N, int p0, int p1, float *C,
+                    size_t ldc, float alpha, const float *bias, int gelu);
+void ar_gemm_scalar(const float *A, size_t lda, int M, const float *P, int K, int N, int p0, int p1, float *C,
+                    size_t ldc, float alpha, const float *bias, int gelu);
+/* kernel.c: which kernels this build and CPU run */
+ar_gemm_fn ar_kernel_gemm(ar_kernel k);        /* NULL: not here (AUTO: the best) */
+ar_kernel ar_kernel_best(void);
+const char *ar_kernel_name(ar_kernel k);       /* "auto", "scalar", "avx2", "avx512" */
+int ar_kernel_parse(const char *s, ar_kernel *k); /* 0 ok, -1 unknown name */
 #endif

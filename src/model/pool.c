@@ -4,13 +4,22 @@
  * checks in at the end of every job, so no straggler can touch the next job's counters. */
 #include "model/pool.h"
 #include "core/util.h"
-#include <immintrin.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 
 #define SPIN_NS 200000 /* spin 0.2 ms before sleeping */
+
+/* a spinning core's hint that it waits (frees resources for the sibling hyperthread) */
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#elif defined(__aarch64__)
+#define cpu_relax() __asm__ __volatile__("yield")
+#else
+#define cpu_relax() ((void)0)
+#endif
 
 struct ar_pool {
   int n;                       /* threads including the caller */
@@ -50,7 +59,7 @@ static void *worker_main(void *arg) {
     long long t0 = now_ns();
     int spins = 0;
     while (atomic_load(&p->gen) == seen) {
-      _mm_pause();
+      cpu_relax();
       if (++spins % 256 == 0 && now_ns() - t0 > SPIN_NS) {
         pthread_mutex_lock(&p->mu);
         atomic_fetch_add(&p->sleepers, 1);
@@ -108,7 +117,7 @@ void ar_pool_run(ar_pool *p, int n_tasks, ar_task_fn fn, void *ctx) {
   }
   work(p, 0);
   for (int spins = 0; atomic_load(&p->checked_in) < p->n - 1; spins++) {
-    _mm_pause();
+    cpu_relax();
     if (spins > 4096) sched_yield(); /* a worker was descheduled: give it the core */
   }
 }

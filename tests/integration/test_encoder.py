@@ -19,8 +19,11 @@ import checks  # noqa: E402
 from checks import check  # noqa: E402
 
 
-def run_embed(model, lines, *args):
+def run_embed(model, lines, *args, kernel=None):
   env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1")
+  env.pop("AULARAG_KERNEL", None)
+  if kernel:
+    env["AULARAG_KERNEL"] = kernel
   p = subprocess.run([AR, "embed", "--model", model] + list(args), input="".join(l + "\n" for l in lines),
                      capture_output=True, text=True, env=env)
   return p
@@ -143,6 +146,21 @@ def main():
       diff = max(float(np.abs(a - b).max()) for a, b in zip(vecs(t1.stdout), vecs(p.stdout)))
       check("%s std %g: 1 vs 2 threads, bitwise (max abs %.3g)" %
             (preset, std, diff), t1.returncode == 0 and t1.stdout == p.stdout)
+      # Every SIMD kernel (AULARAG_KERNEL) this CPU runs: the same reference and tolerance, and each
+      # deterministic on its own terms (batched == one-by-one, 1 == 2 threads, bitwise).
+      for kern in ("scalar", "avx2", "avx512"):
+        k5 = run_embed(d, lines, "--ids", "--batch", "5", "--threads", "2", kernel=kern)
+        if k5.returncode != 0 and "not available" in k5.stderr:
+          print("  (kernel %s: not on this CPU)" % kern)
+          continue
+        check("%s std %g: AULARAG_KERNEL=%s exits 0" % (preset, std, kern), k5.returncode == 0, k5.stderr[-300:])
+        compare("%s std %g AULARAG_KERNEL=%s vs torch" % (preset, std, kern), vecs(k5.stdout), ref)
+        k1 = run_embed(d, lines, "--ids", "--batch", "1", "--threads", "1", kernel=kern)
+        check("%s std %g: AULARAG_KERNEL=%s batch 5 / 2 threads == batch 1 / 1 thread, bitwise" % (preset, std, kern),
+              k1.returncode == 0 and k1.stdout == k5.stdout)
+      bad = run_embed(d, lines[:1], "--ids", kernel="neon9")
+      check("AULARAG_KERNEL=neon9: exit 1 naming the variable", bad.returncode == 1 and "AULARAG_KERNEL" in bad.stderr,
+            bad.stderr)
       # The OpenBLAS backend: the same model, the same reference, the same tolerance.
       for th in ("1", "2"):
         b = run_embed(d, lines, "--ids", "--batch", "5", "--threads", th, "--gemm", "openblas")

@@ -21,6 +21,12 @@ void test_register(const char *name, const char *file, test_fn fn) {
 
 int test_slow(void) { const char *s = getenv("AULARAG_SLOW"); return s && *s && *s != '0'; }
 
+double test_time_scale(void) {
+  const char *s = getenv("AULARAG_TEST_TIME_SCALE");
+  double v = s ? atof(s) : 1.0;
+  return v > 1.0 ? v : 1.0;
+}
+
 const char *test_data_dir(void) {
   static char buf[1024];
   const char *env = getenv("AULARAG_DATA");

@@ -15,6 +15,7 @@ typedef void (*test_fn)(void);
 void test_register(const char *name, const char *file, test_fn fn);
 extern int test_failed_current; /* set by ASSERT failures in the running test */
 int test_slow(void);            /* AULARAG_SLOW=1 */
+double test_time_scale(void);   /* AULARAG_TEST_TIME_SCALE (>= 1, default 1): multiplies time limits (emulation) */
 /* Path to ../shared/data (or $AULARAG_DATA); NULL with a message when absent. */
 const char *test_data_dir(void);
 /* A fresh temporary directory for this test (removed at exit). */

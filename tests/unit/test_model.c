@@ -4,7 +4,6 @@
 #include "core/util.h"
 #include "model/model.h"
 #include <stdint.h>
-#include <immintrin.h>
 
 /* A tiny bert-shaped model, written by hand so each test can break one thing. */
 enum { TH = 16, TL = 1, TNH = 2, TF = 32, TV = 50, TP = 40 };
@@ -48,6 +47,20 @@ static void write_config(const char *dir, const char *extra) {
   ar_write_file_atomic(p, buf, (size_t)n, NULL);
 }
 
+/* float -> IEEE half, round to nearest even (portable: no F16C on aarch64). Finite inputs whose
+ * magnitude stays below 65504; halves below 2^-14 come out subnormal. */
+static uint16_t to_half(float v) {
+  uint32_t u;
+  memcpy(&u, &v, 4);
+  uint16_t sign = (uint16_t)((u >> 16) & 0x8000);
+  float a = fabsf(v);
+  if (a < 0x1p-14f) return (uint16_t)(sign | (uint16_t)lrintf(a * 0x1p24f)); /* subnormal: units of 2^-24 */
+  uint32_t e = ((u >> 23) & 0xFF) - 112, m = u & 0x7FFFFF;
+  uint32_t h = (e << 10) | (m >> 13), rest = m & 0x1FFF;
+  if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++; /* a carry into the exponent is right too */
+  return (uint16_t)(sign | h);
+}
+
 /* Writes model.safetensors (F32, or F16 when f16) with values from a fixed LCG. Returns the header
  * JSON in *hdr_out (malloc'd) so callers can build corrupted variants. */
 static void write_weights(const char *dir, const char *prefix, int f16, char **hdr_out, size_t *data_len) {
@@ -75,7 +88,7 @@ static void write_weights(const char *dir, const char *prefix, int f16, char **h
   for (size_t i = 0; i < off / el; i++) {
     s = s * 1103515245u + 12345u;
     float v = ((float)(s >> 8) / 16777216.0f - 0.5f) * 0.2f;
-    if (f16) { uint16_t x = _cvtss_sh(v, 0); ar_buf_append(&f, (const char *)&x, 2); }
+    if (f16) { uint16_t x = to_half(v); ar_buf_append(&f, (const char *)&x, 2); }
     else ar_buf_append(&f, (const char *)&v, 4);
   }
   char p[512];
@@ -147,6 +160,58 @@ TEST(model_loads_and_embeds) {
   ASSERT_EQ_INT(ar_model_embed_ids(m, ids2, (int[]){3}, 1, out, &err), AR_ERR_INVALID);
   ASSERT(strstr(err.msg, "id 50"));
   ar_model_free(m);
+}
+
+/* Every kernel this machine runs embeds the same model; unknown or missing kernels are clear errors. */
+TEST(model_kernels_agree_and_overrides) {
+  const char *d = good_model("", 0);
+  int32_t a[] = {0, 7, 9, 11, 13, 2}, b[] = {0, 3, 2};
+  const int32_t *ids[] = {a, b};
+  int n[] = {6, 3};
+  float ref[2 * TH], out[2 * TH];
+  ar_error err = {0};
+  int loaded = 0;
+  for (ar_kernel k = AR_KERNEL_SCALAR; k <= AR_KERNEL_AVX512; k++) {
+    ar_model_params p = ids_params();
+    p.kernel = k;
+    ar_model *m = NULL;
+    ar_status s = ar_model_load(d, p, &m, &err);
+    if (!ar_kernel_gemm(k)) { /* not on this CPU or build: refused, naming it */
+      ASSERT_EQ_INT(s, AR_ERR_INVALID);
+      ASSERT_MSG(strstr(err.msg, ar_kernel_name(k)) && strstr(err.msg, "not available"), "%s", err.msg);
+      continue;
+    }
+    ASSERT_MSG(s == AR_OK, "%s", err.msg);
+    ASSERT_STREQ(ar_model_kernel(m), ar_kernel_name(k));
+    ASSERT_MSG(ar_model_embed_ids(m, ids, n, 2, out, &err) == AR_OK, "%s", err.msg);
+    ar_model_free(m);
+    if (!loaded++) { memcpy(ref, out, sizeof ref); continue; }
+    /* same chain of operations in every kernel (test_gemm.c): the same bits, not just close */
+    ASSERT_MSG(!memcmp(ref, out, sizeof ref), "kernel %s differs from scalar", ar_kernel_name(k));
+  }
+  ASSERT(loaded >= 1);
+  /* AUTO: the environment variable, else the best */
+  ar_model *m = NULL;
+  const char *old = getenv("AULARAG_KERNEL");
+  char *saved = old ? strdup(old) : NULL;
+  setenv("AULARAG_KERNEL", "scalar", 1);
+  ASSERT_MSG(ar_model_load(d, ids_params(), &m, &err) == AR_OK, "%s", err.msg);
+  ASSERT_STREQ(ar_model_kernel(m), "scalar");
+  ar_model_free(m);
+  setenv("AULARAG_KERNEL", "sse9", 1);
+  ar_status s = ar_model_load(d, ids_params(), &m, &err);
+  ASSERT_EQ_INT(s, AR_ERR_INVALID);
+  ASSERT_MSG(strstr(err.msg, "AULARAG_KERNEL=sse9"), "%s", err.msg);
+  unsetenv("AULARAG_KERNEL");
+  ASSERT_MSG(ar_model_load(d, ids_params(), &m, &err) == AR_OK, "%s", err.msg);
+  ASSERT_STREQ(ar_model_kernel(m), ar_kernel_name(ar_kernel_best()));
+  ar_model_free(m);
+  ar_model_params p = ids_params();
+  p.gemm = AR_GEMM_OPENBLAS;
+  ASSERT_MSG(ar_model_load(d, p, &m, &err) == AR_OK, "%s", err.msg);
+  ASSERT_STREQ(ar_model_kernel(m), "openblas");
+  ar_model_free(m);
+  if (saved) { setenv("AULARAG_KERNEL", saved, 1); free(saved); }
 }
 
 TEST(model_fingerprint_tracks_weights) {
