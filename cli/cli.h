@@ -22,6 +22,12 @@ char *cli_join_args(int argc, char **argv, int from);
 /* flag value or environment default (NULL when neither). */
 const char *cli_env_default(const char *value, const char *env_name);
 
+/* --precision fp32|int8 (getopt value CLI_O_PRECISION; default $AULARAG_PRECISION, then fp32) into
+ * mp->precision; a usage error (returns -1) for anything else. */
+enum { CLI_O_PRECISION = 1000 };
+#define CLI_PRECISION_HELP "  --precision P        encoder arithmetic: fp32 (default) or int8 (default $AULARAG_PRECISION)\n"
+int cli_precision(const char *verb, const char *usage, const char *value, ar_model_params *mp);
+
 /* One verb per file: cli/cmd_<verb>.c */
 int cmd_ingest(int argc, char **argv);
 int cmd_search(int argc, char **argv);

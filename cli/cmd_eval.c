@@ -10,7 +10,7 @@ static const char *usage =
   "                    [--llm-url URL] [--llm-model M] [--judge-url URL] [--judge-model M] [--labels C,P,I]\n"
   "                    [--concurrency N] [--rpm N] [--no-cache] [--bootstrap N] [--no-context]\n"
   "                    [--no-groundedness] [--tolerance SEC] [--no-resume] [--timeout SEC] [--retries N]\n"
-  "                    [--model DIR] [--quiet]\n"
+  "                    [--model DIR] [--precision P] [--quiet]\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  --questions FILE     JSON Lines: {\"id\", \"question\", \"manual\"?, \"reference_answer\"?, \"gold\"?:\n"
   "                       [{\"video_id\", \"start\", \"end\"}]} (seconds)\n"
@@ -18,6 +18,7 @@ static const char *usage =
   "  --hide-urls          'oculto' and '[Vídeo de referência oculto]()' as in the seed\n"
   "  -k N                 segments retrieved per question (default 10);  --mode: as in `ask`\n"
   "  --model DIR          E5 model for dense/hybrid (default $AULARAG_MODEL)\n"
+  CLI_PRECISION_HELP
   "  --llm-url URL, --llm-model M   the answering LLM (default $AULARAG_LLM_URL, $AULARAG_LLM_MODEL);\n"
   "                       none: extractive answers\n"
   "  --judge-url URL, --judge-model M   the judge (default $AULARAG_JUDGE_URL, $AULARAG_JUDGE_MODEL, else\n"
@@ -56,8 +57,8 @@ int cmd_eval(int argc, char **argv) {
     {"no-groundedness", no_argument, 0, O_NOGROUND}, {"tolerance", required_argument, 0, O_TOL},
     {"no-resume", no_argument, 0, O_NORESUME}, {"timeout", required_argument, 0, O_TIMEOUT},
     {"retries", required_argument, 0, O_RETRIES}, {"quiet", no_argument, 0, O_QUIET},
-    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-  const char *index = NULL, *questions = NULL, *out = NULL, *model = NULL;
+    {"precision", required_argument, 0, CLI_O_PRECISION}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  const char *index = NULL, *questions = NULL, *out = NULL, *model = NULL, *precision = NULL;
   int quiet = 0, c, retries = -1;
   double d, timeout_s = 0;
   ar_eval_params p = ar_eval_default_params();
@@ -78,6 +79,7 @@ int cmd_eval(int argc, char **argv) {
       else return cli_usage_error("eval", usage, "--mode expects hybrid, dense or lexical, got '%s'", optarg);
       break;
     case O_MODEL: model = optarg; break;
+    case CLI_O_PRECISION: precision = optarg; break;
     case O_URL: p.ask.llm.base_url = optarg; break;
     case O_LMODEL: p.ask.llm.model = optarg; break;
     case O_JURL: p.judge.base_url = optarg; break;
@@ -103,6 +105,8 @@ int cmd_eval(int argc, char **argv) {
   if (optind < argc) return cli_usage_error("eval", usage, "unexpected argument '%s'", argv[optind]);
   index = cli_env_default(index, "AULARAG_INDEX");
   model = cli_env_default(model, "AULARAG_MODEL");
+  ar_model_params mp = ar_model_default_params();
+  if (cli_precision("eval", usage, precision, &mp)) return EXIT_USAGE;
   if (!index) return cli_usage_error("eval", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (!questions) return cli_usage_error("eval", usage, "no question set: give --questions FILE");
   if (!out) return cli_usage_error("eval", usage, "no output folder: give --out DIR");
@@ -123,7 +127,7 @@ int cmd_eval(int argc, char **argv) {
   ar_error err = {0};
   /* one encoder for the run: it embeds each question (workers take turns on it) */
   if (model && p.ask.search.mode != AR_MODE_LEXICAL &&
-      ar_model_load(model, ar_model_default_params(), &p.ask.search.model, &err) != AR_OK)
+      ar_model_load(model, mp, &p.ask.search.model, &err) != AR_OK)
     return cli_fail(&err);
   ar_status st = ar_eval_run(index, questions, out, &p, &summary, &err);
   ar_model_free(p.ask.search.model);

@@ -6,12 +6,13 @@
 
 static const char *usage =
   "usage: aularag search -i INDEX [-k N] [--mode hybrid|dense|lexical] [--json] [--hide-urls]\n"
-  "                      [--model DIR] [--rrf-k N] QUESTION...\n"
+  "                      [--model DIR] [--precision P] [--rrf-k N] QUESTION...\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  -k N                 number of segments (default 10)\n"
   "  --mode M             lexical (BM25), dense (E5) or hybrid (RRF of both); default: hybrid when\n"
   "                       the index has vectors and a model is given, else lexical\n"
   "  --model DIR          E5 model for dense/hybrid (default $AULARAG_MODEL)\n"
+  CLI_PRECISION_HELP
   "  --rrf-k N            hybrid: reciprocal rank fusion constant, score = sum 1/(N + rank) (default 60)\n"
   "  --json               one JSON object {query, mode, segments:[...]}\n"
   "  --hide-urls          print 'oculto' instead of URLs (JSON: null)\n"
@@ -22,8 +23,9 @@ int cmd_search(int argc, char **argv) {
   static const struct option opts[] = {
     {"index", required_argument, 0, 'i'}, {"mode", required_argument, 0, 'm'},
     {"model", required_argument, 0, 'M'}, {"json", no_argument, 0, 'j'},
-    {"hide-urls", no_argument, 0, 'H'}, {"rrf-k", required_argument, 0, 'r'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-  const char *index = NULL, *model = NULL;
+    {"hide-urls", no_argument, 0, 'H'}, {"rrf-k", required_argument, 0, 'r'},
+    {"precision", required_argument, 0, CLI_O_PRECISION}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+  const char *index = NULL, *model = NULL, *precision = NULL;
   int json = 0, hide = 0, c;
   ar_search_params sp = ar_search_default_params();
   opterr = 0;
@@ -38,6 +40,7 @@ int cmd_search(int argc, char **argv) {
       else return cli_usage_error("search", usage, "--mode expects hybrid, dense or lexical, got '%s'", optarg);
       break;
     case 'M': model = optarg; break;
+    case CLI_O_PRECISION: precision = optarg; break;
     case 'r': if (cli_parse_int("search", "--rrf-k", optarg, 0, 1000000, &sp.rrf_k)) return EXIT_USAGE; break;
     case 'j': json = 1; break;
     case 'H': hide = 1; break;
@@ -50,6 +53,8 @@ int cmd_search(int argc, char **argv) {
   }
   index = cli_env_default(index, "AULARAG_INDEX");
   model = cli_env_default(model, "AULARAG_MODEL");
+  ar_model_params mp = ar_model_default_params();
+  if (cli_precision("search", usage, precision, &mp)) return EXIT_USAGE;
   if (!index) return cli_usage_error("search", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (optind >= argc) return cli_usage_error("search", usage, "no question given");
   char *q = cli_join_args(argc, argv, optind);
@@ -62,7 +67,7 @@ int cmd_search(int argc, char **argv) {
   ip.create = 0;
   if (ar_index_open(index, ip, &ix, &err) != AR_OK) { free(q); return cli_fail(&err); }
   if (model && sp.mode != AR_MODE_LEXICAL &&   /* the model embeds the question for dense/hybrid */
-      ar_model_load(model, ar_model_default_params(), &sp.model, &err) != AR_OK) {
+      ar_model_load(model, mp, &sp.model, &err) != AR_OK) {
     free(q);
     ar_index_close(ix);
     return cli_fail(&err);

@@ -8,7 +8,7 @@ static const char usage[] =
     "                     [-k N] [--mode auto|lexical|dense|hybrid] [--llm-url URL] [--llm-model M]\n"
     "                     [--no-cache] [--context-tokens N] [--temperature T] [--seed S] [--timeout SEC]\n"
     "                     [--retries N] [--max-connections N] [--max-per-ip N] [--idle-timeout SEC]\n"
-    "                     [--search-cache N] [-v]\n"
+    "                     [--search-cache N] [--precision fp32|int8] [-v]\n"
     "\n"
     "Serves GET / (the page), GET /healthz, GET /api/search?q=&k=&mode=, POST /api/ask\n"
     "{\"question\": \"...\", \"k\": 10}, GET /api/ask/stream?q= (Server-Sent Events) and GET /api/videos.\n"
@@ -18,6 +18,7 @@ static const char usage[] =
     "      --host HOST        address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)\n"
     "      --port N           TCP port (default 8080; 0 picks a free one, printed at start)\n"
     "      --model DIR        E5 model directory for dense/hybrid search (default $AULARAG_MODEL)\n"
+    "      --precision P      encoder arithmetic: fp32 (default) or int8 (default $AULARAG_PRECISION)\n"
     "      --threads N        workers: searches/answers running at once (default 4)\n"
     "  -k N                   segments per answer when a request gives none (default 10)\n"
     "      --mode MODE        default retrieval mode (default auto: hybrid with a model, else lexical)\n"
@@ -51,10 +52,10 @@ int cmd_serve(int argc, char **argv) {
       {"seed", required_argument, 0, 's'},       {"retries", required_argument, 0, 'r'},
       {"max-connections", required_argument, 0, 'c'}, {"max-per-ip", required_argument, 0, 'P'},
       {"idle-timeout", required_argument, 0, 'o'}, {"search-cache", required_argument, 0, 'S'},
-      {"verbose", no_argument, 0, 'v'},
+      {"verbose", no_argument, 0, 'v'},          {"precision", required_argument, 0, CLI_O_PRECISION},
       {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
   ar_server_params p = ar_server_default_params();
-  const char *index = NULL, *model = NULL, *llm_url = NULL, *llm_model = NULL;
+  const char *index = NULL, *model = NULL, *precision = NULL, *llm_url = NULL, *llm_model = NULL;
   double llm_timeout = 120;
   int c;
   optind = 1;
@@ -65,6 +66,7 @@ int cmd_serve(int argc, char **argv) {
     case 'H': p.host = optarg; break;
     case 'p': if (cli_parse_int("serve", "--port", optarg, 0, 65535, &p.port)) return EXIT_USAGE; break;
     case 'm': model = optarg; break;
+    case CLI_O_PRECISION: precision = optarg; break;
     case 't': if (cli_parse_int("serve", "--threads", optarg, 1, 256, &p.threads)) return EXIT_USAGE; break;
     case 'k': if (cli_parse_int("serve", "-k", optarg, 1, p.max_k, &p.ask.search.k)) return EXIT_USAGE; break;
     case 'M':
@@ -100,6 +102,9 @@ int cmd_serve(int argc, char **argv) {
   index = cli_env_default(index, "AULARAG_INDEX");
   if (!index) return cli_usage_error("serve", usage, "missing -i INDEX (or AULARAG_INDEX)");
   p.model_dir = cli_env_default(model, "AULARAG_MODEL");
+  ar_model_params mp = ar_model_default_params();
+  if (cli_precision("serve", usage, precision, &mp)) return EXIT_USAGE;
+  p.precision = mp.precision;
   p.ask.llm.base_url = llm_url;
   p.ask.llm.model = llm_model;
   ar_llm_params_from_env(&p.ask.llm);

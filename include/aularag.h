@@ -213,11 +213,18 @@ typedef enum ar_gemm_backend {
   AR_GEMM_OPENBLAS       /* OpenBLAS sgemm over the weights as stored (the reference; slower here) */
 } ar_gemm_backend;
 
+typedef enum ar_precision {
+  AR_PRECISION_FP32 = 0, /* default: fp32 linear layers */
+  AR_PRECISION_INT8      /* linear layers in int8 (weights per output channel, activations per row), int32
+                            sums; attention, LayerNorm and GELU stay fp32. Same model, same fingerprint. */
+} ar_precision;
+
 typedef struct ar_model_params {
   int n_threads;         /* 0 = all cores. The model runs its own pool of n_threads and sets OpenBLAS
                             to one thread, process-wide (no oversubscription). */
   int ids_only;          /* load without a tokenizer: only ar_model_embed_ids works (tests, tools) */
-  ar_gemm_backend gemm;  /* matrix products of the forward pass */
+  ar_gemm_backend gemm;  /* matrix products of the forward pass (fp32) */
+  ar_precision precision;
 } ar_model_params;
 
 typedef enum ar_embed_kind {
@@ -235,6 +242,10 @@ AR_API int ar_model_max_tokens(const ar_model *m);     /* 512: specials included
  * covering the safetensors header, the file size and 1024 evenly spaced 4 KiB blocks of the data. */
 AR_API const char *ar_model_fingerprint(const ar_model *m);
 AR_API const ar_tokenizer *ar_model_tokenizer(const ar_model *m);
+AR_API ar_precision ar_model_precision(const ar_model *m);
+/* "fp32" | "int8"; ar_precision_parse returns -1 for anything else. */
+AR_API const char *ar_precision_name(ar_precision p);
+AR_API int ar_precision_parse(const char *s);
 /* Token count of text as the encoder would see it: prefix and specials included, no truncation.
  * Matches ar_count_fn so it can be the segmenter's cap. */
 AR_API int ar_model_count_tokens(const ar_model *m, ar_embed_kind kind, const char *text, size_t len);
@@ -533,6 +544,7 @@ typedef struct ar_server_params {
                             searches/answers run at once (more connections wait for a worker) */
   ar_ask_params ask;     /* defaults for k, mode and the LLM (base_url NULL/"" -> extractive) */
   const char *model_dir; /* for dense/hybrid; NULL = lexical */
+  ar_precision precision; /* the encoder's (default fp32) */
   int max_connections;   /* open connections in all, default 256 */
   int max_per_ip;        /* open connections per client address, default 128 */
   int timeout_s;         /* a connection idle this long is closed (slow clients), default 15 */

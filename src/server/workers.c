@@ -36,6 +36,7 @@ ar_status ar_srv_workers_open(ar_srv *s, ar_error *err) {
   s->has_vectors = info.n_vectors > 0;
   if (s->p.model_dir && *s->p.model_dir) {
     ar_model_params mp = ar_model_default_params();
+    mp.precision = s->p.precision;
     if ((st = ar_model_load(s->p.model_dir, mp, &s->model, err))) return st;
     if (s->has_vectors && info.model[0] && strcmp(info.model, ar_model_fingerprint(s->model)))
       return ar_fail(err, AR_ERR_MISMATCH, "%s: index vectors were made with model %s, not %s (%s)",
