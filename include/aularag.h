@@ -271,6 +271,8 @@ typedef struct ar_embedder {
    * NULL when unknown (the segmenter then caps by words). */
   int (*count_tokens)(void *ctx, ar_embed_kind kind, const char *text, size_t len);
   int max_tokens;        /* the cap count_tokens is measured against; 0 when unknown */
+  const char *precision; /* the encoder's arithmetic, "fp32" | "int8", recorded in the index's meta
+                            'precision' ("mixed" once both wrote vectors; same model either way); NULL: none */
   void *ctx;
 } ar_embedder;
 

@@ -16,6 +16,7 @@ pkgs=(build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libopenblas
 [ $want_test = 1 ] && ! command -v npm >/dev/null && pkgs+=(nodejs npm)
 [ $want_bench = 1 ] && pkgs+=(python3-faiss wrk hyperfine bc time)   # bc, time: bench_eval.sh
 [ $want_bench = 1 ] && pkgs+=(python3-srt)   # bench_parse.sh baseline: the Python srt library
+[ $want_bench = 1 ] && pkgs+=(python3-onnx)  # bench_encoder.sh: the ORT int8 model (DynamicQuantizeMatMul)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
