@@ -238,9 +238,14 @@ void ar_q8_linear(ar_pool *pool, int nt, ar_q8_kernel k, const ar_q8 *q, ar_q8_s
                   const float *bias, float *Y, int gelu) {
   q8_job j = {.k = k, .q = q, .s = s, .X = X, .bias = bias, .Y = Y, .T = T, .gelu = gelu};
   j.npairs = ((q->N + NR - 1) / NR + 1) / 2;
-  int qt = AR_MIN(T, 4 * nt);
-  j.rows_per = (T + qt - 1) / qt;
-  ar_pool_run(pool, (T + j.rows_per - 1) / j.rows_per, quant_task, &j);
+  if (T >= 64 * nt) {
+    int qt = AR_MIN(T, 4 * nt);
+    j.rows_per = (T + qt - 1) / qt;
+    ar_pool_run(pool, (T + j.rows_per - 1) / j.rows_per, quant_task, &j);
+  } else { /* a query's few rows: quicker here than one more hand-off to the pool */
+    j.rows_per = T;
+    quant_task(&j, 0, 0);
+  }
   if (T >= 64 * nt) { /* passages: row blocks of whole 8-row tiles, a few per thread */
     int blocks = nt * AR_MAX(1, (T + 96 * nt / 2) / (96 * nt));
     j.rows_per = ((T + blocks - 1) / blocks + AR_Q8_MR - 1) / AR_Q8_MR * AR_Q8_MR;
