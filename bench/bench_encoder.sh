@@ -5,6 +5,8 @@
 # aularag runs twice: its default packed kernel (the widest SIMD this CPU has, chosen at run time; its name is
 # printed), and --gemm openblas (OpenBLAS sgemm) for reference; on an AVX-512 CPU a third time with
 # AULARAG_KERNEL=avx2, the x86-64-v3 baseline kernel, to show what AVX-512 adds.
+# int8: aularag --precision int8 vs ORT fp32 and vs ORT int8 (the same ONNX model with every weight MatMul
+# replaced by com.microsoft.DynamicQuantizeMatMul, bench/onnx_q8.py; needs python3-onnx).
 # Rounds (ENC_ROUNDS, 5) interleave the engines so load from other processes hits all alike;
 # ENC_PASSAGE_REPS (5), ENC_QUERY_REPS (30) runs per engine and round. Env: ENC_MODELS ("e5-small e5-base"), ENC_THREADS (2),
 # ENC_DIR (cache of generated models / ONNX files, default /tmp/aularag-bench-encoder).
@@ -35,6 +37,7 @@ for m in $MODELS; do
     $PY tests/tools/make_model.py --preset $m --out "$DIR/$m" --std 0.02 --seed 7
     $PY tests/tools/ref_e5.py "$DIR/$m" --onnx "$DIR/$m/model.onnx" >/dev/null 2>&1
   fi
+  [ -f "$DIR/$m/model_q8.onnx" ] || $PY bench/onnx_q8.py "$DIR/$m/model.onnx" "$DIR/$m/model_q8.onnx"
 done
 num() { grep -oE "$1 [0-9.]+" | head -1 | awk '{print $NF}'; }
 gflops() { sed -nE 's/.* ([0-9.]+) GFLOP\/s.*/\1/p'; }
@@ -52,10 +55,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
     echo "$out" | num median >>"$R/$m.c.p"; echo "$out" | gflops >>"$R/$m.c.gf"
     echo "$out" | grep -oE 'kernel [a-z0-9]+' | head -1 | awk '{print $2}' >"$R/kernel"
     echo "$out" | grep -oE 'RSS [0-9]+' | num RSS >>"$R/$m.c.rss"
-    node bench/ort_encoder.js "$DIR/$m/model.onnx" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS | num median >>"$R/$m.ort.p"
+    out=$(node bench/ort_encoder.js "$DIR/$m/model.onnx" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS)
+    echo "$out" | num median >>"$R/$m.ort.p"; echo "$out" | num rss >>"$R/$m.ort.rss"
     ENC_GEMM=openblas $C embed "$DIR/$m" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS | num median >>"$R/$m.b.p"
     $PY bench/torch_encoder.py "$DIR/$m" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS | num median >>"$R/$m.pt.p"
     $C embed "$DIR/$m" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.c.q"
+    out=$(ENC_PRECISION=int8 $C embed "$DIR/$m" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS)
+    echo "$out" | num median >>"$R/$m.i8.p"; echo "$out" | grep -oE 'RSS [0-9]+' | num RSS >>"$R/$m.i8.rss"
+    out=$(node bench/ort_encoder.js "$DIR/$m/model_q8.onnx" "$DIR/p448.jsonl" $BATCH $PREPS $THREADS)
+    echo "$out" | num median >>"$R/$m.oq.p"; echo "$out" | num rss >>"$R/$m.oq.rss"
+    ENC_PRECISION=int8 $C embed "$DIR/$m" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.i8.q"
+    node bench/ort_encoder.js "$DIR/$m/model_q8.onnx" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.oq.q"
     node bench/ort_encoder.js "$DIR/$m/model.onnx" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.ort.q"
     ENC_GEMM=openblas $C embed "$DIR/$m" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.b.q"
     $PY bench/torch_encoder.py "$DIR/$m" "$DIR/q24.jsonl" 1 $QREPS $THREADS | num median >>"$R/$m.pt.q"
@@ -100,4 +110,20 @@ for k,v in h.items():
 print(t*4//1024)")
   awk -v m=$m -v g=$gf -v k=$pk -v f=$(rmed "$R/$m.c.gf" "$R/$m.peak") 'BEGIN { printf "%-9s %-22s %12.1f %12s %12s   (%.0f%% of OpenBLAS sgemm peak %.1f GFLOP/s, same rounds)\n", m, "passages GFLOP/s", g, "-", "-", 100*f, k }'
   awk -v m=$m -v r=$rss -v w=$w 'BEGIN { printf "%-9s %-22s %12.0f %12s %12s   (%.2fx the fp32 weights, %.0f MB)\n", m, "peak RSS MB", r/1024, "-", "-", r/w, w/1024 }'
+done
+echo
+echo "int8 (--precision int8) vs ONNX Runtime fp32 and int8 (DynamicQuantizeMatMul), same rounds; > 1: aularag faster"
+printf '%-9s %-22s %12s %12s %12s %9s %9s\n' model metric "aularag i8" "ORT fp32" "ORT int8" "vs fp32" "vs int8"
+for m in $MODELS; do
+  T=$((BATCH * 448))
+  awk -v m=$m -v T=$T -v c=$(med <"$R/$m.i8.p") -v o=$(med <"$R/$m.ort.p") -v q=$(med <"$R/$m.oq.p") \
+    -v r1=$(rmed "$R/$m.ort.p" "$R/$m.i8.p") -v r2=$(rmed "$R/$m.oq.p" "$R/$m.i8.p") \
+    'BEGIN { printf "%-9s %-22s %12.0f %12.0f %12.0f %8.2fx %8.2fx\n", m, "passages tokens/s", T/c, T/o, T/q, r1, r2 }'
+  awk -v m=$m -v c=$(med <"$R/$m.i8.q") -v o=$(med <"$R/$m.ort.q") -v q=$(med <"$R/$m.oq.q") \
+    -v r1=$(rmed "$R/$m.ort.q" "$R/$m.i8.q") -v r2=$(rmed "$R/$m.oq.q" "$R/$m.i8.q") \
+    'BEGIN { printf "%-9s %-22s %12.2f %12.2f %12.2f %8.2fx %8.2fx\n", m, "query latency ms", c*1e3, o*1e3, q*1e3, r1, r2 }'
+  awk -v m=$m -v c=$(med <"$R/$m.i8.rss") -v o=$(med <"$R/$m.ort.rss") -v q=$(med <"$R/$m.oq.rss") \
+    'BEGIN { printf "%-9s %-22s %12.0f %12.0f %12.0f\n", m, "peak RSS MB (passages)", c/1024, o/1024, q/1024 }'
+  for x in ort oq; do paste "$R/$m.$x.p" "$R/$m.i8.p" | awk '{printf "%.2f ", $1 / $2}' >"$R/$m.$x.i8r"; done
+  echo "          per-round passage ratios: ORT fp32 $(cat "$R/$m.ort.i8r")| ORT int8 $(cat "$R/$m.oq.i8r")"
 done

@@ -1,7 +1,8 @@
 /* encoder_bench.c - times ar_model_embed_ids on fixed token ids, or OpenBLAS sgemm's peak.
  *
  *   encoder_bench embed MODEL_DIR IDS.jsonl BATCH REPS THREADS   -> median s/batch, tokens/s, GFLOP/s, max RSS
- *     (ENC_GEMM=openblas: the OpenBLAS backend instead of our packed kernel; AULARAG_KERNEL picks the packed one)
+ *     (ENC_GEMM=openblas: the OpenBLAS backend instead of our packed kernel; AULARAG_KERNEL picks the packed one;
+ *      ENC_PRECISION=int8: int8)
  *   encoder_bench peak M N K REPS THREADS                         -> median GFLOP/s of one sgemm
  * IDS.jsonl: one JSON array of ids per sequence; the first BATCH sequences form the batch. */
 #include "aularag.h"
@@ -82,6 +83,8 @@ int main(int argc, char **argv) {
   p.ids_only = 1; /* ids in: the generated bench models have no tokenizer */
   const char *g = getenv("ENC_GEMM");
   p.gemm = g && !strcmp(g, "openblas") ? AR_GEMM_OPENBLAS : AR_GEMM_PACKED;
+  const char *pr = getenv("ENC_PRECISION");
+  if (pr && ar_precision_parse(pr) >= 0) p.precision = (ar_precision)ar_precision_parse(pr);
   ar_model *m;
   ar_error err;
   double t0 = now();
@@ -111,8 +114,8 @@ int main(int argc, char **argv) {
   double F = (double)json_integer_value(json_object_get(cfg, "intermediate_size"));
   json_decref(cfg);
   double flops = L * (2.0 * tokens * (4.0 * H * H + 2.0 * H * F) + 4.0 * (double)sq * H);
-  printf("c kernel %s batch %d tokens %ld threads %d: median %.5f s (min %.5f), %.1f tokens/s, %.1f GFLOP/s, load %.3f s, max RSS %ld KB\n",
-         ar_model_kernel(m), batch, tokens, threads, s, best, tokens / s, flops / s * 1e-9, load_s, max_rss_kb());
+  printf("c kernel %s%s batch %d tokens %ld threads %d: median %.5f s (min %.5f), %.1f tokens/s, %.1f GFLOP/s, load %.3f s, max RSS %ld KB\n",
+         ar_model_kernel(m), p.precision == AR_PRECISION_INT8 ? "(int8)" : "", batch, tokens, threads, s, best, tokens / s, flops / s * 1e-9, load_s, max_rss_kb());
   ar_model_free(m);
   for (int i = 0; i < batch; i++) free(ids[i]);
   free(ids); free(n_ids); free(out);

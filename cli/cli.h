@@ -52,6 +52,11 @@ int cli_embed_resolve(cli_embed *ce, const char *verb, const char *usage, const 
  * one request learns it. 0, or an exit code after printing the error. */
 int cli_embed_open(cli_embed *ce, ar_index *ix, const ar_embedder **out);
 void cli_embed_close(cli_embed *ce);
+/* --precision fp32|int8 (getopt value CLI_O_PRECISION; default $AULARAG_PRECISION, then fp32) into
+ * mp->precision; a usage error (returns -1) for anything else. */
+enum { CLI_O_PRECISION = 1010 };  /* after CLI_O_EMBED_* */
+#define CLI_PRECISION_HELP "  --precision P        encoder arithmetic: fp32 (default) or int8 (default $AULARAG_PRECISION)\n"
+int cli_precision(const char *verb, const char *usage, const char *value, ar_model_params *mp);
 
 /* One verb per file: cli/cmd_<verb>.c */
 int cmd_ingest(int argc, char **argv);

@@ -9,7 +9,7 @@ static const char *usage =
   "usage: aularag ask -i INDEX [-k N] [--mode hybrid|dense|lexical] [--json] [--hide-urls] [--no-cache]\n"
   "                   [--stream|--no-stream] [--llm-url URL] [--llm-model M] [--context-tokens N]\n"
   "                   [--temperature T] [--seed S] [--timeout SEC] [--retries N] [--course ID]\n"
-  "                   [--model DIR | --embed-url URL --embed-model NAME] QUESTION...\n"
+  "                   [--model DIR | --embed-url URL --embed-model NAME] [--precision P] QUESTION...\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  -k N                 segments retrieved and given to the LLM (default 10)\n"
   "  --mode M             lexical (BM25), dense (E5) or hybrid (RRF); default: hybrid when the index\n"
@@ -17,6 +17,7 @@ static const char *usage =
   "  --model DIR          E5 model for dense/hybrid (default $AULARAG_MODEL)\n"
   CLI_EMBED_USAGE
   "  --course ID          retrieve only from that course (`aularag info` lists the courses)\n"
+  CLI_PRECISION_HELP
   "  --json               one JSON object: the search object + answer, answer_kind, references\n"
   "  --hide-urls          print 'oculto' and '[Vídeo de referência oculto]()' (JSON: null)\n"
   "  --llm-url URL        OpenAI-compatible endpoint, with or without /v1 (default $AULARAG_LLM_URL);\n"
@@ -83,9 +84,10 @@ int cmd_ask(int argc, char **argv) {
     {"context-tokens", required_argument, 0, O_CTX}, {"temperature", required_argument, 0, O_TEMP},
     {"seed", required_argument, 0, O_SEED}, {"timeout", required_argument, 0, O_TIMEOUT},
     {"retries", required_argument, 0, O_RETRIES}, {"course", required_argument, 0, O_COURSE},
-    {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
+    {"precision", required_argument, 0, CLI_O_PRECISION}, {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS,
+    {0, 0, 0, 0}};
   cli_embed ce = {0};
-  const char *index = NULL, *model = NULL;
+  const char *index = NULL, *model = NULL, *precision = NULL;
   int json = 0, hide = 0, stream = -1, c;
   double d;
   ar_ask_params ap = ar_ask_default_params();
@@ -105,6 +107,7 @@ int cmd_ask(int argc, char **argv) {
       break;
     case O_MODEL: model = optarg; break;
     case O_COURSE: ap.search.course = optarg; break;
+    case CLI_O_PRECISION: precision = optarg; break;
     case O_JSON: json = 1; break;
     case O_HIDE: hide = 1; break;
     case O_NOCACHE: ap.llm.use_cache = 0; break;
@@ -128,6 +131,8 @@ int cmd_ask(int argc, char **argv) {
   }
   index = cli_env_default(index, "AULARAG_INDEX");
   if (cli_embed_resolve(&ce, "ask", usage, &model)) return EXIT_USAGE;
+  ar_model_params mp = ar_model_default_params();
+  if (cli_precision("ask", usage, precision, &mp)) return EXIT_USAGE;
   ar_llm_params_from_env(&ap.llm);
   if (!index) return cli_usage_error("ask", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (optind >= argc) return cli_usage_error("ask", usage, "no question given");
@@ -153,7 +158,7 @@ int cmd_ask(int argc, char **argv) {
   if (st != AR_OK) { free(q); return cli_fail(&err); }
   int erc = 0;
   if (model && ap.search.mode != AR_MODE_LEXICAL &&  /* the model embeds the question for dense/hybrid */
-      ar_model_load(model, ar_model_default_params(), &ap.search.model, &err) != AR_OK)
+      ar_model_load(model, mp, &ap.search.model, &err) != AR_OK)
     erc = cli_fail(&err);
   if (!erc && ap.search.mode != AR_MODE_LEXICAL) erc = cli_embed_open(&ce, ix, &ap.search.embedder);
   if (erc) {

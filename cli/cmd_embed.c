@@ -6,7 +6,7 @@
 
 static const char *usage_text =
   "usage: aularag embed --model DIR [--query|--passage|--raw] [--threads N] [--batch N] [--ids|--count]\n"
-  "                    [--gemm packed|openblas] < lines\n"
+  "                    [--gemm packed|openblas] [--precision fp32|int8] < lines\n"
   "\n"
   "Prints one JSON array (the L2-normalised embedding, %.9g floats) per input line, in order.\n"
   "  --model DIR   hub model directory (config.json, model.safetensors, tokenizer); default $AULARAG_MODEL\n"
@@ -17,6 +17,7 @@ static const char *usage_text =
   "  --batch N     lines per forward batch (default 32)\n"
   "  --gemm B      matrix products: packed (default, our kernel over weights packed at load) or\n"
   "                openblas (OpenBLAS sgemm, the reference)\n"
+  "  --precision P fp32 (default) or int8: linear layers in int8 (default $AULARAG_PRECISION)\n"
   "  --ids         lines are JSON arrays of token ids (specials included) instead of text\n"
   "  --count       print each line's token count instead (prefix and specials included, before\n"
   "                truncation at the model's limit)\n";
@@ -77,6 +78,7 @@ int cmd_embed(int argc, char **argv) {
   ar_embed_kind kind = AR_EMBED_QUERY;
   int threads = 0, bsize = 32, use_ids = 0, count = 0;
   ar_gemm_backend gemm = AR_GEMM_PACKED;
+  const char *precision = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage_text, stdout); return EXIT_OK; }
@@ -85,10 +87,12 @@ int cmd_embed(int argc, char **argv) {
     else if (!strcmp(a, "--raw")) kind = AR_EMBED_RAW;
     else if (!strcmp(a, "--ids")) use_ids = 1;
     else if (!strcmp(a, "--count")) count = 1;
-    else if (!strcmp(a, "--model") || !strcmp(a, "--threads") || !strcmp(a, "--batch") || !strcmp(a, "--gemm")) {
+    else if (!strcmp(a, "--model") || !strcmp(a, "--threads") || !strcmp(a, "--batch") || !strcmp(a, "--gemm") ||
+             !strcmp(a, "--precision")) {
       if (i + 1 >= argc) return cli_usage_error("embed", usage_text, "%s needs a value", a);
       const char *v = argv[++i];
       if (!strcmp(a, "--model")) model_dir = v;
+      else if (!strcmp(a, "--precision")) precision = v;
       else if (!strcmp(a, "--gemm")) {
         if (!strcmp(v, "packed")) gemm = AR_GEMM_PACKED;
         else if (!strcmp(v, "openblas")) gemm = AR_GEMM_OPENBLAS;
@@ -106,6 +110,7 @@ int cmd_embed(int argc, char **argv) {
   mp.n_threads = threads;
   mp.ids_only = use_ids;
   mp.gemm = gemm;
+  if (cli_precision("embed", usage_text, precision, &mp)) return EXIT_USAGE;
   ar_model *m;
   ar_error err = {0};
   if (ar_model_load(model_dir, mp, &m, &err) != AR_OK) {

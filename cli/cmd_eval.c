@@ -10,7 +10,7 @@ static const char *usage =
   "                    [--llm-url URL] [--llm-model M] [--judge-url URL] [--judge-model M] [--labels C,P,I]\n"
   "                    [--concurrency N] [--rpm N] [--no-cache] [--bootstrap N] [--no-context]\n"
   "                    [--no-groundedness] [--tolerance SEC] [--no-resume] [--timeout SEC] [--retries N]\n"
-  "                    [--model DIR | --embed-url URL --embed-model NAME] [--course ID] [--quiet]\n"
+  "                    [--model DIR | --embed-url URL --embed-model NAME] [--precision P] [--course ID] [--quiet]\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  --questions FILE     JSON Lines: {\"id\", \"question\", \"manual\"?, \"reference_answer\"?, \"gold\"?:\n"
   "                       [{\"video_id\", \"start\", \"end\"}], \"course\"?} (seconds; course: that\n"
@@ -21,6 +21,7 @@ static const char *usage =
   "  --model DIR          E5 model for dense/hybrid (default $AULARAG_MODEL)\n"
   CLI_EMBED_USAGE
   "  --course ID          retrieve only from that course, for every question (`aularag info` lists them)\n"
+  CLI_PRECISION_HELP
   "  --llm-url URL, --llm-model M   the answering LLM (default $AULARAG_LLM_URL, $AULARAG_LLM_MODEL);\n"
   "                       none: extractive answers\n"
   "  --judge-url URL, --judge-model M   the judge (default $AULARAG_JUDGE_URL, $AULARAG_JUDGE_MODEL, else\n"
@@ -59,10 +60,10 @@ int cmd_eval(int argc, char **argv) {
     {"no-groundedness", no_argument, 0, O_NOGROUND}, {"tolerance", required_argument, 0, O_TOL},
     {"no-resume", no_argument, 0, O_NORESUME}, {"timeout", required_argument, 0, O_TIMEOUT},
     {"retries", required_argument, 0, O_RETRIES}, {"quiet", no_argument, 0, O_QUIET},
-    {"course", required_argument, 0, O_COURSE},
+    {"course", required_argument, 0, O_COURSE}, {"precision", required_argument, 0, CLI_O_PRECISION},
     {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
   cli_embed ce = {0};
-  const char *index = NULL, *questions = NULL, *out = NULL, *model = NULL;
+  const char *index = NULL, *questions = NULL, *out = NULL, *model = NULL, *precision = NULL;
   int quiet = 0, c, retries = -1;
   double d, timeout_s = 0;
   ar_eval_params p = ar_eval_default_params();
@@ -86,6 +87,7 @@ int cmd_eval(int argc, char **argv) {
       break;
     case O_MODEL: model = optarg; break;
     case O_COURSE: p.ask.search.course = optarg; break;
+    case CLI_O_PRECISION: precision = optarg; break;
     case O_URL: p.ask.llm.base_url = optarg; break;
     case O_LMODEL: p.ask.llm.model = optarg; break;
     case O_JURL: p.judge.base_url = optarg; break;
@@ -111,6 +113,8 @@ int cmd_eval(int argc, char **argv) {
   if (optind < argc) return cli_usage_error("eval", usage, "unexpected argument '%s'", argv[optind]);
   index = cli_env_default(index, "AULARAG_INDEX");
   if (cli_embed_resolve(&ce, "eval", usage, &model)) return EXIT_USAGE;
+  ar_model_params mp = ar_model_default_params();
+  if (cli_precision("eval", usage, precision, &mp)) return EXIT_USAGE;
   if (!index) return cli_usage_error("eval", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (!questions) return cli_usage_error("eval", usage, "no question set: give --questions FILE");
   if (!out) return cli_usage_error("eval", usage, "no output folder: give --out DIR");
@@ -131,7 +135,7 @@ int cmd_eval(int argc, char **argv) {
   ar_error err = {0};
   /* one encoder for the run: it embeds each question (workers take turns on it) */
   if (model && p.ask.search.mode != AR_MODE_LEXICAL &&
-      ar_model_load(model, ar_model_default_params(), &p.ask.search.model, &err) != AR_OK)
+      ar_model_load(model, mp, &p.ask.search.model, &err) != AR_OK)
     return cli_fail(&err);
   /* or a server, called from every worker at once (thread-safe) */
   int rc = p.ask.search.mode != AR_MODE_LEXICAL ? cli_embed_open(&ce, NULL, &p.ask.search.embedder) : 0;

@@ -8,6 +8,7 @@
 
 static const char *usage =
   "usage: aularag ingest -i INDEX [--manifest FILE] [--lang pt|en] [--model DIR | --embed-url URL --embed-model NAME]\n"
+  "                      [--precision P]\n"
   "                      [--window SEC] [--overlap SEC] [--max-words N] [--quiet] PATH...\n"
   "  -i, --index FILE     the index (created when missing; default $AULARAG_INDEX)\n"
   "  --manifest FILE      CSV file,video_id,title,url (files relative to it); without PATHs,\n"
@@ -15,6 +16,7 @@ static const char *usage =
   "  --lang pt|en         analysis language of a NEW index (default pt; fixed afterwards)\n"
   "  --model DIR          also embed segments with this E5 model (default $AULARAG_MODEL)\n"
   CLI_EMBED_USAGE
+  CLI_PRECISION_HELP
   "  --window SEC         segment length (default 120)\n"
   "  --overlap SEC        overlap between consecutive segments (default 30)\n"
   "  --max-words N        hard cap on words per segment (default 350; with --model the cap is\n"
@@ -82,9 +84,10 @@ int cmd_ingest(int argc, char **argv) {
     {"lang", required_argument, 0, 'l'}, {"model", required_argument, 0, 'M'},
     {"window", required_argument, 0, 'w'}, {"overlap", required_argument, 0, 'o'},
     {"max-words", required_argument, 0, 'x'}, {"quiet", no_argument, 0, 'q'},
-    {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
+    {"precision", required_argument, 0, CLI_O_PRECISION}, {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS,
+    {0, 0, 0, 0}};
   cli_embed ce = {0};
-  const char *index = NULL, *lang = NULL, *model = NULL;
+  const char *index = NULL, *lang = NULL, *model = NULL, *precision = NULL;
   ar_ingest_params p = ar_ingest_default_params();
   struct ui u = {isatty(2), 0, 0, 0, 0};
   int c;
@@ -101,6 +104,7 @@ int cmd_ingest(int argc, char **argv) {
       lang = optarg;
       break;
     case 'M': model = optarg; break;
+    case CLI_O_PRECISION: precision = optarg; break;
     case 'w': if (cli_parse_double("ingest", "--window", optarg, 1, 86400, &p.seg.window_s)) return EXIT_USAGE; break;
     case 'o': if (cli_parse_double("ingest", "--overlap", optarg, 0, 86400, &p.seg.overlap_s)) return EXIT_USAGE; break;
     case 'x': if (cli_parse_int("ingest", "--max-words", optarg, 8, 100000, &p.seg.max_units)) return EXIT_USAGE; break;
@@ -114,6 +118,8 @@ int cmd_ingest(int argc, char **argv) {
   }
   index = cli_env_default(index, "AULARAG_INDEX");
   if (cli_embed_resolve(&ce, "ingest", usage, &model)) return EXIT_USAGE;
+  ar_model_params mp = ar_model_default_params();
+  if (cli_precision("ingest", usage, precision, &mp)) return EXIT_USAGE;
   if (!index) return cli_usage_error("ingest", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (optind >= argc && !p.manifest) return cli_usage_error("ingest", usage, "no transcripts given");
   if (p.seg.overlap_s >= p.seg.window_s)
@@ -124,7 +130,6 @@ int cmd_ingest(int argc, char **argv) {
   ar_index_params ip = ar_index_default_params();
   ip.lang = lang;
   if (model) {  /* with a model, segments are capped at its token limit and embedded */
-    ar_model_params mp = ar_model_default_params();
     if (ar_model_load(model, mp, &p.model, &err) != AR_OK) return cli_fail(&err);
   }
   /* A server: segments capped by words, embedded remotely. For a new index it is opened first, so a dead

@@ -6,14 +6,15 @@
 
 static const char *usage =
   "usage: aularag search -i INDEX [-k N] [--mode hybrid|dense|lexical] [--json] [--hide-urls]\n"
-  "                      [--model DIR | --embed-url URL --embed-model NAME] [--rrf-k N] [--course ID]\n"
-  "                      QUESTION...\n"
+  "                      [--model DIR | --embed-url URL --embed-model NAME] [--precision P] [--rrf-k N]\n"
+  "                      [--course ID] QUESTION...\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  -k N                 number of segments (default 10)\n"
   "  --mode M             lexical (BM25), dense (E5) or hybrid (RRF of both); default: hybrid when\n"
   "                       the index has vectors and a model is given, else lexical\n"
   "  --model DIR          E5 model for dense/hybrid (default $AULARAG_MODEL)\n"
   CLI_EMBED_USAGE
+  CLI_PRECISION_HELP
   "  --rrf-k N            hybrid: reciprocal rank fusion constant, score = sum 1/(N + rank) (default 60)\n"
   "  --course ID          only that course's segments (`aularag info` lists the courses)\n"
   "  --json               one JSON object {query, mode, segments:[...]}\n"
@@ -26,9 +27,10 @@ int cmd_search(int argc, char **argv) {
     {"index", required_argument, 0, 'i'}, {"mode", required_argument, 0, 'm'},
     {"model", required_argument, 0, 'M'}, {"json", no_argument, 0, 'j'},
     {"hide-urls", no_argument, 0, 'H'}, {"rrf-k", required_argument, 0, 'r'},
-    {"course", required_argument, 0, 'c'}, {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
+    {"course", required_argument, 0, 'c'}, {"precision", required_argument, 0, CLI_O_PRECISION},
+    {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
   cli_embed ce = {0};
-  const char *index = NULL, *model = NULL;
+  const char *index = NULL, *model = NULL, *precision = NULL;
   int json = 0, hide = 0, c;
   ar_search_params sp = ar_search_default_params();
   opterr = 0;
@@ -45,6 +47,7 @@ int cmd_search(int argc, char **argv) {
       else return cli_usage_error("search", usage, "--mode expects hybrid, dense or lexical, got '%s'", optarg);
       break;
     case 'M': model = optarg; break;
+    case CLI_O_PRECISION: precision = optarg; break;
     case 'r': if (cli_parse_int("search", "--rrf-k", optarg, 0, 1000000, &sp.rrf_k)) return EXIT_USAGE; break;
     case 'c': sp.course = optarg; break;
     case 'j': json = 1; break;
@@ -58,6 +61,8 @@ int cmd_search(int argc, char **argv) {
   }
   index = cli_env_default(index, "AULARAG_INDEX");
   if (cli_embed_resolve(&ce, "search", usage, &model)) return EXIT_USAGE;
+  ar_model_params mp = ar_model_default_params();
+  if (cli_precision("search", usage, precision, &mp)) return EXIT_USAGE;
   if (!index) return cli_usage_error("search", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (optind >= argc) return cli_usage_error("search", usage, "no question given");
   char *q = cli_join_args(argc, argv, optind);
@@ -71,7 +76,7 @@ int cmd_search(int argc, char **argv) {
   if (ar_index_open(index, ip, &ix, &err) != AR_OK) { free(q); return cli_fail(&err); }
   int rc = 0;
   if (model && sp.mode != AR_MODE_LEXICAL &&   /* the model embeds the question for dense/hybrid */
-      ar_model_load(model, ar_model_default_params(), &sp.model, &err) != AR_OK)
+      ar_model_load(model, mp, &sp.model, &err) != AR_OK)
     rc = cli_fail(&err);
   if (!rc && sp.mode != AR_MODE_LEXICAL) rc = cli_embed_open(&ce, ix, &sp.embedder);
   if (rc) {

@@ -8,7 +8,8 @@ static const char usage[] =
     "                     [-k N] [--mode auto|lexical|dense|hybrid] [--llm-url URL] [--llm-model M]\n"
     "                     [--no-cache] [--context-tokens N] [--temperature T] [--seed S] [--timeout SEC]\n"
     "                     [--retries N] [--max-connections N] [--max-per-ip N] [--idle-timeout SEC]\n"
-    "                     [--search-cache N] [--course ID] [--embed-url URL --embed-model NAME] [-v]\n"
+    "                     [--search-cache N] [--course ID] [--embed-url URL --embed-model NAME]\n"
+    "                     [--precision fp32|int8] [-v]\n"
     "\n"
     "Serves GET / (the page), GET /healthz, GET /api/search?q=&k=&mode=&course=, POST /api/ask\n"
     "{\"question\": \"...\", \"k\": 10, \"course\": \"ID\"}, GET /api/ask/stream?q= (Server-Sent Events),\n"
@@ -20,6 +21,7 @@ static const char usage[] =
     "      --port N           TCP port (default 8080; 0 picks a free one, printed at start)\n"
     "      --model DIR        E5 model directory for dense/hybrid search (default $AULARAG_MODEL)\n"
     CLI_EMBED_USAGE
+    "      --precision P      encoder arithmetic: fp32 (default) or int8 (default $AULARAG_PRECISION)\n"
     "      --threads N        workers: searches/answers running at once (default 4)\n"
     "  -k N                   segments per answer when a request gives none (default 10)\n"
     "      --mode MODE        default retrieval mode (default auto: hybrid with a model, else lexical)\n"
@@ -55,10 +57,11 @@ int cmd_serve(int argc, char **argv) {
       {"max-connections", required_argument, 0, 'c'}, {"max-per-ip", required_argument, 0, 'P'},
       {"idle-timeout", required_argument, 0, 'o'}, {"search-cache", required_argument, 0, 'S'},
       {"course", required_argument, 0, 'R'},     {"verbose", no_argument, 0, 'v'},
+      {"precision", required_argument, 0, CLI_O_PRECISION},
       {"help", no_argument, 0, 'h'},             CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
   cli_embed ce = {0};
   ar_server_params p = ar_server_default_params();
-  const char *index = NULL, *model = NULL, *llm_url = NULL, *llm_model = NULL;
+  const char *index = NULL, *model = NULL, *precision = NULL, *llm_url = NULL, *llm_model = NULL;
   double llm_timeout = 120;
   int c;
   optind = 1;
@@ -71,6 +74,7 @@ int cmd_serve(int argc, char **argv) {
     case 'H': p.host = optarg; break;
     case 'p': if (cli_parse_int("serve", "--port", optarg, 0, 65535, &p.port)) return EXIT_USAGE; break;
     case 'm': model = optarg; break;
+    case CLI_O_PRECISION: precision = optarg; break;
     case 't': if (cli_parse_int("serve", "--threads", optarg, 1, 256, &p.threads)) return EXIT_USAGE; break;
     case 'k': if (cli_parse_int("serve", "-k", optarg, 1, p.max_k, &p.ask.search.k)) return EXIT_USAGE; break;
     case 'M':
@@ -108,6 +112,9 @@ int cmd_serve(int argc, char **argv) {
   if (!index) return cli_usage_error("serve", usage, "missing -i INDEX (or AULARAG_INDEX)");
   if (cli_embed_resolve(&ce, "serve", usage, &model)) return EXIT_USAGE;
   p.model_dir = model;
+  ar_model_params mp = ar_model_default_params();
+  if (cli_precision("serve", usage, precision, &mp)) return EXIT_USAGE;
+  p.precision = mp.precision;
   p.ask.llm.base_url = llm_url;
   p.ask.llm.model = llm_model;
   ar_llm_params_from_env(&p.ask.llm);

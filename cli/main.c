@@ -97,6 +97,18 @@ char *cli_join_args(int argc, char **argv, int from) {
   return q;
 }
 
+int cli_precision(const char *verb, const char *usage, const char *value, ar_model_params *mp) {
+  const char *v = cli_env_default(value, "AULARAG_PRECISION");
+  if (!v) return 0;
+  int p = ar_precision_parse(v);
+  if (p < 0) {
+    cli_usage_error(verb, usage, "%s must be fp32 or int8, not '%s'", value ? "--precision" : "AULARAG_PRECISION", v);
+    return -1;
+  }
+  mp->precision = (ar_precision)p;
+  return 0;
+}
+
 const char *cli_env_default(const char *value, const char *env_name) {
   if (value) return value;
   const char *e = getenv(env_name);

@@ -232,13 +232,19 @@ typedef enum ar_kernel {
   AR_KERNEL_AVX2,        /* AVX2 + FMA: x86-64-v3, the build's baseline on x86-64 */
   AR_KERNEL_AVX512       /* AVX-512F, where the CPU has it */
 } ar_kernel;
+typedef enum ar_precision {
+  AR_PRECISION_FP32 = 0, /* default: fp32 linear layers */
+  AR_PRECISION_INT8      /* linear layers in int8 (weights per output channel, activations per row), int32
+                            sums; attention, LayerNorm and GELU stay fp32. Same model, same fingerprint. */
+} ar_precision;
 
 typedef struct ar_model_params {
   int n_threads;         /* 0 = all cores. The model runs its own pool of n_threads and sets OpenBLAS
                             to one thread, process-wide (no oversubscription). */
   int ids_only;          /* load without a tokenizer: only ar_model_embed_ids works (tests, tools) */
-  ar_gemm_backend gemm;  /* matrix products of the forward pass */
+  ar_gemm_backend gemm;  /* matrix products of the forward pass (fp32) */
   ar_kernel kernel;      /* SIMD of AR_GEMM_PACKED; one this CPU lacks is an error at load */
+  ar_precision precision;
 } ar_model_params;
 
 typedef enum ar_embed_kind {
@@ -258,6 +264,10 @@ AR_API const char *ar_model_kernel(const ar_model *m);
  * covering the safetensors header, the file size and 1024 evenly spaced 4 KiB blocks of the data. */
 AR_API const char *ar_model_fingerprint(const ar_model *m);
 AR_API const ar_tokenizer *ar_model_tokenizer(const ar_model *m);
+AR_API ar_precision ar_model_precision(const ar_model *m);
+/* "fp32" | "int8"; ar_precision_parse returns -1 for anything else. */
+AR_API const char *ar_precision_name(ar_precision p);
+AR_API int ar_precision_parse(const char *s);
 /* Token count of text as the encoder would see it: prefix and specials included, no truncation.
  * Matches ar_count_fn so it can be the segmenter's cap. */
 AR_API int ar_model_count_tokens(const ar_model *m, ar_embed_kind kind, const char *text, size_t len);
@@ -284,6 +294,8 @@ typedef struct ar_embedder {
    * NULL when unknown (the segmenter then caps by words). */
   int (*count_tokens)(void *ctx, ar_embed_kind kind, const char *text, size_t len);
   int max_tokens;        /* the cap count_tokens is measured against; 0 when unknown */
+  const char *precision; /* the encoder's arithmetic, "fp32" | "int8", recorded in the index's meta
+                            'precision' ("mixed" once both wrote vectors; same model either way); NULL: none */
   void *ctx;
 } ar_embedder;
 
@@ -617,6 +629,7 @@ typedef struct ar_server_params {
   const char *model_dir; /* for dense/hybrid; NULL = lexical (unless ask.search.embedder is set) */
   /* ask.search.embedder, when set, embeds the queries instead of a model_dir encoder; it is called
    * from several workers at once, so it must be thread-safe (ar_embed_api_embedder is) */
+  ar_precision precision; /* the model_dir encoder's (default fp32) */
   int max_connections;   /* open connections in all, default 256 */
   int max_per_ip;        /* open connections per client address, default 128 */
   int timeout_s;         /* a connection idle this long is closed (slow clients), default 15 */

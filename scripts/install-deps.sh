@@ -28,6 +28,7 @@ if [ $want_cross = 1 ]; then
   pkgs+=(libsqlite3-dev:arm64 libcurl4-openssl-dev:arm64 libopenblas-dev:arm64 libstemmer-dev:arm64
          libutf8proc-dev:arm64 libmicrohttpd-dev:arm64 libjansson-dev:arm64)
 fi
+[ $want_bench = 1 ] && pkgs+=(python3-onnx)  # bench_encoder.sh: the ORT int8 model (DynamicQuantizeMatMul)
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

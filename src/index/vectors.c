@@ -180,6 +180,13 @@ static ar_status commit_batch(ar_index *ix, const ar_embedder *e, const int64_t 
   snprintf(dim, sizeof dim, "%d", e->dim);
   if (!st) st = ar_index_meta_set(ix, "model", e->fingerprint, err);
   if (!st) st = ar_index_meta_set(ix, "dim", dim, err);
+  if (!st && e->precision) { /* what the vectors were made with: fp32, int8, or mixed */
+    char *was = NULL;
+    st = ar_index_meta_get(ix, "precision", &was, err);
+    const char *now = !was || !strcmp(was, e->precision) || !ar_vectors_any(ix) ? e->precision : "mixed";
+    if (!st && (!was || strcmp(was, now))) st = ar_index_meta_set(ix, "precision", now, err);
+    ar_free(was);
+  }
   if (!st && sqlite3_prepare_v2(ix->db, INSERT_SQL, -1, &ins, NULL) != SQLITE_OK)
     st = ar_index_db_fail(ix, err, "writing vectors");
   for (int i = 0; i < n && !st; i++) st = put_blob(ix, ins, ids[i], vec + (size_t)i * e->dim, e->dim, scratch, err);

@@ -13,6 +13,7 @@
 
 static void run_state_free(ar_run_state *rs) {
   ar_free(rs->x); ar_free(rs->qkv); ar_free(rs->ctx); ar_free(rs->a); ar_free(rs->ff); ar_free(rs->att);
+  ar_q8_state_free(&rs->q8);
   memset(rs, 0, sizeof *rs);
 }
 
@@ -76,6 +77,10 @@ static ar_status ensure_state(const ar_model *m, ar_run_state *rs, int T, ar_err
   if (!rs->x || !rs->qkv || !rs->ctx || !rs->a || !rs->ff || !rs->att) {
     run_state_free(rs);
     return ar_fail(err, AR_ERR_NOMEM, "out of memory for %d tokens of activations", T);
+  }
+  if (m->precision == AR_PRECISION_INT8 && ar_q8_state_reserve(&rs->q8, T, AR_MAX(H, F), err)) {
+    run_state_free(rs);
+    return AR_ERR_NOMEM;
   }
   rs->cap_tokens = T;
   return AR_OK;
@@ -180,7 +185,12 @@ static void linear_task(void *ctx, int task, int worker) {
  * Many rows: blocks of ~96 rows, each over every panel (each slice of X is loaded once and used
  * against a whole L2-resident group of panels; ~9 blocks per thread balance a noisy machine).
  * Few rows (a query): panel ranges, so each thread streams only its share of the weights. */
-static void linear(job *j, const float *X, const float *W, const float *B, float *Y, int out, int in, int gelu) {
+static void linear(job *j, const float *X, const float *W, const ar_q8 *Q, const float *B, float *Y, int out, int in,
+                   int gelu) {
+  if (Q) { /* int8 (q8.c) */
+    ar_q8_linear(j->pool, j->nt, j->m->q8k, Q, &j->rs->q8, X, j->T, B, Y, gelu);
+    return;
+  }
   int nt = j->nt, np = (out + AR_PANEL - 1) / AR_PANEL, tasks;
   j->X = X; j->W = W; j->B = B; j->Y = Y;
   j->out = out; j->in = in; j->gelu = gelu;
@@ -265,12 +275,12 @@ static ar_status forward_chunk(const ar_model *m, ar_model_state *st, ar_pool *p
            .off = off, .len = n_ids + s0};
   for (int l = 0; l < c->layers; l++) {
     const ar_layer *w = &m->layer[l];
-    linear(&j, rs->x, w->wqkv, w->bqkv, rs->qkv, 3 * H, H, 0);   /* [T, 3H] */
-    run_tasks(&j, j.ns * c->heads, attention_task);               /* [T, H] */
-    linear(&j, rs->ctx, w->wo, w->bo, rs->a, H, H, 0);             /* [T, H] */
+    linear(&j, rs->x, w->wqkv, w->qqkv, w->bqkv, rs->qkv, 3 * H, H, 0);   /* [T, 3H] */
+    run_tasks(&j, j.ns * c->heads, attention_task);                        /* [T, H] */
+    linear(&j, rs->ctx, w->wo, w->qo, w->bo, rs->a, H, H, 0);             /* [T, H] */
     residual_ln(&j, rs->a, rs->x, w->ln1_g, w->ln1_b);
-    linear(&j, rs->a, w->wi, w->bi, rs->ff, F, H, 1);              /* [T, F] */
-    linear(&j, rs->ff, w->wout, w->bout, rs->x, H, F, 0);          /* [T, H] */
+    linear(&j, rs->a, w->wi, w->qi, w->bi, rs->ff, F, H, 1);              /* [T, F] */
+    linear(&j, rs->ff, w->wout, w->qout, w->bout, rs->x, H, F, 0);          /* [T, H] */
     residual_ln(&j, rs->x, rs->a, w->ln2_g, w->ln2_b);
   }
   /* mean over every token (the mask is all ones: no padding), then v / max(|v|, 1e-12) */

@@ -11,7 +11,8 @@ ar_status ar_model_attach_tokenizer(ar_model *m, const char *dir, ar_error *err)
 void ar_model_detach_tokenizer(ar_model *m);
 
 ar_model_params ar_model_default_params(void) {
-  return (ar_model_params){.n_threads = 0, .ids_only = 0, .gemm = AR_GEMM_PACKED, .kernel = AR_KERNEL_AUTO};
+  return (ar_model_params){.n_threads = 0, .ids_only = 0, .gemm = AR_GEMM_PACKED, .kernel = AR_KERNEL_AUTO,
+                           .precision = AR_PRECISION_FP32};
 }
 
 /* p.kernel, else AULARAG_KERNEL, else the best this CPU runs; a kernel it cannot run is an error
@@ -240,6 +241,33 @@ static ar_status get_linear(loader *L, const char *const *keys, int nk, int rows
   return s;
 }
 
+/* int8: a linear layer's weights (stacked like get_linear's) quantized into q, one tensor widened at a
+ * time (the fp32 weights are never all in memory). ln_g/ln_b: the LayerNorm that feeds it, or NULL. */
+static ar_status get_q8(loader *L, const char *const *keys, int nk, int rows, int K, const float *ln_g,
+                        const float *ln_b, ar_q8 *q, ar_error *err) {
+  ar_model *m = L->m;
+  const ar_st_tensor *t[3];
+  size_t each = (size_t)rows * K;
+  for (int i = 0; i < nk; i++) {
+    t[i] = find_tensor(&m->st, keys[i]);
+    ar_status s = check_tensor(m, t[i], keys[i], rows, K, err);
+    if (s) return s;
+  }
+  if (!L->next) return AR_OK; /* sizing pass: nothing in m->owned */
+  float *tmp = ar_malloc((size_t)nk * each * sizeof(float));
+  if (!tmp) return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory quantizing '%s'", m->st.path, keys[0]);
+  ar_status s = AR_OK;
+  for (int i = 0; i < nk && !s; i++) {
+    widen(t[i], tmp + i * each, each);
+    release_source(t[i]);
+    if (!all_finite(tmp + i * each, each))
+      s = ar_fail(err, AR_ERR_MODEL, "%s: tensor '%s' holds NaN or Inf", m->st.path, t[i]->name);
+  }
+  if (!s) s = ar_q8_make(tmp, nk * rows, K, ln_g, ln_b, q, err);
+  ar_free(tmp);
+  return s;
+}
+
 static ar_status load_weights(ar_model *m, loader *L, ar_error *err) {
   const ar_model_config *c = &m->c;
   int H = c->hidden, F = c->inter;
@@ -253,25 +281,36 @@ static ar_status load_weights(ar_model *m, loader *L, ar_error *err) {
 #define KEY(j, name) (snprintf(k[j], sizeof k[j], "encoder.layer.%d.%s", i, name), k[j])
 #define LGET(dst, name, d0, d1) do { GET(dst, KEY(0, name), d0, d1); } while (0)
 #define LIN(dst, nk, rows, K) do { if ((s = get_linear(L, (const char *const *)keys, nk, rows, K, &(dst), err))) return s; } while (0)
+    /* int8: the weights go to q (slot of m->q8), quantized with the LayerNorm (g, b) that feeds them */
+#define QLIN(dst, slot, nk, rows, K, g, b) do { \
+      if (m->precision != AR_PRECISION_INT8) LIN(dst, nk, rows, K); \
+      else if ((s = get_q8(L, (const char *const *)keys, nk, rows, K, g, b, &m->q8[4 * i + (slot)], err))) return s; \
+    } while (0)
     const char *keys[3];
-    keys[0] = KEY(0, "attention.self.query.weight");
-    keys[1] = KEY(1, "attention.self.key.weight");
-    keys[2] = KEY(2, "attention.self.value.weight");
-    LIN(l->wqkv, 3, H, H);
-    keys[0] = KEY(0, "attention.self.query.bias");
-    keys[1] = KEY(1, "attention.self.key.bias");
-    keys[2] = KEY(2, "attention.self.value.bias");
-    LIN(l->bqkv, 3, H, 0);
-    keys[0] = KEY(0, "attention.output.dense.weight"); LIN(l->wo, 1, H, H);
-    keys[0] = KEY(0, "attention.output.dense.bias"); LIN(l->bo, 1, H, 0);
-    keys[0] = KEY(0, "intermediate.dense.weight"); LIN(l->wi, 1, F, H);
-    keys[0] = KEY(0, "intermediate.dense.bias"); LIN(l->bi, 1, F, 0);
-    keys[0] = KEY(0, "output.dense.weight"); LIN(l->wout, 1, H, F);
-    keys[0] = KEY(0, "output.dense.bias"); LIN(l->bout, 1, H, 0);
+    /* the LayerNorms first: int8 picks its outlier channels from them */
     LGET(l->ln1_g, "attention.output.LayerNorm.weight", H, 0);
     LGET(l->ln1_b, "attention.output.LayerNorm.bias", H, 0);
     LGET(l->ln2_g, "output.LayerNorm.weight", H, 0);
     LGET(l->ln2_b, "output.LayerNorm.bias", H, 0);
+    const float *in_g = i ? m->layer[i - 1].ln2_g : m->emb_ln_g, *in_b = i ? m->layer[i - 1].ln2_b : m->emb_ln_b;
+    keys[0] = KEY(0, "attention.self.query.weight");
+    keys[1] = KEY(1, "attention.self.key.weight");
+    keys[2] = KEY(2, "attention.self.value.weight");
+    QLIN(l->wqkv, 0, 3, H, H, in_g, in_b);
+    keys[0] = KEY(0, "attention.self.query.bias");
+    keys[1] = KEY(1, "attention.self.key.bias");
+    keys[2] = KEY(2, "attention.self.value.bias");
+    LIN(l->bqkv, 3, H, 0);
+    keys[0] = KEY(0, "attention.output.dense.weight"); QLIN(l->wo, 1, 1, H, H, NULL, NULL);
+    keys[0] = KEY(0, "attention.output.dense.bias"); LIN(l->bo, 1, H, 0);
+    keys[0] = KEY(0, "intermediate.dense.weight"); QLIN(l->wi, 2, 1, F, H, l->ln1_g, l->ln1_b);
+    keys[0] = KEY(0, "intermediate.dense.bias"); LIN(l->bi, 1, F, 0);
+    keys[0] = KEY(0, "output.dense.weight"); QLIN(l->wout, 3, 1, H, F, NULL, NULL);
+    keys[0] = KEY(0, "output.dense.bias"); LIN(l->bout, 1, H, 0);
+    if (m->precision == AR_PRECISION_INT8 && L->next) {
+      l->qqkv = &m->q8[4 * i]; l->qo = &m->q8[4 * i + 1]; l->qi = &m->q8[4 * i + 2]; l->qout = &m->q8[4 * i + 3];
+    }
+#undef QLIN
 #undef LIN
 #undef LGET
 #undef KEY
@@ -353,6 +392,15 @@ ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_e
   }
   m->gemm = p.gemm;
   if ((s = pick_kernel(m, p.kernel, err))) goto fail;
+  if (p.precision != AR_PRECISION_FP32 && p.precision != AR_PRECISION_INT8) {
+    s = ar_fail(err, AR_ERR_INVALID, "unknown precision %d", (int)p.precision);
+    goto fail;
+  }
+  m->precision = p.precision;
+  if (m->precision == AR_PRECISION_INT8) {
+    m->q8k = ar_q8_best_kernel();
+    if (!(m->q8 = ar_calloc((size_t)m->c.layers * 4, sizeof *m->q8))) { s = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto fail; }
+  }
   m->layer = ar_calloc((size_t)m->c.layers, sizeof *m->layer);
   if (!m->layer) { s = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto fail; }
   loader L = {.m = m};
@@ -390,6 +438,9 @@ void ar_model_free(ar_model *m) {
   pthread_mutex_destroy(&m->states_mu);
   ar_st_close(&m->st);
   ar_free(m->owned);
+  if (m->q8)
+    for (int i = 0; i < 4 * m->c.layers; i++) ar_q8_free(&m->q8[i]);
+  ar_free(m->q8);
   ar_free(m->layer);
   ar_free(m);
 }
@@ -401,3 +452,10 @@ const char *ar_model_kernel(const ar_model *m) {
 int ar_model_max_tokens(const ar_model *m) { return m->max_tokens; }
 const char *ar_model_fingerprint(const ar_model *m) { return m->fingerprint; }
 const ar_tokenizer *ar_model_tokenizer(const ar_model *m) { return m->tok; }
+ar_precision ar_model_precision(const ar_model *m) { return m->precision; }
+const char *ar_precision_name(ar_precision p) { return p == AR_PRECISION_INT8 ? "int8" : "fp32"; }
+int ar_precision_parse(const char *s) {
+  if (s && !strcmp(s, "fp32")) return AR_PRECISION_FP32;
+  if (s && !strcmp(s, "int8")) return AR_PRECISION_INT8;
+  return -1;
+}

@@ -27,6 +27,30 @@ typedef struct ar_emb_table {
   int rows, cols;
 } ar_emb_table;
 
+/* An int8 linear layer (--precision int8; q8.c, gemm_q8.c). Weights: symmetric per output channel,
+ * packed in 16-column panels of 4-byte k-groups: panel p, group g holds w[16p + c][4g .. 4g + 3] at
+ * byte 64 (p Kp/4 + g) + 4c + i (the operand layout of vpdpbusd). Input channels that a LayerNorm makes
+ * large (outliers, see q8.c) stay fp32: their activations are left out of the int8 product. */
+typedef struct ar_q8 {
+  int N, K, Kp;          /* outputs, inputs, inputs rounded up to 4 */
+  int8_t *w;             /* packed [ceil(N/16) panels][Kp/4][16][4], zero past N and K */
+  float *ws;             /* [panels * 16] weight scale per output (0 past N) */
+  int32_t *comp;         /* [panels * 16] 128 * sum_k w: what u8 activations (q + 128) add */
+  int no;                /* outlier input channels */
+  int *oc;               /* [no] their indices */
+  float *wo;             /* [no, N] their fp32 weights */
+} ar_q8;
+
+/* Per-call int8 scratch: the quantized rows of one linear layer's input. */
+typedef struct ar_q8_state {
+  int cap_rows, cap_k;
+  uint8_t *qa;           /* [rows, Kp] s8 (or u8 = s8 + 128 for the VNNI kernels) */
+  float *sa;             /* [rows] activation scale per row */
+  float *xo;             /* [rows, no] the outlier channels' fp32 values */
+} ar_q8_state;
+
+typedef enum ar_q8_kernel { AR_Q8_SCALAR = 0, AR_Q8_AVX2, AR_Q8_AVXVNNI, AR_Q8_AVX512VNNI, AR_Q8_KERNELS } ar_q8_kernel;
+
 typedef struct ar_layer {
   /* linear weights, fp32, owned: packed for ar_gemm (AR_GEMM_PACKED) or row-major [out, in]
    * (AR_GEMM_OPENBLAS). Query, key and value are one [3H, H] matrix, so one product. */
@@ -34,6 +58,7 @@ typedef struct ar_layer {
   const float *bqkv, *bo, *bi, *bout;  /* [out] */
   const float *ln1_g, *ln1_b;   /* attention.output.LayerNorm [H] */
   const float *ln2_g, *ln2_b;   /* output.LayerNorm [H] */
+  ar_q8 *qqkv, *qo, *qi, *qout; /* int8: the same four products (the float weights are then NULL) */
 } ar_layer;
 
 /* Activations for up to cap_tokens tokens of a batch, concatenated without padding. */
@@ -46,6 +71,7 @@ typedef struct ar_run_state {
   float *ff;     /* [T, F] intermediate */
   float *att;    /* per worker: packed keys and values + a block of scores (packed), or [n, n] scores */
   size_t att_stride; /* floats per worker in att */
+  ar_q8_state q8;
 } ar_run_state;
 
 /* What one forward pass writes (whisper.cpp's whisper_state idea): the weights stay immutable, so
@@ -75,6 +101,9 @@ struct ar_model {
   ar_gemm_backend gemm;
   ar_kernel kernel;      /* resolved (never AUTO) */
   ar_gemm_fn gemm_fn;    /* the packed product of that kernel */
+  ar_precision precision;
+  ar_q8_kernel q8k;      /* int8: the kernel picked for this CPU at load */
+  ar_q8 *q8;             /* int8: [4 * layers] (owned) */
   ar_pool *pool;         /* n_threads workers; OpenBLAS itself runs single-threaded inside them */
   pthread_mutex_t pool_mu; /* held by the call using the pool; a concurrent call runs on its own thread */
   pthread_mutex_t states_mu;
@@ -113,4 +142,24 @@ ar_gemm_fn ar_kernel_gemm(ar_kernel k);        /* NULL: not here (AUTO: the best
 ar_kernel ar_kernel_best(void);
 const char *ar_kernel_name(ar_kernel k);       /* "auto", "scalar", "avx2", "avx512" */
 int ar_kernel_parse(const char *s, ar_kernel *k); /* 0 ok, -1 unknown name */
+/* q8.c */
+ar_q8_kernel ar_q8_best_kernel(void);
+const char *ar_q8_kernel_name(ar_q8_kernel k);
+/* Quantizes W [N, K] (row-major fp32). ln_g/ln_b: the LayerNorm whose output is this layer's input
+ * (picks the outlier channels), or NULL. */
+ar_status ar_q8_make(const float *W, int N, int K, const float *ln_g, const float *ln_b, ar_q8 *q, ar_error *err);
+void ar_q8_free(ar_q8 *q);
+ar_status ar_q8_state_reserve(ar_q8_state *s, int rows, int max_k, ar_error *err);
+void ar_q8_state_free(ar_q8_state *s);
+/* Y [T, N] = gelu?(X [T, K] W^T + bias), spread over the pool (NULL: this thread alone). */
+void ar_q8_linear(ar_pool *pool, int n_threads, ar_q8_kernel k, const ar_q8 *q, ar_q8_state *s, const float *X, int T,
+                  const float *bias, float *Y, int gelu);
+/* The steps, for tests: quantize rows of X; then rows [0, M) x panel pairs [pp0, pp1) of the product. */
+void ar_q8_quantize(const ar_q8 *q, int u8, const float *X, size_t ldx, int M, uint8_t *qa, float *sa, float *xo);
+void ar_q8_gemm(ar_q8_kernel k, const ar_q8 *q, const uint8_t *qa, const float *sa, const float *xo, int M, int pp0,
+                int pp1, const float *bias, float *Y, size_t ldy, int gelu);
+/* gemm_q8.c: acc [mr][32] = A [mr, Kp] . panels (p, p + 1) (np = 1 or 2) over Kp, int32, exact */
+typedef void (*ar_q8_tile_fn)(const uint8_t *A, size_t lda, int mr, const int8_t *B, int Kp, int np, int32_t *acc);
+ar_q8_tile_fn ar_q8_tile(ar_q8_kernel k);
+#define AR_Q8_MR 8       /* rows per tile */
 #endif

@@ -100,7 +100,7 @@ ar_pool *ar_pool_new(int n_threads) {
 int ar_pool_threads(const ar_pool *p) { return p->n; }
 
 void ar_pool_run(ar_pool *p, int n_tasks, ar_task_fn fn, void *ctx) {
-  if (p->n == 1 || n_tasks <= 1) {
+  if (!p || p->n == 1 || n_tasks <= 1) {  /* no pool: this thread alone */
     for (int t = 0; t < n_tasks; t++) fn(ctx, t, 0);
     return;
   }

@@ -106,5 +106,6 @@ static int embedder_count(void *ctx, ar_embed_kind kind, const char *text, size_
 
 ar_embedder ar_model_embedder(ar_model *m) {
   return (ar_embedder){.fingerprint = ar_model_fingerprint(m), .dim = ar_model_dim(m), .embed = embedder_embed,
-                       .count_tokens = embedder_count, .max_tokens = ar_model_max_tokens(m), .ctx = m};
+                       .count_tokens = embedder_count, .max_tokens = ar_model_max_tokens(m),
+                       .precision = ar_precision_name(ar_model_precision(m)), .ctx = m};
 }

@@ -50,6 +50,7 @@ ar_status ar_srv_workers_open(ar_srv *s, ar_error *err) {
     s->has_emb = 1;
   } else if (s->p.model_dir && *s->p.model_dir) {
     ar_model_params mp = ar_model_default_params();
+    mp.precision = s->p.precision;
     if ((st = ar_model_load(s->p.model_dir, mp, &s->model, err))) return st;
     s->emb = ar_model_embedder(s->model);
     s->has_emb = 1;

@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """make_model.py - writes a random-weight multilingual-e5-shaped model directory in the hub layout.
 
-  make_model.py --preset tiny-bert|tiny-xlmr|odd-bert|e5-small|e5-base --out DIR [--std 0.02] [--dtype f32|f16|bf16]
+  make_model.py --preset tiny-bert|tiny-xlmr|odd-bert|e5-small|e5-base|e5-small-outliers|e5-base-outliers --out DIR [--std 0.02] [--dtype f32|f16|bf16]
                 [--seed N] [--prefix roberta.] [--vocab N] [--tokenizer DIR] [--no-extras] [--gamma-beta]
 
 Writes DIR/config.json and DIR/model.safetensors (safetensors written by hand: u64 header length, JSON
 header, raw little-endian data) plus, with --tokenizer DIR, copies tokenizer files from DIR.
 F16/BF16 files hold the F32 draw rounded (BF16: round to nearest even), so they can be compared
-with the reference run on the same rounded weights. Extras (on by default) exercise the loader:
+with the reference run on the same rounded weights. The *-outliers presets imitate what makes real
+BERT-family checkpoints hard to quantize: heavy-tailed weights (Student t, 3 degrees of freedom, scaled to
+--std, so a few weights are 10-30x the spread) and a few hidden channels that every LayerNorm makes large
+(gamma ~8-25, beta ~+-3), so those channels are tens of times the others in every layer's input. Extras (on by default) exercise the loader:
 an I64 embeddings.position_ids buffer and the pooler, both to be ignored.
 """
 import argparse, json, os, shutil, struct, sys
@@ -23,6 +26,10 @@ PRESETS = {
                     type_vocab=2, eps=1e-12, pad=0),
   "tiny-xlmr": dict(model_type="xlm-roberta", hidden=48, layers=2, heads=3, inter=96, vocab=1200, max_pos=514,
                     type_vocab=1, eps=1e-5, pad=1),
+  "e5-small-outliers": dict(model_type="bert", hidden=384, layers=12, heads=12, inter=1536, vocab=250037, max_pos=512,
+                            type_vocab=2, eps=1e-12, pad=0, outliers=True),
+  "e5-base-outliers": dict(model_type="xlm-roberta", hidden=768, layers=12, heads=12, inter=3072, vocab=250002,
+                           max_pos=514, type_vocab=1, eps=1e-5, pad=1, outliers=True),
   # sizes that are not multiples of the 16-column panels or the 8-float vectors anywhere
   "odd-bert": dict(model_type="bert", hidden=60, layers=2, heads=5, inter=100, vocab=1200, max_pos=512,
                    type_vocab=2, eps=1e-12, pad=0),
@@ -75,8 +82,29 @@ def main(argv=None):
   rng = np.random.default_rng(a.seed)
   std = a.std
 
+  heavy = c.get("outliers", False)
+
   def rnd(*shape):
+    if heavy:  # Student t (df 3) has variance 3: scaled to std
+      return (rng.standard_t(3, size=shape) / np.sqrt(3.0) * std).astype(np.float32)
     return (rng.standard_normal(shape, dtype=np.float32) * np.float32(std)).astype(np.float32)
+
+  # the outlier channels: the same few in every LayerNorm, as in trained checkpoints
+  ochan, ogain, oshift = [], [], []
+  if heavy:
+    ochan = rng.choice(H, size=max(2, H // 128), replace=False)
+    ogain = rng.uniform(8, 25, size=len(ochan)).astype(np.float32)
+    oshift = rng.uniform(-3, 3, size=len(ochan)).astype(np.float32)
+
+  def ln_gamma():
+    g = (1 + rnd(H)).astype(np.float32)
+    g[ochan] = ogain
+    return g
+
+  def ln_beta():
+    b = rnd(H)
+    b[ochan] = oshift
+    return b
 
   ln_w = ".gamma" if a.gamma_beta else ".weight"
   ln_b = ".beta" if a.gamma_beta else ".bias"
@@ -84,8 +112,8 @@ def main(argv=None):
   w.append(("embeddings.word_embeddings.weight", rnd(V, H)))
   w.append(("embeddings.position_embeddings.weight", rnd(c["max_pos"], H)))
   w.append(("embeddings.token_type_embeddings.weight", rnd(c["type_vocab"], H)))
-  w.append(("embeddings.LayerNorm" + ln_w, (1 + rnd(H)).astype(np.float32)))
-  w.append(("embeddings.LayerNorm" + ln_b, rnd(H)))
+  w.append(("embeddings.LayerNorm" + ln_w, ln_gamma()))
+  w.append(("embeddings.LayerNorm" + ln_b, ln_beta()))
   for i in range(c["layers"]):
     p = "encoder.layer.%d." % i
     for n in ("query", "key", "value"):
@@ -93,14 +121,14 @@ def main(argv=None):
       w.append((p + "attention.self.%s.bias" % n, rnd(H)))
     w.append((p + "attention.output.dense.weight", rnd(H, H)))
     w.append((p + "attention.output.dense.bias", rnd(H)))
-    w.append((p + "attention.output.LayerNorm" + ln_w, (1 + rnd(H)).astype(np.float32)))
-    w.append((p + "attention.output.LayerNorm" + ln_b, rnd(H)))
+    w.append((p + "attention.output.LayerNorm" + ln_w, ln_gamma()))
+    w.append((p + "attention.output.LayerNorm" + ln_b, ln_beta()))
     w.append((p + "intermediate.dense.weight", rnd(F, H)))
     w.append((p + "intermediate.dense.bias", rnd(F)))
     w.append((p + "output.dense.weight", rnd(H, F)))
     w.append((p + "output.dense.bias", rnd(H)))
-    w.append((p + "output.LayerNorm" + ln_w, (1 + rnd(H)).astype(np.float32)))
-    w.append((p + "output.LayerNorm" + ln_b, rnd(H)))
+    w.append((p + "output.LayerNorm" + ln_w, ln_gamma()))
+    w.append((p + "output.LayerNorm" + ln_b, ln_beta()))
   tensors = []
   if not a.no_extras:
     pos = np.arange(c["max_pos"], dtype=np.int64).reshape(1, -1)
