@@ -112,6 +112,9 @@ typedef struct loader {
   ar_model *m;
   float *next;           /* bump pointer into m->owned (NULL while sizing) */
   size_t need;           /* floats that must be owned (sizing pass) */
+  float *scratch;        /* one tensor group, widened: reused by every layer (fresh pages per tensor
+                          * cost a page fault each on this kind of machine) */
+  size_t scratch_floats;
 } loader;
 
 static const ar_st_tensor *find_ln(const ar_st_file *f, const char *base, const char *w, const char *alias) {
@@ -177,6 +180,29 @@ static void widen(const ar_st_tensor *t, float *dst, size_t n) {
   else ar_widen_bf16(t->data, dst, n);
 }
 
+/* L->scratch with room for n floats, or NULL when out of memory. */
+static float *scratch(loader *L, size_t n) {
+  if (n > L->scratch_floats) {
+    ar_free(L->scratch);
+    L->scratch_floats = 0;
+    if (!(L->scratch = ar_malloc(n * sizeof(float)))) return NULL;
+    L->scratch_floats = n;
+  }
+  return L->scratch;
+}
+
+/* Asks for transparent huge pages over the 2 MiB-aligned inside of a large block: tens of thousands of
+ * 4 KiB page faults were a third of a one-shot query's model load. Only advice: ignored where THP is off. */
+static void advise_huge(void *p, size_t bytes) {
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  uintptr_t b = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + bytes) & ~(huge - 1);
+#ifdef MADV_HUGEPAGE
+  if (e > b) madvise((void *)b, e - b, MADV_HUGEPAGE);
+#else
+  (void)b; (void)e;
+#endif
+}
+
 static float *take(loader *L, size_t n) {
   float *p = L->next;
   L->next += (n + 15) & ~(size_t)15; /* keeps every block 64-byte aligned */
@@ -224,7 +250,7 @@ static ar_status get_linear(loader *L, const char *const *keys, int nk, int rows
   }
   if (!L->next) { L->need += (total + 15) & ~(size_t)15; *out = NULL; return AR_OK; }
   float *dst = take(L, total), *tmp = dst;
-  if (packed && !(tmp = ar_malloc((size_t)nk * each * sizeof(float))))
+  if (packed && !(tmp = scratch(L, (size_t)nk * each)))
     return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory packing '%s'", m->st.path, keys[0]);
   ar_status s = AR_OK;
   for (int i = 0; i < nk && !s; i++) {
@@ -233,10 +259,7 @@ static ar_status get_linear(loader *L, const char *const *keys, int nk, int rows
     if (!all_finite(tmp + i * each, each))
       s = ar_fail(err, AR_ERR_MODEL, "%s: tensor '%s' holds NaN or Inf", m->st.path, t[i]->name);
   }
-  if (packed) {
-    if (!s) ar_pack_rows(tmp, N, K, (size_t)K, dst);
-    ar_free(tmp);
-  }
+  if (packed && !s) ar_pack_rows(tmp, N, K, (size_t)K, dst);
   *out = dst;
   return s;
 }
@@ -254,7 +277,7 @@ static ar_status get_q8(loader *L, const char *const *keys, int nk, int rows, in
     if (s) return s;
   }
   if (!L->next) return AR_OK; /* sizing pass: nothing in m->owned */
-  float *tmp = ar_malloc((size_t)nk * each * sizeof(float));
+  float *tmp = scratch(L, (size_t)nk * each);
   if (!tmp) return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory quantizing '%s'", m->st.path, keys[0]);
   ar_status s = AR_OK;
   for (int i = 0; i < nk && !s; i++) {
@@ -264,7 +287,6 @@ static ar_status get_q8(loader *L, const char *const *keys, int nk, int rows, in
       s = ar_fail(err, AR_ERR_MODEL, "%s: tensor '%s' holds NaN or Inf", m->st.path, t[i]->name);
   }
   if (!s) s = ar_q8_make(tmp, nk * rows, K, ln_g, ln_b, q, err);
-  ar_free(tmp);
   return s;
 }
 
@@ -409,11 +431,15 @@ ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_e
     m->owned = ar_malloc(L.need * sizeof(float) + 64);
     if (!m->owned) { s = ar_fail(err, AR_ERR_NOMEM, "%s: out of memory widening weights", path); goto fail; }
     m->owned_floats = L.need;
+    advise_huge(m->owned, L.need * sizeof(float));
     L.next = (float *)(((uintptr_t)m->owned + 63) & ~(uintptr_t)63);
   } else {
     L.next = (float *)m->layer; /* non-NULL: fill pass; nothing is written through it */
   }
-  if ((s = load_weights(m, &L, err))) goto fail;
+  s = load_weights(m, &L, err);
+  ar_free(L.scratch);
+  L.scratch = NULL;
+  if (s) goto fail;
   m->max_tokens = AR_MIN(512, m->c.max_pos - m->c.pos_offset);
   m->n_threads = p.n_threads > 0 ? p.n_threads : ar_n_cores();
   /* our pool owns the parallelism; OpenBLAS runs single-threaded inside its tasks (no oversubscription) */
