@@ -246,3 +246,8 @@ size_t ar_utf8_clip(const char *s, size_t n) {
   int need = (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : (lead & 0xF8) == 0xF0 ? 4 : 1;
   return (n - (i - 1) >= (size_t)need) ? n : i - 1;
 }
+
+const char *ar_env(const char *name) {
+  const char *v = getenv(name);
+  return v && *v ? v : NULL;
+}

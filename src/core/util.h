@@ -37,6 +37,7 @@ ar_status ar_read_file(const char *path, char **data, size_t *len, ar_error *err
 /* Writes atomically: temp file in the same folder, fsync, rename. */
 ar_status ar_write_file_atomic(const char *path, const char *data, size_t len, ar_error *err);
 
+const char *ar_env(const char *name); /* getenv, NULL when unset or empty */
 double ar_now_s(void);   /* monotonic seconds */
 int ar_n_cores(void);
 

@@ -31,15 +31,10 @@ ar_embed_api_params ar_embed_api_default_params(void) {
   return p;
 }
 
-static const char *env(const char *name) {
-  const char *v = getenv(name);
-  return v && *v ? v : NULL;
-}
-
 void ar_embed_api_params_from_env(ar_embed_api_params *p) {
-  if (!p->base_url) p->base_url = env("AULARAG_EMBED_URL");
-  if (!p->model) p->model = env("AULARAG_EMBED_MODEL");
-  if (!p->api_key) p->api_key = env("AULARAG_EMBED_API_KEY");
+  if (!p->base_url) p->base_url = ar_env("AULARAG_EMBED_URL");
+  if (!p->model) p->model = ar_env("AULARAG_EMBED_MODEL");
+  if (!p->api_key) p->api_key = ar_env("AULARAG_EMBED_API_KEY");
 }
 
 /* ---- one request, retried ---- */

@@ -19,16 +19,11 @@ ar_llm_params ar_llm_default_params(void) {
   return p;
 }
 
-static const char *env(const char *name) {
-  const char *v = getenv(name);
-  return v && *v ? v : NULL;
-}
-
 void ar_llm_params_from_env(ar_llm_params *p) {
-  if (!p->base_url) p->base_url = env("AULARAG_LLM_URL");
-  if (!p->model) p->model = env("AULARAG_LLM_MODEL");
-  if (!p->api_key) p->api_key = env("AULARAG_LLM_API_KEY");
-  if (!p->api_key) p->api_key = env("OPENAI_API_KEY");
+  if (!p->base_url) p->base_url = ar_env("AULARAG_LLM_URL");
+  if (!p->model) p->model = ar_env("AULARAG_LLM_MODEL");
+  if (!p->api_key) p->api_key = ar_env("AULARAG_LLM_API_KEY");
+  if (!p->api_key) p->api_key = ar_env("OPENAI_API_KEY");
 }
 
 void ar_llm_reply_free(ar_llm_reply *r) {
