@@ -250,6 +250,20 @@ static ar_status get_linear(loader *L, const char *const *keys, int nk, int rows
   }
   if (!L->next) { L->need += (total + 15) & ~(size_t)15; *out = NULL; return AR_OK; }
   float *dst = take(L, total), *tmp = dst;
+  /* F32 weights whose tensors fill whole panels are packed straight from the mapping (no copy) */
+  int direct = packed && rows % AR_PANEL == 0;
+  for (int i = 0; i < nk && direct; i++) direct = t[i]->dtype == AR_ST_F32 && (uintptr_t)t[i]->data % sizeof(float) == 0;
+  if (direct) {
+    for (int i = 0; i < nk; i++) {
+      const float *w = (const float *)t[i]->data;
+      if (!all_finite(w, each))
+        return ar_fail(err, AR_ERR_MODEL, "%s: tensor '%s' holds NaN or Inf", m->st.path, t[i]->name);
+      ar_pack_rows(w, rows, K, (size_t)K, dst + (size_t)i * each);  /* tensor i = panels [i*rows/16, ...) */
+      release_source(t[i]);
+    }
+    *out = dst;
+    return AR_OK;
+  }
   if (packed && !(tmp = scratch(L, (size_t)nk * each)))
     return ar_fail(err, AR_ERR_NOMEM, "%s: out of memory packing '%s'", m->st.path, keys[0]);
   ar_status s = AR_OK;
