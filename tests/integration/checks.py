@@ -42,3 +42,73 @@ def run(main):
         traceback.print_exc()
         failed += 1
     finish()
+
+
+class Server:
+    """An aularag command that serves HTTP (`serve` by default) on a free loopback port, started and
+    stopped the way every server test needs: stderr collected in .lines, the port read from the
+    "listening on http://" line, SIGTERM on stop (then SIGKILL after `timeout`). Use it for every test
+    that starts a server, so there is one start-up helper: Server(AR, index, "--course", "db")."""
+
+    def __init__(self, binary, index, *args, env=None, command="serve", wait=30):
+        import subprocess
+        import threading
+        argv = [binary, command] + (["-i", index] if index else []) + ["--port", "0", *args]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.lines, self.port = [], None
+        ready = threading.Event()
+
+        def pump():
+            for line in self.proc.stderr:
+                self.lines.append(line.rstrip("\n"))
+                if "listening on http://" in line and not ready.is_set():
+                    self.port = int(line.split("listening on http://")[1].split("/")[0].rsplit(":", 1)[1])
+                    ready.set()
+            ready.set()
+
+        self.pump = threading.Thread(target=pump, daemon=True)
+        self.pump.start()
+        ready.wait(wait)
+        if not self.port:
+            self.proc.kill()
+            raise RuntimeError("server did not start: " + "\n".join(self.lines[-20:]))
+
+    def stop(self, timeout=30):
+        import signal
+        import subprocess
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = "killed"
+        self.pump.join(5)
+        return rc
+
+    def request(self, method, path, body=None, headers=None, timeout=30, source=None):
+        """One request on a fresh connection: (status, headers with lower-case names, body bytes)."""
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
+                                       source_address=(source, 0) if source else None)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            data = r.read()
+            return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+        finally:
+            c.close()
+
+    def json(self, method, path, body=None, headers=None):
+        """request() with the body parsed as JSON: (status, headers, object); {"_raw": ...} if not JSON."""
+        import json
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+        h = dict(headers or {})
+        if body is not None:
+            h.setdefault("Content-Type", "application/json")
+        st, hd, data = self.request(method, path, body, h)
+        try:
+            return st, hd, json.loads(data)
+        except ValueError:
+            return st, hd, {"_raw": data[:300]}

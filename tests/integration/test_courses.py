@@ -3,7 +3,7 @@ listing them, `search`/`ask`/`eval` --course (results equal to the global rankin
 k beyond the course's matches, an unknown course), a video moving between courses, manifest errors that
 leave the index untouched, kill -9 while videos move between courses, and `serve`: GET /api/courses, course= on /api/search, /api/ask (JSON body)
 and /api/ask/stream, serve --course as the default scope. Fixtures are generated in a temp dir."""
-import http.client, json, os, signal, subprocess, sys, tempfile, threading, urllib.parse
+import json, os, signal, subprocess, sys, tempfile
 
 AR = os.environ["AULARAG_BIN"]
 sys.path.insert(0, os.path.dirname(__file__))
@@ -53,54 +53,6 @@ def write_course(d, rows_extra=""):
 def search_json(idx, question, *args):
     rc, out, err = run("search", "-i", idx, "--json", *args, question)
     return rc, (json.loads(out) if rc == 0 else None), err
-
-
-class Server:
-    def __init__(self, index, *args):
-        self.proc = subprocess.Popen([AR, "serve", "-i", index, "--port", "0", *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        self.lines, self.port = [], None
-        ready = threading.Event()
-
-        def pump():
-            for line in self.proc.stderr:
-                self.lines.append(line.rstrip("\n"))
-                if "listening on http://" in line and not ready.is_set():
-                    self.port = int(line.split("listening on http://")[1].split("/")[0].rsplit(":", 1)[1])
-                    ready.set()
-            ready.set()
-
-        self.pump = threading.Thread(target=pump, daemon=True)
-        self.pump.start()
-        ready.wait(30)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = "killed"
-        self.pump.join(5)
-        return rc
-
-    def req(self, method, path, body=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            c.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
-            r = c.getresponse()
-            data = r.read()
-            return r.status, data
-        finally:
-            c.close()
-
-    def json(self, method, path, body=None):
-        st, data = self.req(method, path, body)
-        try:
-            return st, json.loads(data)
-        except ValueError:
-            return st, {"_raw": data[:300]}
 
 
 def main():
@@ -203,45 +155,45 @@ def main():
         # --- the server
         write_course(T)
         run("ingest", "-i", idx, "--manifest", man, "-q")
-        srv = Server(idx)
+        srv = checks.Server(AR, idx)
         try:
-            st, cl = srv.json("GET", "/api/courses")
+            st, _, cl = srv.json("GET", "/api/courses")
             check("GET /api/courses", st == 200 and cl == [
                 {"id": "db", "title": "db", "videos": 2, "segments": courses["db"]["segments"]},
                 {"id": "ml", "title": "Aprendizado de Máquina", "videos": 2, "segments": courses["ml"]["segments"]}],
                 str(cl))
             for course in ("ml", "db", "ml"):   # twice ml: the cached response must not be db's
-                st, r = srv.json("GET", "/api/search?q=gradiente&k=3&course=" + course)
+                st, _, r = srv.json("GET", "/api/search?q=gradiente&k=3&course=" + course)
                 rc, cli, _ = search_json(idx, "gradiente", "-k", "3", "--course", course)
                 check("/api/search course=%s equals the CLI" % course, st == 200 and r == cli, "%s\n%s" % (r, cli))
-            st, r = srv.json("GET", "/api/search?q=gradiente&k=3&course=")
+            st, _, r = srv.json("GET", "/api/search?q=gradiente&k=3&course=")
             rc, cli, _ = search_json(idx, "gradiente", "-k", "3")
             check("course= (empty) is every course", st == 200 and r == cli)
-            st, r = srv.json("GET", "/api/search?q=gradiente&course=nope")
+            st, _, r = srv.json("GET", "/api/search?q=gradiente&course=nope")
             check("/api/search unknown course: 404 naming it", st == 404 and "'nope'" in r.get("error", ""), str(r))
-            st, r = srv.json("POST", "/api/ask", json.dumps({"question": "gradiente", "k": 3, "course": "db"}))
+            st, _, r = srv.json("POST", "/api/ask", json.dumps({"question": "gradiente", "k": 3, "course": "db"}))
             check("POST /api/ask with course", st == 200 and r["segments"] and
                   all(course_of[s["video_id"]] == "db" for s in r["segments"]), str(r)[:300])
-            st, r = srv.json("POST", "/api/ask", json.dumps({"question": "gradiente", "course": 7}))
+            st, _, r = srv.json("POST", "/api/ask", json.dumps({"question": "gradiente", "course": 7}))
             check("POST /api/ask course of the wrong type: 400", st == 400 and "course" in r.get("error", ""), str(r))
-            st, raw = srv.req("GET", "/api/ask/stream?q=gradiente&k=3&course=ml")
+            st, _, raw = srv.request("GET", "/api/ask/stream?q=gradiente&k=3&course=ml")
             seg = [b for b in raw.decode().split("\n\n") if b.startswith("event: segments")]
             data = json.loads(seg[0].split("data: ", 1)[1]) if seg else {}
             check("stream with course", st == 200 and data.get("segments") and
                   all(course_of[s["video_id"]] == "ml" for s in data["segments"]), raw[:300])
-            st, raw = srv.req("GET", "/api/ask/stream?q=gradiente&course=nope")
+            st, _, raw = srv.request("GET", "/api/ask/stream?q=gradiente&course=nope")
             check("stream unknown course: an error event with 404", b"event: error" in raw and b"404" in raw, raw[:300])
         finally:
             check("server stops cleanly", srv.stop() == 0, "\n".join(srv.lines[-10:]))
 
-        srv = Server(idx, "--course", "db")
+        srv = checks.Server(AR, idx, "--course", "db")
         try:
-            st, h = srv.json("GET", "/healthz")
+            st, _, h = srv.json("GET", "/healthz")
             check("/healthz names the default course", h.get("course") == "db", str(h))
-            st, r = srv.json("GET", "/api/search?q=gradiente&k=50")
+            st, _, r = srv.json("GET", "/api/search?q=gradiente&k=50")
             check("serve --course: requests without course are scoped", st == 200 and r["segments"] and
                   all(course_of[s["video_id"]] == "db" for s in r["segments"]), str(r)[:300])
-            st, r = srv.json("GET", "/api/search?q=gradiente&k=50&course=")
+            st, _, r = srv.json("GET", "/api/search?q=gradiente&k=50&course=")
             check("... and course= (empty) still reaches every course", st == 200 and
                   any(course_of[s["video_id"]] != "db" for s in r["segments"]))
         finally:

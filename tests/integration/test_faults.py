@@ -11,7 +11,7 @@
     served within seconds.
 Data: samples/course (4 transcripts), re-segmented with --window 120 / 60 / 90 for the states.
 AULARAG_SLOW=1 tries ten write budgets instead of three."""
-import hashlib, http.client, json, os, resource, shutil, signal, socket, sqlite3, subprocess, sys, tempfile, threading, time
+import hashlib, json, os, resource, shutil, socket, sqlite3, subprocess, sys, tempfile, time
 
 AR = os.environ["AULARAG_BIN"]
 ROOT = os.environ.get("AULARAG_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -106,48 +106,6 @@ def concurrent_ingests(T, base, old, new, other):
               set(st) == set(old) and all(st[v] in (old[v], new[v], other[v]) for v in st), str(st)[:500])
 
 
-class Server:
-    def __init__(self, index, *args):
-        self.proc = subprocess.Popen([AR, "serve", "-i", index, "--port", "0", *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=ENV)
-        self.lines, self.port = [], None
-        ready = threading.Event()
-
-        def pump():
-            for line in self.proc.stderr:
-                self.lines.append(line.rstrip("\n"))
-                if "listening on http://" in line and not ready.is_set():
-                    self.port = int(line.split("listening on http://")[1].split("/")[0].rsplit(":", 1)[1])
-                    ready.set()
-            ready.set()
-        self.pump = threading.Thread(target=pump, daemon=True)
-        self.pump.start()
-        ready.wait(30)
-        if not self.port:
-            self.proc.kill()
-            raise RuntimeError("server did not start: " + "\n".join(self.lines[-20:]))
-
-    def get(self, path, source="127.0.0.1", timeout=20):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout, source_address=(source, 0))
-        try:
-            c.request("GET", path)
-            r = c.getresponse()
-            return r.status, r.getheader("Content-Type", ""), r.read()
-        finally:
-            c.close()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(40)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = "killed"
-        self.pump.join(5)
-        return rc
-
-
 def acceptable(st, ctype, body):
     """200 with results, or an error status with a JSON {"error": ...} body"""
     if st == 200:
@@ -162,9 +120,10 @@ def index_replaced(T, base):
     for how in ("deleted", "garbage", "truncated"):
         db = os.path.join(T, "serve-%s.db" % how)
         copy_db(base, db)
-        srv = Server(db, "--search-cache", "0")
+        srv = checks.Server(AR, db, "--search-cache", "0", env=ENV)
         try:
-            st, ct, body = srv.get("/api/search?q=dispositivos&k=3")
+            st, hd, body = srv.request("GET", "/api/search?q=dispositivos&k=3")
+            ct = hd.get("content-type", "")
             check("serve (%s): answers before" % how, st == 200, body[:300])
             for suf in ("", "-wal", "-shm"):
                 if os.path.exists(db + suf):
@@ -181,7 +140,8 @@ def index_replaced(T, base):
             for path in ("/api/search?q=dispositivos&k=3", "/api/search?q=precis%C3%A3o", "/api/videos",
                          "/api/ask?q=x", "/healthz", "/api/search?q=tf.data&mode=lexical") * 3:
                 try:
-                    st, ct, body = srv.get(path)
+                    st, hd, body = srv.request("GET", path)
+                    ct = hd.get("content-type", "")
                 except Exception as e:  # noqa: BLE001 - any transport failure is a finding
                     bad.append("%s: %r" % (path, e))
                     continue
@@ -207,7 +167,7 @@ def slowloris(T, base):
         checks.abort("slowloris: open-file limit %d is below 1,100" % want)
     db = os.path.join(T, "slow.db")
     copy_db(base, db)
-    srv = Server(db, "--idle-timeout", "30")
+    srv = checks.Server(AR, db, "--idle-timeout", "30", env=ENV)
     idle = []
     try:
         for i in range(1000):   # half a request line each, then silence
@@ -223,7 +183,7 @@ def slowloris(T, base):
         for k in range(5):
             t0 = time.monotonic()
             try:
-                st, ct, body = srv.get("/api/search?q=dispositivos&k=2", source="127.0.0.2", timeout=10)
+                st, hd, body = srv.request("GET", "/api/search?q=dispositivos&k=2", source="127.0.0.2", timeout=10)
                 if st != 200:
                     bad.append("%d %s" % (st, body[:200]))
             except Exception as e:  # noqa: BLE001

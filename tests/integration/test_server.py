@@ -73,60 +73,6 @@ def build_index(tmp):
     return idx
 
 
-class Server:
-    """aularag serve on a free port; stderr collected; stopped with SIGTERM."""
-
-    def __init__(self, index, *args, env=None):
-        self.proc = subprocess.Popen([AR, "serve", "-i", index, "--port", "0", *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=env)
-        self.lines = []
-        self.port = None
-        ready = threading.Event()
-
-        def pump():
-            for line in self.proc.stderr:
-                self.lines.append(line.rstrip("\n"))
-                if "listening on http://" in line and not ready.is_set():
-                    self.port = int(line.split("listening on http://")[1].split("/")[0].rsplit(":", 1)[1])
-                    ready.set()
-            ready.set()
-
-        self.pump = threading.Thread(target=pump, daemon=True)
-        self.pump.start()
-        ready.wait(30)
-        if not self.port:
-            self.proc.kill()
-            raise RuntimeError("server did not start: " + "\n".join(self.lines[-20:]))
-
-    def stop(self, timeout=30):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = "killed"
-        self.pump.join(5)
-        return rc
-
-    def request(self, method, path, body=None, headers=None, timeout=30):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            c.request(method, path, body=body, headers=headers or {})
-            r = c.getresponse()
-            data = r.read()
-            return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
-        finally:
-            c.close()
-
-    def get_json(self, path):
-        st, h, data = self.request("GET", path)
-        try:
-            return st, h, json.loads(data)
-        except ValueError:
-            return st, h, {"_raw": data[:300]}
-
-
 def q(s):
     return urllib.parse.quote(s)
 
@@ -175,7 +121,7 @@ def raw_request(port, data, timeout=5):
 
 
 def test_basics(srv, idx):
-    st, h, body = srv.get_json("/healthz")
+    st, h, body = srv.json("GET", "/healthz")
     check("healthz 200 with counts", st == 200 and body.get("status") == "ok" and body.get("videos") == 3
           and body.get("segments", 0) >= 3 and body.get("answers") == "extractive", body)
 
@@ -193,7 +139,7 @@ def test_basics(srv, idx):
     st, h, data = srv.request("HEAD", "/")
     check("HEAD / answers without a body", st == 200 and data == b"", (st, data[:50]))
 
-    st, h, body = srv.get_json("/api/videos")
+    st, h, body = srv.json("GET", "/api/videos")
     ids = sorted(v.get("video_id") for v in body.get("videos", []))
     check("videos lists the three lectures", st == 200 and ids == ["grafos", "otimizacao", "redes"], body)
     urls = {v["video_id"]: v.get("url") for v in body.get("videos", [])}
@@ -203,7 +149,7 @@ def test_basics(srv, idx):
 
 def test_search_and_ask(srv, idx):
     question = "Como o algoritmo de Dijkstra encontra caminhos mínimos?"
-    st, h, body = srv.get_json("/api/search?q=%s&k=3&mode=lexical" % q(question))
+    st, h, body = srv.json("GET", "/api/search?q=%s&k=3&mode=lexical" % q(question))
     rc, cli = cli_json("search", "-i", idx, "-k", "3", "--mode", "lexical", "--json", question)
     check("search 200 application/json", st == 200 and h.get("content-type") == "application/json", (st, h))
     check("search JSON equals `search --json`", rc == 0 and body == cli, (body, cli))
@@ -212,10 +158,10 @@ def test_search_and_ask(srv, idx):
     check("segments carry the product fields", segs and all(all(k in s for k in need) for s in segs), segs[:1])
     check("top hit is the Dijkstra lecture", segs and segs[0].get("video_id") == "grafos", segs[:1])
     check("k limits the hits", 0 < len(segs) <= 3, len(segs))
-    st, h, body = srv.get_json("/api/search?q=" + q("função convexa mínimo global"))
+    st, h, body = srv.json("GET", "/api/search?q=" + q("função convexa mínimo global"))
     check("search with default k/mode", st == 200 and body.get("segments") and
           body["segments"][0]["video_id"] == "otimizacao", body)
-    st, h, body = srv.get_json("/api/search?q=retropropaga%C3%A7%C3%A3o+gradiente")
+    st, h, body = srv.json("GET", "/api/search?q=retropropaga%C3%A7%C3%A3o+gradiente")
     check("'+' and percent-escapes decode (UTF-8 query)", st == 200 and body.get("query") ==
           "retropropagação gradiente" and body.get("segments") and body["segments"][0]["video_id"] == "redes", body)
 
@@ -331,7 +277,7 @@ def test_concurrency(srv):
                  "árvore geradora mínima Kruskal", "multiplicadores de Lagrange restrições"]
     expected = {}
     for qq in questions:
-        st, h, body = srv.get_json("/api/search?k=5&q=" + q(qq))
+        st, h, body = srv.json("GET", "/api/search?k=5&q=" + q(qq))
         expected[qq] = body
     results, errors = [], []
     lock = threading.Lock()
@@ -368,7 +314,7 @@ def test_concurrency(srv):
 
 
 def test_slow_clients(idx):
-    srv = Server(idx, "--idle-timeout", "3", "--max-per-ip", "4")
+    srv = checks.Server(AR, idx, "--idle-timeout", "3", "--max-per-ip", "4")
     try:
         # a client that sends half a request line and stalls is cut off after the idle timeout
         s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
@@ -417,7 +363,7 @@ def test_sigterm_drains(idx):
     script = {"replies": [{"times": 0, "chunks": tokens, "chunk_delay_s": 0.4}]}
     with LLMServer(script) as llm:
         env = dict(os.environ, AULARAG_LLM_MODEL="test")
-        srv = Server(idx, "--llm-url", llm.url, "--no-cache", env=env)
+        srv = checks.Server(AR, idx, "--llm-url", llm.url, "--no-cache", env=env)
         got = {}
 
         def stream():
@@ -475,14 +421,14 @@ def test_dense(idx, tmp):
                         os.path.join(tmp, "course", "manifest.csv"), "--window", "60", "--overlap", "15",
                         os.path.join(tmp, "course")], capture_output=True, text=True)
     check("ingest with a model", r.returncode == 0, r.stderr[-500:])
-    srv = Server(didx, "--model", model)
+    srv = checks.Server(AR, didx, "--model", model)
     try:
-        st, h, body = srv.get_json("/healthz")
+        st, h, body = srv.json("GET", "/healthz")
         check("healthz lists dense and hybrid with a model", st == 200 and body.get("modes") ==
               ["lexical", "dense", "hybrid", "auto"] and str(body.get("model", "")).startswith("e5:"), body)
         question = "matriz hessiana e método de Newton"
         for mode, cli_mode in (("dense", ["--mode", "dense"]), ("hybrid", ["--mode", "hybrid"]), ("auto", [])):
-            st, h, got = srv.get_json("/api/search?k=4&mode=%s&q=%s" % (mode, q(question)))
+            st, h, got = srv.json("GET", "/api/search?k=4&mode=%s&q=%s" % (mode, q(question)))
             rc, want = cli_json("search", "-i", didx, "--model", model, "-k", "4", "--json", *cli_mode, question)
             check("mode=%s search equals the CLI's" % mode, st == 200 and rc == 0 and got == want, (st, got, want))
         check("auto means hybrid with a model and vectors", got.get("mode") == "hybrid", got.get("mode"))
@@ -495,13 +441,13 @@ def test_dense(idx, tmp):
         want = {}
         qs = ["função convexa", "busca em largura", "taxa de aprendizado", "árvore geradora", "dualidade forte"]
         for qq in qs:
-            want[qq] = srv.get_json("/api/search?k=5&mode=dense&q=" + q(qq))[2]
+            want[qq] = srv.json("GET", "/api/search?k=5&mode=dense&q=" + q(qq))[2]
         bad = []
 
         def worker(n):
             for i in range(6):
                 qq = qs[(n + i) % len(qs)]
-                got = srv.get_json("/api/search?k=5&mode=dense&q=" + q(qq))[2]
+                got = srv.json("GET", "/api/search?k=5&mode=dense&q=" + q(qq))[2]
                 if got != want[qq]:
                     bad.append(qq)
         ts = [threading.Thread(target=worker, args=(n,)) for n in range(12)]
@@ -514,12 +460,12 @@ def test_dense(idx, tmp):
         rc = srv.stop()
     check("dense server exits 0", rc == 0, (rc, srv.lines[-5:]))
 
-    srv = Server(idx, "--model", model)   # a lexical-only index: the model cannot help
+    srv = checks.Server(AR, idx, "--model", model)   # a lexical-only index: the model cannot help
     try:
-        st, h, body = srv.get_json("/api/search?q=x&mode=hybrid")
+        st, h, body = srv.json("GET", "/api/search?q=x&mode=hybrid")
         check("hybrid on an index without vectors -> 400 that says so", st == 400 and "vectors" in body.get("error", ""),
               body)
-        st, h, body = srv.get_json("/api/search?q=" + q("Dijkstra caminhos"))
+        st, h, body = srv.json("GET", "/api/search?q=" + q("Dijkstra caminhos"))
         check("auto on an index without vectors is lexical", st == 200 and body.get("mode") == "lexical", body)
     finally:
         srv.stop()
@@ -533,12 +479,12 @@ def test_cache_follows_index(tmp):
     """Search responses are cached; re-ingesting while serving must show up at once."""
     idx = os.path.join(tmp, "live.db")
     subprocess.run([AR, "ingest", "-i", idx, "--quiet", os.path.join(tmp, "course")], check=True, capture_output=True)
-    srv = Server(idx)
+    srv = checks.Server(AR, idx)
     try:
         path = "/api/search?k=3&q=" + q("zebra listrada savana")
-        first = srv.get_json(path)[2]
+        first = srv.json("GET", path)[2]
         check("a word no lecture has finds nothing", first.get("segments") == [], first)
-        check("the same search again is identical (cached)", srv.get_json(path)[2] == first)
+        check("the same search again is identical (cached)", srv.json("GET", path)[2] == first)
         new = os.path.join(tmp, "zoologia")
         os.makedirs(new)
         with open(os.path.join(new, "zoologia.srt"), "w", encoding="utf-8") as f:
@@ -546,17 +492,17 @@ def test_cache_follows_index(tmp):
         r = subprocess.run([AR, "ingest", "-i", idx, "--quiet", new], capture_output=True, text=True)
         check("ingest while the server runs", r.returncode == 0, r.stderr[-300:])
         time.sleep(0.2)   # lookups re-check the index files every 50 ms
-        after = srv.get_json(path)[2]
+        after = srv.json("GET", path)[2]
         check("the new lecture is found right after the ingest (cache dropped)",
               after.get("segments") and after["segments"][0]["video_id"] == "zoologia", after)
-        vids = [v["video_id"] for v in srv.get_json("/api/videos")[2].get("videos", [])]
+        vids = [v["video_id"] for v in srv.json("GET", "/api/videos")[2].get("videos", [])]
         check("videos lists the new lecture", "zoologia" in vids, vids)
     finally:
         srv.stop()
     # the cache can be turned off
-    srv = Server(idx, "--search-cache", "0")
+    srv = checks.Server(AR, idx, "--search-cache", "0")
     try:
-        st, _, body = srv.get_json("/api/search?k=3&q=" + q("zebra listrada savana"))
+        st, _, body = srv.json("GET", "/api/search?k=3&q=" + q("zebra listrada savana"))
         check("--search-cache 0 still answers", st == 200 and body.get("segments"), body)
     finally:
         srv.stop()
@@ -567,7 +513,7 @@ def test_llm_failures(idx):
                           {"match": "resposta lenta", "times": 0, "chunks": ["um ", "dois ", "tres ", "quatro"],
                            "chunk_delay_s": 0.5}]}
     with LLMServer(script) as llm:
-        srv = Server(idx, "--llm-url", llm.url, "--llm-model", "test", "--retries", "0", "--no-cache")
+        srv = checks.Server(AR, idx, "--llm-url", llm.url, "--llm-model", "test", "--retries", "0", "--no-cache")
         try:
             st, h, data = srv.request("POST", "/api/ask", json.dumps({"question": "falha total no Dijkstra"}))
             err = json.loads(data).get("error", "") if data.startswith(b"{") else ""
@@ -602,7 +548,7 @@ def test_llm_failures(idx):
 def test_slow_llm_keeps_stream(idx):
     """An LLM silent for longer than the idle timeout: keep-alive comments hold the stream open."""
     with LLMServer({"replies": [{"times": 0, "delay_s": 4, "content": "Demorou, mas veio [1]."}]}) as llm:
-        srv = Server(idx, "--llm-url", llm.url, "--llm-model", "test", "--no-cache", "--idle-timeout", "2")
+        srv = checks.Server(AR, idx, "--llm-url", llm.url, "--llm-model", "test", "--no-cache", "--idle-timeout", "2")
         try:
             st, h, raw = srv.request("GET", "/api/ask/stream?q=" + q("Dijkstra caminhos"), timeout=30)
             names = [e for e, _ in sse_events(raw)]
@@ -624,11 +570,11 @@ def test_cli(idx, tmp):
     check("missing index -> exit 1, names the file, creates nothing", r.returncode == 1 and "missing.db" in r.stderr
           and not os.path.exists(missing), (r.returncode, r.stderr[-200:]))
     for i in range(3):   # SIGTERM the moment the listening line is out: still a clean stop
-        rc = Server(idx).stop()
+        rc = checks.Server(AR, idx).stop()
         if rc != 0:
             break
     check("SIGTERM right after start -> exit 0", rc == 0, rc)
-    srv = Server(idx)
+    srv = checks.Server(AR, idx)
     try:
         r = subprocess.run([AR, "serve", "-i", idx, "--port", str(srv.port)], capture_output=True, text=True,
                            timeout=30)
@@ -641,7 +587,7 @@ def test_cli(idx, tmp):
 def main():
     with tempfile.TemporaryDirectory(prefix="aularag-srv-") as tmp:
         idx = os.environ.get("AULARAG_TEST_INDEX") or build_index(tmp)
-        srv = Server(idx)
+        srv = checks.Server(AR, idx)
         try:
             test_basics(srv, idx)
             test_search_and_ask(srv, idx)
