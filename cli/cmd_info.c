@@ -49,15 +49,17 @@ int cmd_info(int argc, char **argv) {
   if (check) cst = ar_index_check(ix, &cerr);
   char *created = NULL;
   ar_index_meta_get(ix, "created", &created, NULL);
+  char *precision = NULL;   /* the encoder arithmetic the vectors were made with (NULL: none recorded) */
+  ar_index_meta_get(ix, "precision", &precision, NULL);
   ar_courses cs;
   ar_status st = ar_index_courses(ix, &cs, &err);
   ar_index_close(ix);
-  if (st) { free(created); return cli_fail(&err); }
+  if (st) { free(created); free(precision); return cli_fail(&err); }
   if (json) {
-    json_t *o = json_pack("{s:s, s:i, s:s, s:I, s:I, s:I, s:s, s:i, s:I, s:s}", "index", index,
+    json_t *o = json_pack("{s:s, s:i, s:s, s:I, s:I, s:I, s:s, s:s, s:i, s:I, s:s}", "index", index,
                           "schema_version", in.schema_version, "lang", in.lang, "videos", (json_int_t)in.n_videos,
                           "segments", (json_int_t)in.n_segments, "vectors", (json_int_t)in.n_vectors,
-                          "model", in.model, "dim", in.dim, "file_bytes", (json_int_t)in.file_bytes,
+                          "model", in.model, "precision", precision ? precision : "", "dim", in.dim, "file_bytes", (json_int_t)in.file_bytes,
                           "created", created ? created : "");
     json_t *ca = json_array();
     for (size_t i = 0; i < cs.n; i++)
@@ -72,10 +74,10 @@ int cmd_info(int argc, char **argv) {
     json_decref(o);
   } else {
     printf("index:     %s\nschema:    %d\nlanguage:  %s\ncreated:   %s\nvideos:    %lld\nsegments:  %lld\n"
-           "vectors:   %lld\nmodel:     %s\ndim:       %d\nsize:      %.1f MB (%lld bytes)\n",
+           "vectors:   %lld\nmodel:     %s\nprecision: %s\ndim:       %d\nsize:      %.1f MB (%lld bytes)\n",
            index, in.schema_version, in.lang, created ? created : "", (long long)in.n_videos,
            (long long)in.n_segments, (long long)in.n_vectors, in.model[0] ? in.model : "(none: lexical only)",
-           in.dim, in.file_bytes / 1e6, (long long)in.file_bytes);
+           precision ? precision : (in.model[0] ? "(not recorded)" : "-"), in.dim, in.file_bytes / 1e6, (long long)in.file_bytes);
     printf("courses:   %zu\n", cs.n);
     for (size_t i = 0; i < cs.n; i++)
       printf("  %s  %s  (%lld videos, %lld segments)\n", cs.v[i].id, cs.v[i].title, (long long)cs.v[i].n_videos,
@@ -83,6 +85,7 @@ int cmd_info(int argc, char **argv) {
     if (check) printf("check:     %s\n", cst ? cerr.msg : "ok");
   }
   free(created);
+  free(precision);
   ar_courses_free(&cs);
   if (cst) { fprintf(stderr, "aularag: %s\n", cerr.msg); return EXIT_RUNTIME; }
   return EXIT_OK;

@@ -123,6 +123,11 @@ def main():
   check("ingest --precision int8: exit 0", p.returncode == 0, p.stderr[-400:])
   meta = lambda: dict(sqlite3.connect(ix).execute("SELECT key, value FROM meta").fetchall())
   check("index meta precision = int8", meta().get("precision") == "int8", str(meta()))
+  i = subprocess.run([AR, "info", "-i", ix, "--json"], capture_output=True, text=True)
+  check("info --json shows precision int8", i.returncode == 0 and json.loads(i.stdout).get("precision") == "int8",
+        i.stdout[-300:] + i.stderr[-300:])
+  i = subprocess.run([AR, "info", "-i", ix], capture_output=True, text=True)
+  check("info shows 'precision: int8'", "\nprecision: int8\n" in i.stdout, i.stdout[-500:])
   for prec in ("fp32", "int8"):
     s = subprocess.run([AR, "search", "-i", ix, "--mode", "dense", "--model", d, "--precision", prec, "--json",
                         "gradiente"], capture_output=True, text=True)
