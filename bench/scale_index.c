@@ -61,7 +61,7 @@ static int build(const char *path, const char *model_dir, long n) {
     }
     s.n = s.cap = k;
     snprintf(vid, sizeof vid, "v%06ld", v);
-    ar_video video = {vid, vid, "", "bench"};
+    ar_video video = {.video_id = vid, .title = vid, .url = "", .source_path = "bench"};
     ar_status st = ar_index_put_video(ix, &video, &s, &err);
     for (size_t i = 0; i < k; i++) free(s.v[i].text);
     if (st) return die("put_video", &err);
