@@ -20,6 +20,9 @@
 #include "core/util.h"
 #include <math.h>
 #include <stdlib.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #define NR 16 /* columns per panel */
 
@@ -71,6 +74,27 @@ static int pick_outliers(const float *g, const float *b, int K, int *oc) {
   return n;
 }
 
+/* The largest |x[k]| over [k0, k1). Exact in any order, so the vector loop gives the scalar bits. A
+ * plain `fmaxf` loop is not vectorized (its NaN rule) and costs a call per element: as much as the
+ * int8 product itself on 448-token passages. */
+static float amax_range(const float *x, int k0, int k1) {
+  float m = 0.0f;
+  int k = k0;
+#if defined(__AVX2__)
+  __m256 vm = _mm256_setzero_ps(), sign = _mm256_set1_ps(-0.0f);
+  for (; k + 8 <= k1; k += 8) /* max(|x|, m): |x| first so a NaN is skipped, as in the scalar loop */
+    vm = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + k)), vm);
+  float t[8];
+  _mm256_storeu_ps(t, vm);
+  for (int j = 0; j < 8; j++) m = t[j] > m ? t[j] : m;
+#endif
+  for (; k < k1; k++) {
+    float a = fabsf(x[k]);
+    m = a > m ? a : m;
+  }
+  return m;
+}
+
 ar_status ar_q8_make(const float *W, int N, int K, const float *ln_g, const float *ln_b, ar_q8 *q, ar_error *err) {
   memset(q, 0, sizeof *q);
   int np = (N + NR - 1) / NR, Kp = (K + 3) & ~3;
@@ -88,8 +112,7 @@ ar_status ar_q8_make(const float *W, int N, int K, const float *ln_g, const floa
   }
   for (int n = 0; n < N; n++) {
     const float *w = W + (size_t)n * K;
-    float amax = 0;
-    for (int k = 0; k < K; k++) amax = fmaxf(amax, fabsf(w[k]));
+    float amax = amax_range(w, 0, K);
     float inv = amax > 0 ? 127.0f / amax : 0.0f;
     q->ws[n] = amax / 127.0f;
     int8_t *d = q->w + (size_t)(n / NR) * NR * Kp + (size_t)(n % NR) * 4;
@@ -135,6 +158,36 @@ void ar_q8_state_free(ar_q8_state *s) {
   memset(s, 0, sizeof *s);
 }
 
+/* One row: d[k] = clamp(round-half-away(x[k] * inv), -127, 127) + off. The vector loop does the same
+ * float operations (one multiply, one add of +-0.5, truncation), so it gives the scalar bits. */
+static void quantize_row(const float *x, int K, float inv, uint8_t off, uint8_t *d) {
+  int k = 0;
+#if defined(__AVX2__)
+  const __m256 vinv = _mm256_set1_ps(inv), half = _mm256_set1_ps(0.5f), mhalf = _mm256_set1_ps(-0.5f),
+               zero = _mm256_setzero_ps();
+  const __m256i lo = _mm256_set1_epi32(-127), hi = _mm256_set1_epi32(127), perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const __m256i voff = _mm256_set1_epi8((char)off);
+  for (; k + 32 <= K; k += 32) {
+    __m256i q[4];
+    for (int j = 0; j < 4; j++) {
+      __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + k + 8 * j), vinv);
+      __m256 r = _mm256_add_ps(v, _mm256_blendv_ps(mhalf, half, _mm256_cmp_ps(v, zero, _CMP_GE_OQ)));
+      q[j] = _mm256_min_epi32(hi, _mm256_max_epi32(lo, _mm256_cvttps_epi32(r)));
+    }
+    /* packs work within 128-bit lanes: the permute puts the 32 bytes back in order */
+    __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+    b = _mm256_permutevar8x32_epi32(b, perm);
+    _mm256_storeu_si256((__m256i *)(d + k), _mm256_add_epi8(b, voff));
+  }
+#endif
+  for (; k < K; k++) {
+    float v = x[k] * inv;
+    int qi = (int)(v + (v >= 0 ? 0.5f : -0.5f));
+    qi = qi > 127 ? 127 : qi < -127 ? -127 : qi;
+    d[k] = (uint8_t)(qi + off);
+  }
+}
+
 /* Rows of X -> qa [M, Kp] (s8, or u8 = s8 + 128), sa [M], xo [M, no] (outlier values, left out of qa). */
 void ar_q8_quantize(const ar_q8 *q, int u8, const float *X, size_t ldx, int M, uint8_t *qa, float *sa, float *xo) {
   int K = q->K, Kp = q->Kp, no = q->no;
@@ -143,25 +196,20 @@ void ar_q8_quantize(const ar_q8 *q, int u8, const float *X, size_t ldx, int M, u
     const float *x = X + (size_t)m * ldx;
     uint8_t *d = qa + (size_t)m * Kp;
     float amax = 0;
-    int o = 0;
-    if (!no) {
-      for (int k = 0; k < K; k++) amax = fmaxf(amax, fabsf(x[k]));
-    } else {
-      for (int k = 0; k < K; k++) {
-        if (o < no && q->oc[o] == k) { xo[(size_t)m * no + o++] = x[k]; continue; }
-        amax = fmaxf(amax, fabsf(x[k]));
-      }
+    int k0 = 0;
+    for (int o = 0; o < no; o++) { /* the gaps between the (ascending) outlier channels */
+      float a = amax_range(x, k0, q->oc[o]);
+      amax = a > amax ? a : amax;
+      xo[(size_t)m * no + o] = x[q->oc[o]];
+      k0 = q->oc[o] + 1;
     }
+    float a = amax_range(x, k0, K);
+    amax = a > amax ? a : amax;
     float inv = amax > 0 ? 127.0f / amax : 0.0f;
     sa[m] = amax / 127.0f;
-    for (int k = 0; k < K; k++) {
-      float v = x[k] * inv;
-      int qi = (int)(v + (v >= 0 ? 0.5f : -0.5f));
-      qi = qi > 127 ? 127 : qi < -127 ? -127 : qi;
-      d[k] = (uint8_t)(qi + off);
-    }
+    quantize_row(x, K, inv, off, d);
     for (int k = K; k < Kp; k++) d[k] = off;
-    for (o = 0; o < no; o++) d[q->oc[o]] = off;
+    for (int o = 0; o < no; o++) d[q->oc[o]] = off;
   }
 }
 
@@ -174,6 +222,8 @@ void ar_q8_gemm(ar_q8_kernel k, const ar_q8 *q, const uint8_t *qa, const float *
   int N = q->N, Kp = q->Kp, no = q->no, u8 = k == AR_Q8_AVXVNNI || k == AR_Q8_AVX512VNNI;
   int np = (N + NR - 1) / NR, group = AR_MAX(1, (512 * 1024) / (Kp * 2 * NR));
   int32_t acc[AR_Q8_MR * 2 * NR];
+  static const int32_t zero_i[2 * NR];
+  static const float zero_f[2 * NR];
   for (int g0 = pp0; g0 < pp1; g0 += group) {
     int g1 = AR_MIN(pp1, g0 + group);
     for (int m0 = 0; m0 < M; m0 += AR_Q8_MR) {
@@ -181,13 +231,13 @@ void ar_q8_gemm(ar_q8_kernel k, const ar_q8 *q, const uint8_t *qa, const float *
       for (int pp = g0; pp < g1; pp++) {
         int p = 2 * pp, two = p + 1 < np, n0 = p * NR, nc = AR_MIN(N - n0, (two + 1) * NR);
         tile(qa + (size_t)m0 * Kp, (size_t)Kp, mr, q->w + (size_t)p * NR * Kp, Kp, two + 1, acc);
+        /* branch-free so it vectorizes: zeros stand in for a missing bias or compensation */
+        const int32_t *cp = u8 ? q->comp + n0 : zero_i;
+        const float *bp = bias ? bias + n0 : zero_f, *ws = q->ws + n0;
         for (int r = 0; r < mr; r++) {
           const int32_t *a = acc + r * 2 * NR;
           float *y = Y + (size_t)(m0 + r) * ldy + n0, s = sa[m0 + r];
-          for (int c = 0; c < nc; c++) {
-            int32_t v = u8 ? a[c] - q->comp[n0 + c] : a[c];
-            y[c] = fmaf((float)v, s * q->ws[n0 + c], bias ? bias[n0 + c] : 0.0f);
-          }
+          for (int c = 0; c < nc; c++) y[c] = fmaf((float)(a[c] - cp[c]), s * ws[c], bp[c]);
           for (int o = 0; o < no; o++) {
             float xv = xo[(size_t)(m0 + r) * no + o];
             const float *wo = q->wo + (size_t)o * N + n0;

@@ -157,3 +157,60 @@ TEST(gemm_q8_saturation_extremes) {
   ar_q8_free(&q);
   free(W); free(X);
 }
+
+/* The documented rule, written independently of q8.c: sa = max |x| over the non-outlier channels / 127,
+ * q = clamp(round half away from zero (x * (127 / max)), -127, 127) (+128 for the u8 kernels); outlier
+ * channels and the padding hold the zero point. */
+static void quantize_ref(const ar_q8 *q, int u8, const float *x, uint8_t *d, float *sa, float *xo) {
+  float amax = 0;
+  for (int k = 0; k < q->K; k++) {
+    int out = 0;
+    for (int o = 0; o < q->no; o++) out |= q->oc[o] == k;
+    if (!out && fabsf(x[k]) > amax) amax = fabsf(x[k]);
+  }
+  float inv = amax > 0 ? 127.0f / amax : 0.0f;
+  *sa = amax / 127.0f;
+  for (int k = 0; k < q->Kp; k++) {
+    float v = k < q->K ? x[k] * inv : 0.0f;
+    float r = v >= 0 ? v + 0.5f : v - 0.5f;
+    int qi = (int)r;
+    qi = qi > 127 ? 127 : qi < -127 ? -127 : qi;
+    d[k] = (uint8_t)(qi + (u8 ? 128 : 0));
+  }
+  for (int o = 0; o < q->no; o++) { xo[o] = x[q->oc[o]]; d[q->oc[o]] = u8 ? 128 : 0; }
+}
+
+TEST(gemm_q8_quantize_matches_rule) {
+  /* lengths around the 8- and 32-wide vector steps; rows with exact .5 ties (max 127 makes the scale 1)
+   * and with outlier channels in and out of the vector blocks */
+  static const int Ks[] = {1, 7, 8, 31, 32, 33, 64, 95, 100, 384};
+  for (size_t i = 0; i < AR_ARRAY_LEN(Ks); i++)
+    for (int variant = 0; variant < 3; variant++) {
+      int K = Ks[i], N = 4;
+      float *W = malloc((size_t)N * K * sizeof(float)), *g = malloc((size_t)K * sizeof(float));
+      float *b = malloc((size_t)K * sizeof(float)), *x = malloc((size_t)K * sizeof(float));
+      ASSERT(W && g && b && x);
+      for (int k = 0; k < N * K; k++) W[k] = frand();
+      for (int k = 0; k < K; k++) { g[k] = 1.0f; b[k] = 0.0f; }
+      if (variant == 2 && K >= 32) { g[K / 5] = 50.0f; b[K - 2] = 60.0f; }
+      ar_q8 q;
+      ASSERT(ar_q8_make(W, N, K, variant == 2 ? g : NULL, variant == 2 ? b : NULL, &q, NULL) == AR_OK);
+      for (int k = 0; k < K; k++)
+        x[k] = variant == 1 ? (float)((k % 255) - 127) + ((k % 3) ? 0.5f : -0.5f) : frand() * 3.0f;
+      if (variant == 1) x[0] = 127.0f;  /* max 127: x * inv == x, so the halves are exact ties */
+      for (int o = 0; o < q.no; o++) x[q.oc[o]] = 900.0f * (o + 1);
+      for (int u8 = 0; u8 < 2; u8++) {
+        uint8_t *got = malloc((size_t)q.Kp), *want = malloc((size_t)q.Kp);
+        float sa_got, sa_want, xo_got[64], xo_want[64];
+        ASSERT(got && want && q.no < 64);
+        ar_q8_quantize(&q, u8, x, (size_t)K, 1, got, &sa_got, xo_got);
+        quantize_ref(&q, u8, x, want, &sa_want, xo_want);
+        ASSERT_MSG(!memcmp(got, want, (size_t)q.Kp) && sa_got == sa_want &&
+                   !memcmp(xo_got, xo_want, (size_t)q.no * sizeof(float)),
+                   "K %d variant %d u8 %d", K, variant, u8);
+        free(got); free(want);
+      }
+      ar_q8_free(&q);
+      free(W); free(g); free(b); free(x);
+    }
+}
