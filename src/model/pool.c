@@ -1,12 +1,16 @@
 /* pool.c - fork-join thread pool: one job at a time, tasks handed out by an atomic counter.
  * The encoder runs ~6 jobs per layer, so hand-off latency matters: idle workers spin for a short
- * while (a query's jobs come back to back) before sleeping on a condition variable. Every worker
- * checks in at the end of every job, so no straggler can touch the next job's counters. */
+ * while (a query's jobs come back to back) before sleeping on a condition variable.
+ * The job number and the next task index share one 64-bit word, and a task is claimed by a
+ * compare-and-swap on both: a worker still holding an old job number can claim nothing of the next
+ * job, so the caller waits only for the tasks to be done, never for every worker to check in. On a
+ * loaded machine a worker that was descheduled while idle no longer holds up a query's every layer. */
 #include "model/pool.h"
 #include "core/util.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <time.h>
 
 #define SPIN_NS 200000 /* spin 0.2 ms before sleeping */
@@ -26,12 +30,12 @@ struct ar_pool {
   pthread_t *th;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  atomic_uint gen;             /* bumped for every job (and for shutdown) */
-  atomic_int next, stop;
-  atomic_int checked_in;       /* workers finished with the current job */
+  _Atomic uint64_t job;        /* job number << 32 | next task index; the number is bumped per job and at shutdown */
+  atomic_int n_tasks;          /* of the current job */
+  atomic_int done;             /* tasks of the current job finished */
+  atomic_int stop;
   atomic_int sleepers;
-  int n_tasks;
-  ar_task_fn fn;
+  ar_task_fn fn;               /* read only after claiming a task of the job they belong to */
   void *ctx;
 };
 
@@ -43,10 +47,17 @@ static long long now_ns(void) {
   return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-static void work(ar_pool *p, int id) {
-  int t;
-  while ((t = atomic_fetch_add(&p->next, 1)) < p->n_tasks) {
-    p->fn(p->ctx, t, id);
+static uint32_t job_number(uint64_t j) { return (uint32_t)(j >> 32); }
+
+/* Claims and runs tasks of job `number` until none is left (or a newer job has started). */
+static void work(ar_pool *p, uint32_t number, int id) {
+  uint64_t j = atomic_load(&p->job);
+  for (;;) {
+    if (job_number(j) != number || (int)(uint32_t)j >= atomic_load(&p->n_tasks)) return;
+    if (!atomic_compare_exchange_weak(&p->job, &j, j + 1)) continue;   /* j reloaded */
+    p->fn(p->ctx, (int)(uint32_t)j, id);
+    atomic_fetch_add(&p->done, 1);
+    j = atomic_load(&p->job);
   }
 }
 
@@ -54,24 +65,23 @@ static void *worker_main(void *arg) {
   ar_pool *p = ((worker_arg *)arg)->p;
   int id = ((worker_arg *)arg)->id;
   ar_free(arg);
-  unsigned seen = 0; /* gen at creation: a job (or shutdown) may come before this thread runs */
+  uint32_t seen = 0; /* the number at creation: a job (or shutdown) may come before this thread runs */
   for (;;) {
     long long t0 = now_ns();
     int spins = 0;
-    while (atomic_load(&p->gen) == seen) {
+    while (job_number(atomic_load(&p->job)) == seen) {
       cpu_relax();
       if (++spins % 256 == 0 && now_ns() - t0 > SPIN_NS) {
         pthread_mutex_lock(&p->mu);
         atomic_fetch_add(&p->sleepers, 1);
-        while (atomic_load(&p->gen) == seen) pthread_cond_wait(&p->cv, &p->mu);
+        while (job_number(atomic_load(&p->job)) == seen) pthread_cond_wait(&p->cv, &p->mu);
         atomic_fetch_sub(&p->sleepers, 1);
         pthread_mutex_unlock(&p->mu);
       }
     }
-    seen = atomic_load(&p->gen);
+    seen = job_number(atomic_load(&p->job));
     if (atomic_load(&p->stop)) return NULL;
-    work(p, id);
-    atomic_fetch_add(&p->checked_in, 1);
+    work(p, seen, id);
   }
 }
 
@@ -104,21 +114,22 @@ void ar_pool_run(ar_pool *p, int n_tasks, ar_task_fn fn, void *ctx) {
     for (int t = 0; t < n_tasks; t++) fn(ctx, t, 0);
     return;
   }
+  /* no worker can be inside the previous job's fn now (done reached its count), so these are free */
   p->fn = fn;
   p->ctx = ctx;
-  p->n_tasks = n_tasks;
-  atomic_store(&p->next, 0);
-  atomic_store(&p->checked_in, 0);
-  atomic_fetch_add(&p->gen, 1);
+  atomic_store(&p->n_tasks, n_tasks);
+  atomic_store(&p->done, 0);
+  uint32_t number = job_number(atomic_load(&p->job)) + 1;
+  atomic_store(&p->job, (uint64_t)number << 32);   /* publishes the job */
   if (atomic_load(&p->sleepers)) {
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
   }
-  work(p, 0);
-  for (int spins = 0; atomic_load(&p->checked_in) < p->n - 1; spins++) {
+  work(p, number, 0);
+  for (int spins = 0; atomic_load(&p->done) < n_tasks; spins++) {
     cpu_relax();
-    if (spins > 4096) sched_yield(); /* a worker was descheduled: give it the core */
+    if (spins > 4096) sched_yield(); /* a worker holding a task was descheduled: give it the core */
   }
 }
 
@@ -127,7 +138,7 @@ void ar_pool_free(ar_pool *p) {
   if (p->th) {
     atomic_store(&p->stop, 1);
     pthread_mutex_lock(&p->mu);
-    atomic_fetch_add(&p->gen, 1);
+    atomic_store(&p->job, (uint64_t)(job_number(atomic_load(&p->job)) + 1) << 32);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i < p->n; i++) pthread_join(p->th[i], NULL);

@@ -459,6 +459,7 @@ TEST(model_load_oom) {
 }
 
 #include "model/pool.h"
+#include <sched.h>
 #include <stdatomic.h>
 
 static void add_task(void *ctx, int task, int worker) {
@@ -477,4 +478,39 @@ TEST(model_pool_jobs_and_immediate_free) {
   for (int job = 0; job < 2000; job++) { int n = 1 + job % 13; want += (long)n * (n + 1) / 2; }
   ASSERT_EQ_INT(atomic_load(&sum), want); /* every task ran exactly once */
   ar_pool_free(p);
+}
+
+/* Tasks of one job: each runs once, only while its job is the current one (a worker holding an old job
+ * number must not run the next job's tasks with the old context, nor an old task after the job returned). */
+typedef struct pool_job {
+  atomic_int *current;
+  int number;
+  atomic_int hits[32];
+  atomic_int wrong;
+} pool_job;
+
+static void job_task(void *ctx, int task, int worker) {
+  pool_job *j = ctx;
+  if (atomic_load(j->current) != j->number || worker < 0 || worker >= 3) atomic_fetch_add(&j->wrong, 1);
+  atomic_fetch_add(&j->hits[task], 1);
+  if (task % 5 == 0) sched_yield();   /* stragglers: a worker still inside a task when others finish */
+}
+
+TEST(model_pool_tasks_once_and_only_in_their_job) {
+  ar_pool *p = ar_pool_new(3);
+  ASSERT(p != NULL);
+  atomic_int current = 0;
+  int bad = 0;
+  for (int n = 0; n < 3000 && !bad; n++) {
+    pool_job j = {.current = &current, .number = n};
+    atomic_store(&current, n);
+    int tasks = 1 + (n * 7) % 32;
+    ar_pool_run(p, tasks, job_task, &j);
+    atomic_store(&current, -1);   /* anything still running j's tasks now counts as wrong */
+    for (int t = 0; t < 32; t++) bad |= atomic_load(&j.hits[t]) != (t < tasks);
+    bad |= atomic_load(&j.wrong) != 0;
+    if (bad) fprintf(stderr, "  job %d (%d tasks): a task ran twice, never, or outside its job\n", n, tasks);
+  }
+  ar_pool_free(p);
+  ASSERT(!bad);
 }
