@@ -20,7 +20,9 @@ typedef struct ar_reload {
   int have_refused;
   int snapshot;                /* cur is a snapshot (handles immutable); else a live index (WAL) */
   unsigned long gen;           /* files switched to so far (for the log) */
-  atomic_int stop;
+  pthread_mutex_t wake_mu;     /* the thread sleeps on wake between rounds; free wakes it to stop */
+  pthread_cond_t wake;
+  int stop;
   pthread_t thread;
   int running;
 } ar_reload;
@@ -40,6 +42,8 @@ ar_status ar_srv_reload_init(ar_srv *s, ar_error *err) {
   ar_reload *r = ar_calloc(1, sizeof *r);
   if (!r) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
   pthread_mutex_init(&r->mu, NULL);
+  pthread_mutex_init(&r->wake_mu, NULL);
+  pthread_cond_init(&r->wake, NULL);
   s->reload = r;
   /* stat before the pools open: a file replaced while they open is seen as a replacement */
   if (stat(s->index_path, &r->cur) != 0)
@@ -181,11 +185,20 @@ static void poll_once(ar_srv *s) {
 
 static void *watch(void *arg) {
   ar_srv *s = arg;
-  struct timespec ts = {0, 100 * 1000000L};
-  while (!atomic_load(&s->reload->stop)) {
-    nanosleep(&ts, NULL);
-    if (!atomic_load(&s->reload->stop)) poll_once(s);
+  ar_reload *r = s->reload;
+  pthread_mutex_lock(&r->wake_mu);
+  while (!r->stop) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 100 * 1000000L;
+    if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+    pthread_cond_timedwait(&r->wake, &r->wake_mu, &until);
+    if (r->stop) break;
+    pthread_mutex_unlock(&r->wake_mu);
+    poll_once(s);
+    pthread_mutex_lock(&r->wake_mu);
   }
+  pthread_mutex_unlock(&r->wake_mu);
   return NULL;
 }
 
@@ -200,11 +213,16 @@ void ar_srv_reload_start(ar_srv *s) {
 void ar_srv_reload_free(ar_srv *s) {
   ar_reload *r = s->reload;
   if (!r) return;
-  if (r->running) {
-    atomic_store(&r->stop, 1);
+  if (r->running) {   /* woken at once: a stopping server does not wait out a round */
+    pthread_mutex_lock(&r->wake_mu);
+    r->stop = 1;
+    pthread_cond_signal(&r->wake);
+    pthread_mutex_unlock(&r->wake_mu);
     pthread_join(r->thread, NULL);
   }
   pthread_mutex_destroy(&r->mu);
+  pthread_mutex_destroy(&r->wake_mu);
+  pthread_cond_destroy(&r->wake);
   ar_free(r);
   s->reload = NULL;
 }

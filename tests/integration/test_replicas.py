@@ -12,7 +12,7 @@
   - a replacement that is garbage, or a snapshot with a corrupt page, is refused and logged; the replica
     keeps serving the old one, and takes the next good snapshot.
 Data: samples/course (3 lectures, then the 4th: aula04-precisao, the only one about float16)."""
-import hashlib, http.client, json, os, shutil, subprocess, sys, tempfile, threading, time
+import hashlib, http.client, json, os, re, shutil, subprocess, sys, tempfile, threading, time
 from urllib.parse import quote
 
 AR = os.environ["AULARAG_BIN"]
@@ -159,6 +159,78 @@ def snapshot_faults(T, live, snap):
         check("full disk (%s): no temporary file left" % what, not left, left)
     check("the full disk made some snapshots fail", failed >= 2, failed)
     check("the old snapshot still checks", info(snap).get("check") == "ok", info(snap))
+    # kill -9 at some moment of a snapshot: OUT is the old one or the new one, both check; the next run
+    # removes what the killed one left
+    import random
+    rng = random.Random(14)
+    for k in range(5):
+        p = subprocess.Popen([AR, "snapshot", "-q", "-i", live, snap], env=ENV, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.0, 0.25))
+        p.kill()
+        p.wait()
+        i = info(snap)
+        check("kill -9 during snapshot (%d): the snapshot checks" % k, i.get("check") == "ok" and i.get("videos") == 3, i)
+    r = run("snapshot", "-q", "-i", live, snap)
+    left = [f for f in os.listdir(T) if ".tmp-" in f]
+    check("after kills, the next snapshot succeeds and leaves no temporary file", r.returncode == 0 and not left,
+          (r.stderr, left))
+
+
+def dense_snapshots(T):
+    """A snapshot of an index with vectors carries its vector section; a replica with --model serves dense
+    search from it and from the next snapshot (a random-weight tiny BERT, tokenizer trained on the course)."""
+    py, D = "/usr/bin/python3", os.path.join(T, "dense")
+    os.mkdir(D)
+    text = os.path.join(D, "course.txt")
+    with open(text, "w", encoding="utf-8") as f:
+        for name in sorted(os.listdir(COURSE)):
+            if name.endswith((".srt", ".vtt")):
+                for line in open(os.path.join(COURSE, name), encoding="utf-8-sig"):
+                    if "-->" not in line and not line.strip().isdigit():
+                        f.write(line)
+    tok, model = os.path.join(D, "tok"), os.path.join(D, "model")
+    subprocess.run([py, os.path.join(ROOT, "tests/tools/make_tokenizer.py"), "--text", text, "--vocab", "600", "--out", tok],
+                   check=True, capture_output=True)
+    subprocess.run([py, os.path.join(ROOT, "tests/tools/make_model.py"), "--preset", "tiny-bert", "--vocab", "602",
+                    "--seed", "3", "--out", model, "--tokenizer", tok], check=True, capture_output=True)
+    live, snap = os.path.join(D, "live.db"), os.path.join(D, "snap.db")
+    r = run("ingest", "-q", "-i", live, "--model", model, "--manifest", os.path.join(T, "m3.csv"))
+    check("dense: ingest 3 lectures with a model", r.returncode == 0, r.stderr)
+    r = run("snapshot", "-i", live, snap)
+    n_vec = int(re.search(r"(\d+) vectors", r.stdout).group(1)) if r.returncode == 0 else 0
+    check("dense: snapshot with vectors", n_vec > 0, r.stdout + r.stderr)
+    check("dense: the snapshot has its vector section", os.path.exists(snap + ".vec"))
+    vec = sha(snap + ".vec") if os.path.exists(snap + ".vec") else None
+
+    def dense(ix, q):
+        r = run("search", "-i", ix, "--model", model, "--mode", "dense", "-k", "5", "--json", q)
+        return [(s["video_id"], s["score"]) for s in json.loads(r.stdout)["segments"]] if r.returncode == 0 else r.stderr
+    q = "dispositivos visíveis"
+    check("dense: the snapshot ranks as the live index", dense(snap, q) == dense(live, q), (dense(snap, q), dense(live, q)))
+    check("dense: the section was current (not rewritten by the search)", vec and sha(snap + ".vec") == vec)
+    srv = checks.Server(AR, snap, "--model", model, env=ENV)
+    try:
+        def served(q):
+            st, _, o = srv.json("GET", "/api/search?mode=dense&k=5&q=" + quote(q))
+            return [(s["video_id"], s["score"]) for s in o.get("segments", [])] if st == 200 else o
+        check("dense: the replica serves the snapshot's ranking", served(q) == dense(snap, q), served(q))
+        r = run("ingest", "-q", "-i", live, "--model", model, "--manifest", os.path.join(T, "manifest.csv"))
+        r = run("snapshot", "-i", live, snap)
+        n_new = int(re.search(r"(\d+) vectors", r.stdout).group(1)) if r.returncode == 0 else 0
+        check("dense: publish more vectors", n_new > n_vec, r.stdout + r.stderr)
+        t0, n = time.time(), None
+        while time.time() - t0 < 3:
+            n = srv.json("GET", "/healthz")[2].get("vectors")
+            if n == n_new:
+                break
+            time.sleep(0.02)
+        check("dense: the replica serves the new snapshot within 1 s", n == n_new and time.time() - t0 <= 1.0, n)
+        check("dense: ... and its ranking (new lecture included)", served(NEW_Q) == dense(snap, NEW_Q),
+              (served(NEW_Q), dense(snap, NEW_Q)))
+    finally:
+        check("dense: replica stops cleanly", srv.stop() == 0, srv.lines[-5:])
+        check("dense: no sanitizer report", not any("Sanitizer" in l or "runtime error" in l for l in srv.lines),
+              srv.lines[-20:])
 
 
 def main():
@@ -182,7 +254,11 @@ def main():
     check("the snapshot is in rollback-journal mode (no -wal beside it)", hdr[18] == 1 and hdr[19] == 1
           and not os.path.exists(snap + "-wal"), hdr[18:20])
     check("`info --check` leaves a snapshot as it was", open(snap, "rb").read(20) == hdr and not os.path.exists(snap + "-wal"))
+    t0 = time.time()
     snapshot_faults(T, live, snap)
+    print("snapshot faults: %.1f s" % (time.time() - t0))
+    dense_snapshots(T)
+    print("dense snapshots: %.1f s" % (time.time() - t0))
 
     questions = [json.loads(l)["question"] for l in open(os.path.join(COURSE, "questions.jsonl"))]
     script = {"default": {"stream": True, "chunks": ["palavra %d " % i for i in range(80)], "chunk_delay_s": 0.25},
@@ -233,6 +309,7 @@ def main():
             st, _ = videos_for(ports[1], questions[0])
             check("the restarted replica answers", st == 200)
 
+            print("kill and restart under load: %.1f s" % (time.time() - t0))
             # -- rolling update: a new lecture, published as a snapshot ---------------------------------
             for p in ports:
                 st, v = videos_for(p, NEW_Q)
@@ -267,6 +344,7 @@ def main():
             for i, rp in enumerate(reps):
                 check("replica %d logged the reload" % i, any("reloaded " + snap in l for l in rp.lines), rp.lines[-5:])
 
+            print("rolling update: %.1f s" % (time.time() - t0))
             # -- bad replacements are refused; the next good one is taken -------------------------------
             bad = os.path.join(T, "bad.db")
             with open(bad, "wb") as f:
