@@ -158,14 +158,15 @@ def snapshot_faults(T, live, snap):
         left = [f for f in os.listdir(T) if ".tmp-" in f]
         check("full disk (%s): no temporary file left" % what, not left, left)
     check("the full disk made some snapshots fail", failed >= 2, failed)
-    check("the old snapshot still checks", info(snap).get("check") == "ok", info(snap))
+    i = info(snap)
+    check("the old snapshot still checks", i.get("check") == "ok", i)
     # kill -9 at some moment of a snapshot: OUT is the old one or the new one, both check; the next run
     # removes what the killed one left
     import random
     rng = random.Random(14)
-    for k in range(5):
+    for k in range(3):
         p = subprocess.Popen([AR, "snapshot", "-q", "-i", live, snap], env=ENV, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.0, 0.25))
+        time.sleep(rng.uniform(0.02, 0.3))
         p.kill()
         p.wait()
         i = info(snap)
@@ -203,17 +204,19 @@ def dense_snapshots(T):
     vec = sha(snap + ".vec") if os.path.exists(snap + ".vec") else None
 
     def dense(ix, q):
-        r = run("search", "-i", ix, "--model", model, "--mode", "dense", "-k", "5", "--json", q)
+        r = run("search", "-i", ix, "--model", model, "--mode", "dense", "-k", "50", "--json", q)
         return [(s["video_id"], s["score"]) for s in json.loads(r.stdout)["segments"]] if r.returncode == 0 else r.stderr
     q = "dispositivos visíveis"
-    check("dense: the snapshot ranks as the live index", dense(snap, q) == dense(live, q), (dense(snap, q), dense(live, q)))
+    ranked = dense(snap, q)
+    check("dense: the snapshot ranks as the live index", ranked == dense(live, q), ranked)
     check("dense: the section was current (not rewritten by the search)", vec and sha(snap + ".vec") == vec)
     srv = checks.Server(AR, snap, "--model", model, env=ENV)
     try:
         def served(q):
-            st, _, o = srv.json("GET", "/api/search?mode=dense&k=5&q=" + quote(q))
+            st, _, o = srv.json("GET", "/api/search?mode=dense&k=50&q=" + quote(q))
             return [(s["video_id"], s["score"]) for s in o.get("segments", [])] if st == 200 else o
-        check("dense: the replica serves the snapshot's ranking", served(q) == dense(snap, q), served(q))
+        got = served(q)
+        check("dense: the replica serves the snapshot's ranking", got == ranked, (got, ranked))
         r = run("ingest", "-q", "-i", live, "--model", model, "--manifest", os.path.join(T, "manifest.csv"))
         r = run("snapshot", "-i", live, snap)
         n_new = int(re.search(r"(\d+) vectors", r.stdout).group(1)) if r.returncode == 0 else 0
@@ -225,8 +228,9 @@ def dense_snapshots(T):
                 break
             time.sleep(0.02)
         check("dense: the replica serves the new snapshot within 1 s", n == n_new and time.time() - t0 <= 1.0, n)
-        check("dense: ... and its ranking (new lecture included)", served(NEW_Q) == dense(snap, NEW_Q),
-              (served(NEW_Q), dense(snap, NEW_Q)))
+        got, want = served(NEW_Q), dense(snap, NEW_Q)
+        check("dense: ... and its ranking (new lecture included)", got == want and NEW_VIDEO in [v for v, _ in want],
+              (got, want))
     finally:
         check("dense: replica stops cleanly", srv.stop() == 0, srv.lines[-5:])
         check("dense: no sanitizer report", not any("Sanitizer" in l or "runtime error" in l for l in srv.lines),
@@ -261,7 +265,7 @@ def main():
     print("dense snapshots: %.1f s" % (time.time() - t0))
 
     questions = [json.loads(l)["question"] for l in open(os.path.join(COURSE, "questions.jsonl"))]
-    script = {"default": {"stream": True, "chunks": ["palavra %d " % i for i in range(80)], "chunk_delay_s": 0.25},
+    script = {"default": {"stream": True, "chunks": ["palavra %d " % i for i in range(40)], "chunk_delay_s": 0.2},
               "replies": [{"match": "zqxcurta", "times": 0, "stream": True,
                            "chunks": ["curta %d " % i for i in range(10)], "chunk_delay_s": 0.2}]}
     with LLMServer(script) as llm:
