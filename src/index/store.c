@@ -164,6 +164,9 @@ ar_status ar_index_open(const char *path, ar_index_params p, ar_index **out, ar_
   if (exists && S_ISDIR(sb.st_mode)) return ar_fail(err, AR_ERR_IO, "%s is a directory, not an index file", path);
   if (!exists && (p.read_only || !p.create))
     return ar_fail(err, AR_ERR_NOTFOUND, "%s: no such index (create it with `aularag ingest -i %s PATH...`)", path, path);
+  /* A snapshot is read by serve replicas and never written (ingest is refused, the LLM cache not filled):
+   * a writable open would put it in WAL mode and change the file under them. */
+  if (exists && !p.read_only && ar_index_is_snapshot(path)) p.read_only = p.immutable = 1;
   ar_index *ix = ar_calloc(1, sizeof *ix);
   if (!ix || !(ix->path = ar_strdup(path))) {
     ar_free(ix);

@@ -258,6 +258,10 @@ def main():
     check("the snapshot is in rollback-journal mode (no -wal beside it)", hdr[18] == 1 and hdr[19] == 1
           and not os.path.exists(snap + "-wal"), hdr[18:20])
     check("`info --check` leaves a snapshot as it was", open(snap, "rb").read(20) == hdr and not os.path.exists(snap + "-wal"))
+    before = sha(snap)
+    r = run("ingest", "-q", "-i", snap, os.path.join(T, "aula04-precisao.json"))
+    check("ingest into a snapshot is refused and changes nothing", r.returncode != 0 and "read-only" in r.stderr
+          and sha(snap) == before and not os.path.exists(snap + "-wal"), (r.returncode, r.stderr))
     t0 = time.time()
     snapshot_faults(T, live, snap)
     print("snapshot faults: %.1f s" % (time.time() - t0))
