@@ -15,6 +15,7 @@ static const char usage[] =
     "{\"question\": \"...\", \"k\": 10, \"course\": \"ID\"}, GET /api/ask/stream?q= (Server-Sent Events),\n"
     "GET /api/videos and GET /api/courses.\n"
     "Listens on loopback unless --host says otherwise; stops cleanly on SIGINT/SIGTERM.\n"
+    "A new snapshot (aularag snapshot) renamed onto INDEX is checked, then served without a restart.\n"
     "\n"
     "  -i, --index FILE       the index (default $AULARAG_INDEX)\n"
     "      --host HOST        address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)\n"

@@ -353,6 +353,8 @@ typedef struct ar_index_params {
   const char *lang;      /* analysis language of a new index: "pt" or "en"; NULL = "pt" for a new index.
                             Fixed at creation: a different non-NULL lang on an existing index is
                             AR_ERR_MISMATCH. */
+  int immutable;         /* with read_only: a snapshot (ar_index_snapshot), never written while open, only
+                            replaced by rename: opened without locks, journal or WAL (issue #14) */
 } ar_index_params;
 
 typedef struct ar_index_info {
@@ -651,6 +653,27 @@ AR_API ar_server_params ar_server_default_params(void);
  * address cannot be bound, or with the index/model's error when they cannot be opened. */
 AR_API ar_status ar_server_run(const char *index_path, const ar_server_params *p, volatile int *stop,
                                ar_error *err);
+
+/* ---- snapshots and replicas (issue #14) ---- */
+/* A snapshot is a read-only copy of an index for `serve` replicas: a compacted SQLite file in rollback-journal
+ * mode (no -wal/-shm beside it) with meta 'snapshot_of'/'snapshot_at', and its vector section (OUT.vec)
+ * written for it, so the first dense query maps it. */
+typedef struct ar_snapshot_stats {
+  int64_t n_videos, n_segments, n_vectors;
+  int64_t bytes;         /* the snapshot file's size */
+  double seconds;
+} ar_snapshot_stats;
+
+/* Copies the index at index_path to out_path while other processes may be writing it: SQLite's VACUUM INTO
+ * inside one read transaction (a consistent, compacted state), then the copy's vector section, then the
+ * check of `info --check` (ar_index_check) on the copy opened as a replica opens it, and only then
+ * rename(2) into place (OUT.vec first, then OUT; a reader never uses a section stamped for another state).
+ * On any failure (full disk, read-only folder, a copy that does not check) the temporary files are
+ * removed and out_path is untouched: AR_ERR_IO/AR_ERR_DB naming the file and the reason. stats may be NULL. */
+AR_API ar_status ar_index_snapshot(const char *index_path, const char *out_path, ar_snapshot_stats *stats,
+                                   ar_error *err);
+/* 1 when path is a snapshot (rollback-journal mode and meta 'snapshot_at'), 0 when not (or unreadable). */
+AR_API int ar_index_is_snapshot(const char *path);
 
 #ifdef __cplusplus
 }

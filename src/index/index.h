@@ -97,4 +97,8 @@ ar_status ar_fts_build(ar_index *ix, ar_error *err);
 /* Fills video_id/title/url/text/start_s/end_s of hits whose corpus_id is set. */
 ar_status ar_hits_load(ar_index *ix, ar_hit *hits, size_t n, ar_error *err);
 
+/* "file:PATH?immutable=1" with PATH percent-encoded, for opening a snapshot (src/index/snapshot.c);
+ * malloc'd, NULL when out of memory. */
+char *ar_snapshot_uri(const char *path);
+
 #endif

@@ -120,6 +120,9 @@ static ar_status check_schema(ar_index *ix, const ar_index_params *p, ar_error *
   int stale = !an || strcmp(an, AR_ANALYZER_VERSION) != 0;
   ar_free(an);
   int old_schema = uv < AR_SCHEMA_VERSION;  /* schema 1: FTS5 only, no lex_* postings yet */
+  if ((stale || old_schema) && p->read_only && p->immutable)   /* a snapshot is never written */
+    return ar_fail(err, AR_ERR_MISMATCH, "%s is a snapshot made by an older aularag; make a new one with"
+                   " `aularag snapshot`", ix->path);
   if ((stale || old_schema) && ix->read_only) {
     /* A read-only user (search, ask, serve) of an index made by an older aularag: rebuild the
      * postings through a short-lived writable connection, then read on as asked. */
@@ -161,6 +164,9 @@ ar_status ar_index_open(const char *path, ar_index_params p, ar_index **out, ar_
   if (exists && S_ISDIR(sb.st_mode)) return ar_fail(err, AR_ERR_IO, "%s is a directory, not an index file", path);
   if (!exists && (p.read_only || !p.create))
     return ar_fail(err, AR_ERR_NOTFOUND, "%s: no such index (create it with `aularag ingest -i %s PATH...`)", path, path);
+  /* A snapshot is read by serve replicas and never written (ingest is refused, the LLM cache not filled):
+   * a writable open would put it in WAL mode and change the file under them. */
+  if (exists && !p.read_only && ar_index_is_snapshot(path)) p.read_only = p.immutable = 1;
   ar_index *ix = ar_calloc(1, sizeof *ix);
   if (!ix || !(ix->path = ar_strdup(path))) {
     ar_free(ix);
@@ -169,7 +175,11 @@ ar_status ar_index_open(const char *path, ar_index_params p, ar_index **out, ar_
   ix->read_only = p.read_only;
   int flags = p.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (p.create ? SQLITE_OPEN_CREATE : 0);
   ar_status st;
-  if (sqlite3_open_v2(path, &ix->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+  char *uri = p.read_only && p.immutable ? ar_snapshot_uri(path) : NULL;   /* a snapshot: src/index/snapshot.c */
+  if (p.read_only && p.immutable && !uri) { ar_index_close(ix); return ar_fail(err, AR_ERR_NOMEM, "out of memory"); }
+  int orc = sqlite3_open_v2(uri ? uri : path, &ix->db, flags | SQLITE_OPEN_NOMUTEX | (uri ? SQLITE_OPEN_URI : 0), NULL);
+  ar_free(uri);
+  if (orc != SQLITE_OK) {
     st = ix->db ? ar_index_db_fail(ix, err, "cannot open") : ar_fail(err, AR_ERR_NOMEM, "out of memory opening %s", path);
     ar_index_close(ix);
     return st;

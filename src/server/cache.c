@@ -148,3 +148,11 @@ void ar_srv_cache_put(ar_srv_cache *c, const char *key, const char *json, unsign
   }
   pthread_mutex_unlock(&c->mu);
 }
+
+void ar_srv_cache_flush(ar_srv_cache *c) {
+  if (!c) return;
+  pthread_mutex_lock(&c->mu);
+  flush(c);
+  c->gen++;   /* results computed on the old file are not stored */
+  pthread_mutex_unlock(&c->mu);
+}

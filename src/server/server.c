@@ -99,6 +99,7 @@ ar_status ar_server_run(const char *index_path, const ar_server_params *params, 
   if ((st = resolve(s->p.host, s->p.port, &addr, err))) goto out;
   if ((st = ar_srv_workers_open(s, err))) goto out;
   s->cache = ar_srv_cache_new(index_path, (size_t)s->p.search_cache);
+  ar_srv_reload_start(s);
 
   /* One thread per connection: handlers may block (a worker, the encoder, an LLM stream) without
    * stalling other clients; the worker pool bounds the real work, the limits bound the threads. */

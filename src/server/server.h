@@ -9,6 +9,7 @@
 /* A worker: one index connection (SQLite handles are per thread), borrowed for one request. */
 typedef struct ar_worker {
   ar_index *ix;
+  ar_index *next;              /* a handle on a newer snapshot (reload.c), swapped in when next taken */
   struct ar_worker *next_free;
 } ar_worker;
 
@@ -25,7 +26,7 @@ typedef struct ar_pool {
 typedef struct ar_srv {
   const char *index_path;
   ar_server_params p;
-  int has_vectors;             /* the index holds vectors: auto mode means hybrid with a model */
+  atomic_int has_vectors;      /* the index holds vectors: auto mode means hybrid with a model */
   /* Two pools, so answers waiting on an LLM for seconds never hold up searches. */
   ar_pool search, answer;
   /* The queries' embedder: the caller's (p.ask.search.embedder, e.g. an embeddings server) or the
@@ -37,6 +38,7 @@ typedef struct ar_srv {
   atomic_int active;           /* requests between first callback and completion */
   atomic_int producers;        /* streaming threads still running */
   atomic_long served;
+  struct ar_reload *reload;    /* watches the index file for a new snapshot (reload.c) */
 } ar_srv;
 
 /* ---- workers.c ---- */
@@ -51,6 +53,18 @@ void ar_srv_cache_free(ar_srv_cache *c);
 /* A malloc'd copy of the cached JSON, or NULL; *gen is the cache generation to hand to put. */
 char *ar_srv_cache_get(ar_srv_cache *c, const char *key, unsigned long *gen);
 void ar_srv_cache_put(ar_srv_cache *c, const char *key, const char *json, unsigned long gen);
+/* Drops every entry and bumps the generation (the workers switched to another index file). */
+void ar_srv_cache_flush(ar_srv_cache *c);
+
+/* ---- reload.c: a replaced index file (a new snapshot) is checked, then served between requests ---- */
+/* Before the pools open: notes which file the index path names and how to open it (immutable when it is
+ * a snapshot). */
+ar_status ar_srv_reload_init(ar_srv *s, ar_error *err);
+/* The open parameters of a worker's handle on the current file. */
+ar_index_params ar_srv_index_params(const ar_srv *s);
+/* Starts the watcher thread (after the cache exists: a switch flushes it); free joins it. */
+void ar_srv_reload_start(ar_srv *s);
+void ar_srv_reload_free(ar_srv *s);
 
 /* ---- request.c: the MHD callbacks ---- */
 enum MHD_Result ar_srv_on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,

@@ -2,9 +2,9 @@
 #include "server/server.h"
 
 static ar_status pool_open(ar_srv *s, ar_pool *pool, ar_error *err) {
-  ar_index_params ip = ar_index_default_params();
-  ip.create = 0;      /* serving a missing index is a mistake, not a reason to create one */
-  /* Not read_only: answers write the LLM cache. Readers never block each other in WAL mode. */
+  /* Not read_only: answers write the LLM cache. Readers never block each other in WAL mode.
+   * A snapshot is opened immutable (reload.c). A missing index is a mistake, not one to create. */
+  ar_index_params ip = ar_srv_index_params(s);
   pthread_mutex_init(&pool->mu, NULL);
   pthread_cond_init(&pool->cv, NULL);
   pool->workers = ar_calloc((size_t)s->p.threads, sizeof *pool->workers);
@@ -21,7 +21,10 @@ static ar_status pool_open(ar_srv *s, ar_pool *pool, ar_error *err) {
 
 static void pool_close(ar_pool *pool) {
   if (!pool->workers) return;
-  for (int i = 0; i < pool->n; i++) ar_index_close(pool->workers[i].ix);
+  for (int i = 0; i < pool->n; i++) {
+    ar_index_close(pool->workers[i].ix);
+    ar_index_close(pool->workers[i].next);
+  }
   ar_free(pool->workers);
   pthread_mutex_destroy(&pool->mu);
   pthread_cond_destroy(&pool->cv);
@@ -30,6 +33,7 @@ static void pool_close(ar_pool *pool) {
 
 ar_status ar_srv_workers_open(ar_srv *s, ar_error *err) {
   ar_status st;
+  if ((st = ar_srv_reload_init(s, err))) return st;
   if ((st = pool_open(s, &s->search, err)) || (st = pool_open(s, &s->answer, err))) return st;
   ar_index_info info;
   if ((st = ar_index_info_get(s->search.workers[0].ix, &info, err))) return st;
@@ -63,6 +67,7 @@ ar_status ar_srv_workers_open(ar_srv *s, ar_error *err) {
 }
 
 void ar_srv_workers_close(ar_srv *s) {
+  ar_srv_reload_free(s);
   pool_close(&s->search);
   pool_close(&s->answer);
   if (s->model) ar_model_free(s->model);
@@ -74,7 +79,14 @@ ar_worker *ar_srv_worker_get(ar_pool *p) {
   while (!p->free_list) pthread_cond_wait(&p->cv, &p->mu);
   ar_worker *w = p->free_list;
   p->free_list = w->next_free;
+  ar_index *old = NULL;
+  if (w->next) {   /* a new snapshot (reload.c): this request is the first on it */
+    old = w->ix;
+    w->ix = w->next;
+    w->next = NULL;
+  }
   pthread_mutex_unlock(&p->mu);
+  ar_index_close(old);
   return w;
 }
 
