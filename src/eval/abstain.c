@@ -75,28 +75,28 @@ void ar_abstention_compute(const ar_eval_item *items, size_t n, int draws, ar_ab
   ar_free(an);
 }
 
-static void ci_line(ar_buf *b, const char *fmt_name, const ar_ci *c, size_t n, size_t total) {
-  if (isnan(c->value)) { ar_buf_printf(b, "%s n/a (%zu of %zu judged)", fmt_name, n, total); return; }
-  ar_buf_printf(b, "%s %.3f", fmt_name, c->value);
-  if (!isnan(c->lo)) ar_buf_printf(b, "  [95%% CI %.3f, %.3f]", c->lo, c->hi);
-  ar_buf_printf(b, " (n=%zu of %zu)", n, total);
+static void ci_line(ar_buf *b, const char *name, const ar_ci *c, size_t n, size_t total, int pt) {
+  if (isnan(c->value)) { ar_buf_printf(b, pt ? "%s - (%zu de %zu avaliadas)" : "%s n/a (%zu of %zu judged)", name, n, total); return; }
+  ar_buf_printf(b, "%s %.3f", name, c->value);
+  if (!isnan(c->lo)) ar_buf_printf(b, pt ? " [IC 95%% %.3f, %.3f]" : "  [95%% CI %.3f, %.3f]", c->lo, c->hi);
+  ar_buf_printf(b, pt ? " (n=%zu de %zu)" : " (n=%zu of %zu)", n, total);
 }
 
 void ar_abstention_summary(ar_buf *b, const ar_abstention *a) {
   ar_buf_printf(b, "  abstention (judged: the answer says the lectures do not cover it); failed=%ld skipped=%ld\n",
                 a->failed, a->skipped);
-  ci_line(b, "    correct abstention (unanswerable)", &a->correct, a->judged_unanswerable, a->n_unanswerable);
+  ci_line(b, "    correct abstention (unanswerable)", &a->correct, a->judged_unanswerable, a->n_unanswerable, 0);
   ar_buf_puts(b, "\n");
-  ci_line(b, "    wrong abstention (answerable)    ", &a->wrong, a->judged_answerable, a->n_answerable);
+  ci_line(b, "    wrong abstention (answerable)    ", &a->wrong, a->judged_answerable, a->n_answerable, 0);
   ar_buf_puts(b, "\n");
 }
 
 void ar_abstention_md(ar_buf *b, const ar_abstention *a) {
   ar_buf_puts(b, "\n## Abstenção\n\n");
   ci_line(b, "- Abstenção correta (perguntas sem resposta nas aulas):", &a->correct, a->judged_unanswerable,
-          a->n_unanswerable);
+          a->n_unanswerable, 1);
   ar_buf_puts(b, "\n");
   ci_line(b, "- Abstenção indevida (perguntas com resposta nas aulas):", &a->wrong, a->judged_answerable,
-          a->n_answerable);
+          a->n_answerable, 1);
   ar_buf_printf(b, "\n- Juiz sem rótulo: %ld; não avaliadas: %ld\n", a->failed, a->skipped);
 }
