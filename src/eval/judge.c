@@ -152,7 +152,7 @@ static void judge_reply(ar_judgement *j, ar_status st, const ar_error *err, ar_l
 }
 
 void ar_judge_run(const ar_judge_ctx *c, const char *system, const char *user, int max_score, ar_judgement *j,
-                      ar_usage *u) {
+                  ar_usage *u) {
   ar_chat_msg m[2] = {{"system", system}, {"user", user}};
   ar_llm_reply r;
   ar_error err = {0};

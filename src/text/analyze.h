@@ -6,7 +6,7 @@
 /* Analysis options (the defaults are what an index uses; the others exist so the bench can
  * compare variants). */
 enum {
-  AR_AN_NOSTEM = 1,      /* keep the folded word, no Snowball stemming */
+  AR_AN_NOSTEM = 1,      /* keep the folded word, no stemming */
   AR_AN_NOSTOP = 2,      /* keep stop words */
   AR_AN_KEEPACCENT = 4,  /* case folding only: "ação" stays "ação" */
   AR_AN_SNOWBALL = 8     /* Portuguese: Snowball's stemmer instead of the light one (stem_pt.c) */

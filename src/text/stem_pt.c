@@ -1,8 +1,8 @@
 /* stem_pt.c - a light Portuguese stemmer for accent-folded words: plural and gender endings only.
  *
  * Why not Snowball's Portuguese stemmer: on student questions (3b1b-pt-dev) it merged words a
- * question needs kept apart ("camada" and "cama" -> "cam", "ponto"/"ponte"/"ponta" -> "pont",
- * "integral"/"integrar"/"inteiro"-like families) and lost to stock FTS5 without any stemming.
+ * question needs kept apart ("camada" and "cama" -> "cam", "nome" and "nomear" -> "nom",
+ * "ponderadas"/"ponderar"/"ponderação" -> "ponder") and lost to stock FTS5 without any stemming.
  * Removing only inflection (number, gender, the final vowel) keeps "redes" = "rede",
  * "derivadas" = "derivada" = "derivado", "vetores" = "vetor", "ações" = "ação", and leaves
  * derivation ("derivar", "derivação") apart; the numbers are in README (bench/bench_lexical.sh). */
