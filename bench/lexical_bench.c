@@ -1,7 +1,7 @@
 /* lexical_bench.c - in-process lexical retrieval for the bench: questions on stdin (one a line)
  * -> top-k corpus ids on stdout (one line each), then "# latency_ms p50=.. p99=.. mean=.. n=.."
  *
- *   lexical_bench INDEX [-k N] [--variant nostem,nostop,keepaccent] [--bm25 K1,B[,IDF]]
+ *   lexical_bench INDEX [-k N] [--variant nostem,nostop,keepaccent,snowball] [--bm25 K1,B[,IDF]]
  *
  * Without options it runs ar_search (the product's path). --bm25 ranks with ar_bm25(K1, B, IDF) over an FTS5 table `fts`
  * it builds in the given index when missing (ar_fts_build). With --variant it builds a second FTS5
@@ -42,6 +42,7 @@ int main(int argc, char **argv) {
       if (!strcmp(t, "nostem")) flags |= AR_AN_NOSTEM;
       else if (!strcmp(t, "nostop")) flags |= AR_AN_NOSTOP;
       else if (!strcmp(t, "keepaccent")) flags |= AR_AN_KEEPACCENT;
+      else if (!strcmp(t, "snowball")) flags |= AR_AN_SNOWBALL;
       else if (strcmp(t, "default")) { fprintf(stderr, "unknown variant %s\n", t); return 2; }
       if (strcmp(t, "default")) { strcat(fts_args, " "); strcat(fts_args, t); }
     }

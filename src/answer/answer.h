@@ -32,5 +32,16 @@ void ar_references_free(ar_reference *refs, size_t n);
  * used, n_used: 0-based indexes of the segments quoted, in answer order (malloc'd). */
 ar_status ar_extractive_answer(const char *question, const ar_results *r, const char *lang, char **text,
                                int **used, int *n_used, ar_error *err);
+/* The extractive answer says AR_EXTRACTIVE_NONE (the lectures do not cover it) unless one of the top
+ * segments holds at least this share of the question's distinct terms. The largest value that keeps
+ * wrong abstentions on 3b1b-pt-dev (40 answerable questions) at <= 5%: measured by
+ * bench/bench_lexical.sh (driver bench/extractive_coverage.c) there, 2 of 40 dev questions fall
+ * below it, and 40% of FaQuAD's questions (another course: university rules) asked of the 3b1b index
+ * do (README, "Abstention"). Plain term counts separate the two only so far. */
+#define AR_EXTRACTIVE_MIN_COVERAGE 0.4
+/* As ar_extractive_answer with the threshold given; *coverage (may be NULL): the best top segment's
+ * share of the question's distinct terms (0 when the question has none). */
+ar_status ar_extractive_answer_cov(const char *question, const ar_results *r, const char *lang, double min_coverage,
+                                   char **text, int **used, int *n_used, double *coverage, ar_error *err);
 
 #endif

@@ -70,6 +70,12 @@ static int split(const char *t, int seg, span **v, size_t *n, size_t *cap) {
 
 ar_status ar_extractive_answer(const char *question, const ar_results *r, const char *lang, char **text,
                                int **used, int *n_used, ar_error *err) {
+  return ar_extractive_answer_cov(question, r, lang, AR_EXTRACTIVE_MIN_COVERAGE, text, used, n_used, NULL, err);
+}
+
+ar_status ar_extractive_answer_cov(const char *question, const ar_results *r, const char *lang, double min_coverage,
+                                   char **text, int **used, int *n_used, double *coverage, ar_error *err) {
+  if (coverage) *coverage = 0;
   *text = NULL;
   *used = NULL;
   *n_used = 0;
@@ -96,7 +102,18 @@ ar_status ar_extractive_answer(const char *question, const ar_results *r, const 
     v[i].hit = m.hit;
     for (int j = 0; j < q.n; j++) df[j] += (int)(m.hit >> j & 1);
   }
-  for (size_t i = 0; i < n && q.n; i++) {
+  /* "Not covered": a segment that shares few of the question's terms is retrieval's best guess,
+   * not an answer; quoting it would pass an unrelated lecture off as one. */
+  uint64_t seg_hit[TOP_SEGMENTS] = {0};
+  for (size_t i = 0; i < n; i++) seg_hit[v[i].seg] |= v[i].hit;
+  double cov = 0;
+  for (size_t s = 0; s < n_seg && q.n; s++) {
+    double c = (double)__builtin_popcountll(seg_hit[s]) / q.n;
+    if (c > cov) cov = c;
+  }
+  if (coverage) *coverage = cov;
+  int covered = q.n == 0 || cov >= min_coverage;
+  for (size_t i = 0; i < n && q.n && covered; i++) {
     double sc = 0;
     for (int j = 0; j < q.n; j++)
       if (v[i].hit >> j & 1) sc += log(((double)n + 1) / (df[j] + 0.5));

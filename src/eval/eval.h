@@ -101,6 +101,7 @@ typedef struct ar_question {
   char *manual;          /* may be NULL */
   char *reference_answer;  /* may be NULL */
   char *course;          /* retrieval scope of this question (wins over the run's); NULL = the run's */
+  int unanswerable;      /* "answerable": false: the lectures do not cover it (abstain.c) */
   ar_span *gold;         /* video_id strings owned here */
   size_t n_gold;
   int line;
@@ -143,6 +144,7 @@ typedef struct ar_eval_item {
   char *error;           /* retrieval/answer failure: the question has no answer (NULL if fine) */
   ar_judgement ar;       /* answer relevance, 0..3 */
   ar_judgement label;    /* automated annotation: score = label index */
+  ar_judgement abstain;  /* did the answer abstain (abstain.c): score AR_ABSTAINS / AR_ANSWERS */
   ar_judgement *ctx;     /* context relevance per hit (n_hits of them, or 0 when skipped) */
   size_t n_ctx;
   ar_judgement *ground;  /* groundedness per answer sentence */
@@ -170,10 +172,33 @@ typedef struct ar_eval_run_info {
   double wall_s;
   int concurrency, rpm;
   int resumed;           /* items taken from a previous interrupted run */
+  int abstention;        /* the set has unanswerable questions: abstention judged and reported */
 } ar_eval_run_info;
 
 /* The aggregated numbers (stats over the items). */
 typedef struct ar_ci { double value, lo, hi; } ar_ci;
+
+/* ---- abstention (abstain.c) --------------------------------------------------------------- */
+struct ar_buf;
+struct ar_eval_item;
+enum { AR_ABSTAINS = 0, AR_ANSWERS = 1 };  /* the abstention judge's label indexes */
+extern char *const ar_abstain_labels[2];
+
+/* Rates over the questions the judge labelled: correct = unanswerable questions whose answer
+ * abstained, wrong = answerable ones whose answer did; with percentile bootstrap 95% intervals. */
+typedef struct ar_abstention {
+  size_t n_unanswerable, n_answerable;   /* questions of each kind */
+  size_t judged_unanswerable, judged_answerable;
+  long failed, skipped;                  /* judge replies without a label / not judged */
+  ar_ci correct, wrong;
+} ar_abstention;
+
+/* Whether the set marks any question "answerable": false (then abstention is judged for all). */
+int ar_questions_have_unanswerable(const ar_question_set *qs);
+void ar_abstention_compute(const struct ar_eval_item *items, size_t n, int draws, ar_abstention *out);
+/* report pieces: the summary's lines, report.md's closing block (Portuguese, like the rest) */
+void ar_abstention_summary(struct ar_buf *b, const ar_abstention *a);
+void ar_abstention_md(struct ar_buf *b, const ar_abstention *a);
 
 typedef struct ar_eval_summary {
   size_t n_questions, n_answered, n_failed_questions;
@@ -190,6 +215,7 @@ typedef struct ar_eval_summary {
   ar_usage answer_usage, judge_usage;
   double retrieve_ms_p50, answer_ms_p50, judge_ms_p50;
   double retrieve_ms_sum, answer_ms_sum, judge_ms_sum;
+  ar_abstention abst;                 /* filled when info->abstention */
 } ar_eval_summary;
 
 void ar_eval_summarize(const ar_eval_item *items, size_t n, const ar_eval_run_info *info, ar_eval_summary *out);

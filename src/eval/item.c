@@ -31,6 +31,7 @@ void ar_eval_item_free(ar_eval_item *it) {
   ar_free(it->error);
   ar_judgement_free(&it->ar);
   ar_judgement_free(&it->label);
+  ar_judgement_free(&it->abstain);
   for (size_t i = 0; i < it->n_ctx; i++) ar_judgement_free(&it->ctx[i]);
   ar_free(it->ctx);
   for (size_t i = 0; i < it->n_ground; i++) ar_judgement_free(&it->ground[i]);
@@ -112,6 +113,7 @@ json_t *ar_eval_item_json(const ar_eval_item *it, int hide_urls, char *const *la
   json_object_set_new(o, "manual", jstr(it->q.manual));
   json_object_set_new(o, "reference_answer", jstr(it->q.reference_answer));
   json_object_set_new(o, "course", jstr(it->q.course));
+  json_object_set_new(o, "answerable", json_boolean(!it->q.unanswerable));
   json_t *g = json_array();
   for (size_t i = 0; i < it->q.n_gold; i++)
     json_array_append_new(g, span_json(it->q.gold[i].video_id, it->q.gold[i].start_s, it->q.gold[i].end_s));
@@ -150,6 +152,7 @@ json_t *ar_eval_item_json(const ar_eval_item *it, int hide_urls, char *const *la
   json_object_set_new(o, "error", jstr(it->error));
   json_object_set_new(o, "answer_relevance", judgement_json(&it->ar, 3, NULL, 0));
   json_object_set_new(o, "automated_label", judgement_json(&it->label, 0, labels, n_labels));
+  json_object_set_new(o, "abstention", judgement_json(&it->abstain, 0, labels ? ar_abstain_labels : NULL, 2));
   json_t *cx = json_array();
   for (size_t i = 0; i < it->n_ctx; i++) json_array_append_new(cx, judgement_json(&it->ctx[i], 3, NULL, 0));
   json_object_set_new(o, "context_relevance", cx);
@@ -237,6 +240,7 @@ ar_status ar_eval_item_from_json(const char *text, ar_eval_item *it, ar_error *e
   it->q.manual = dup_or_null(o, "manual");
   it->q.reference_answer = dup_or_null(o, "reference_answer");
   it->q.course = dup_or_null(o, "course");
+  it->q.unanswerable = json_is_false(json_object_get(o, "answerable"));
   json_t *g = json_object_get(o, "gold");
   if (json_array_size(g)) {
     it->q.gold = ar_calloc(json_array_size(g), sizeof *it->q.gold);
@@ -290,6 +294,7 @@ ar_status ar_eval_item_from_json(const char *text, ar_eval_item *it, ar_error *e
   it->error = dup_or_null(o, "error");
   judgement_from(json_object_get(o, "answer_relevance"), &it->ar, 0);
   judgement_from(json_object_get(o, "automated_label"), &it->label, 1);
+  judgement_from(json_object_get(o, "abstention"), &it->abstain, 1);
   it->ctx = judgements_from(json_object_get(o, "context_relevance"), &it->n_ctx);
   it->ground = judgements_from(json_object_get(o, "groundedness"), &it->n_ground);
   usage_from(json_object_get(o, "answer_usage"), &it->answer_usage);

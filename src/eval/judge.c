@@ -60,6 +60,10 @@ static const char *const COT_TEMPLATE =
   "Supporting Evidence: <your reasons, step by step, tied to those criteria>\n"
   "Score: <one whole number from 0 to 3>";
 
+/* TruLens-style relevance judges score "I don't know" / "the lectures do not cover this" as relevant
+ * to the question (it is about the question), which rewards a system for abstaining on questions the
+ * lectures do answer. So the prompt states that such a reply scores 0: Answer Relevance measures the
+ * answer; whether abstaining was right is measured apart (abstain.c). */
 static const char *const AR_SYSTEM =
   "You grade ANSWER RELEVANCE: how well a RESPONSE addresses the PROMPT a student asked about a recorded lecture.\n"
   "Use a whole-number scale from 0 (lowest) to 3 (highest).\n"
@@ -68,7 +72,8 @@ static const char *const AR_SYSTEM =
   "- The score grows with the number of parts of the PROMPT the RESPONSE addresses with relevant content.\n"
   "- A RESPONSE that addresses no part of the PROMPT gets 0.\n"
   "- A RESPONSE that is confidently wrong, or only looks relevant, gets 0.\n"
-  "- Refusals and non-answers (\"I don't know\", \"the lectures do not cover this\") get 0.\n"
+  "- A RESPONSE that says \"I don't know\", that the lectures do not cover the PROMPT, or otherwise declines to "
+  "answer gets 0, however politely or relevantly it is worded.\n"
   "- Length does not matter: a short RESPONSE can score as well as a long one.\n"
   "The PROMPT and RESPONSE may be in Portuguese; judge their meaning and write your evaluation in English.";
 
@@ -146,8 +151,8 @@ static void judge_reply(ar_judgement *j, ar_status st, const ar_error *err, ar_l
   }
 }
 
-static void run_judge(const ar_judge_ctx *c, const char *system, const char *user, int max_score, ar_judgement *j,
-                      ar_usage *u) {
+void ar_judge_run(const ar_judge_ctx *c, const char *system, const char *user, int max_score, ar_judgement *j,
+                  ar_usage *u) {
   ar_chat_msg m[2] = {{"system", system}, {"user", user}};
   ar_llm_reply r;
   ar_error err = {0};
@@ -160,14 +165,14 @@ void ar_judge_answer_relevance(const ar_judge_ctx *c, const char *question, cons
                                ar_usage *u) {
   ar_buf b = {0};
   ar_buf_printf(&b, "PROMPT: %s\n\nRESPONSE: %s\n\n%s", question, answer, COT_TEMPLATE);
-  run_judge(c, AR_SYSTEM, b.p, 3, j, u);
+  ar_judge_run(c, AR_SYSTEM, b.p, 3, j, u);
   ar_buf_free(&b);
 }
 
 void ar_judge_context(const ar_judge_ctx *c, const char *question, const ar_hit *hit, ar_judgement *j, ar_usage *u) {
   ar_buf b = {0};
   ar_buf_printf(&b, "QUESTION: %s\n\nSEARCH RESULT: %s\n\n%s", question, hit->text ? hit->text : "", COT_TEMPLATE);
-  run_judge(c, CTX_SYSTEM, b.p, 3, j, u);
+  ar_judge_run(c, CTX_SYSTEM, b.p, 3, j, u);
   ar_buf_free(&b);
 }
 
@@ -177,7 +182,7 @@ void ar_judge_groundedness(const ar_judge_ctx *c, const ar_hit *hits, size_t n_h
   ar_buf_puts(&b, "SOURCE:\n");
   source_block(&b, hits, n_hits);
   ar_buf_printf(&b, "\nSTATEMENT: %s\n\n%s", sentence, COT_TEMPLATE);
-  run_judge(c, GROUND_SYSTEM, b.p, 3, j, u);
+  ar_judge_run(c, GROUND_SYSTEM, b.p, 3, j, u);
   j->subject = ar_strdup(sentence);
   ar_buf_free(&b);
 }
@@ -190,7 +195,7 @@ void ar_judge_label(const ar_judge_ctx *c, const char *question, const char *ans
   source_block(&b, hits, n_hits);
   if (reference && *reference) ar_buf_printf(&b, "\nREFERENCE ANSWER: %s\n", reference);
   ar_buf_printf(&b, "\nSTUDENT ANSWER: %s\n\nReasoning, then the final Label line:", answer);
-  run_judge(c, sys.p, b.p, 0, j, u);
+  ar_judge_run(c, sys.p, b.p, 0, j, u);
   ar_buf_free(&sys);
   ar_buf_free(&b);
 }
@@ -207,8 +212,11 @@ void ar_judge_item(const ar_judge_ctx *c, ar_eval_item *it) {
   if (why) {
     skip(&it->ar, why);
     skip(&it->label, why);
+    skip(&it->abstain, c->abstention ? why : "not measured: no question is marked \"answerable\": false");
     return;
   }
+  if (c->abstention) ar_judge_abstention(c, it->q.question, it->answer, &it->abstain, &it->judge_usage);
+  else skip(&it->abstain, "not measured: no question is marked \"answerable\": false");
   ar_judge_answer_relevance(c, it->q.question, it->answer, &it->ar, &it->judge_usage);
   ar_judge_label(c, it->q.question, it->answer, it->q.reference_answer, it->hits, it->n_hits, &it->label,
                  &it->judge_usage);

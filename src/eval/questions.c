@@ -1,4 +1,5 @@
-/* questions.c - the question set: JSON Lines {id, question, manual?, reference_answer?, course?, gold?}. */
+/* questions.c - the question set: JSON Lines {id, question, manual?, reference_answer?, course?, gold?,
+ * answerable?}. */
 #include "core/util.h"
 #include "eval/eval.h"
 #include <jansson.h>
@@ -55,6 +56,12 @@ static ar_status parse_one(const char *name, int line, json_t *o, ar_question *q
     if (!json_is_string(co)) return ar_fail(err, AR_ERR_PARSE, "%s:%d: \"course\" must be a string (a course id)", name, line);
     if (json_string_length(co) && !(q->course = ar_strdup(json_string_value(co))))
       return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  }
+  json_t *an = json_object_get(o, "answerable");
+  if (an && !json_is_null(an)) {
+    if (!json_is_boolean(an))
+      return ar_fail(err, AR_ERR_PARSE, "%s:%d: \"answerable\" must be true or false", name, line);
+    q->unanswerable = json_is_false(an);
   }
   json_t *g = json_object_get(o, "gold");
   if (g && !json_is_null(g)) {

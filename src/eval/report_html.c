@@ -223,6 +223,12 @@ char *ar_report_html(const ar_eval_item *items, size_t n, const ar_eval_run_info
   ar_ci cx = {s->mean_context, NAN, NAN}, gr = {s->mean_ground, NAN, NAN};
   card(&b, "Relevância do contexto", &cx, NULL);
   card(&b, "Fundamentação", &gr, NULL);
+  if (info->abstention) {
+    snprintf(note, sizeof note, "n = %zu de %zu sem resposta nas aulas", s->abst.judged_unanswerable, s->abst.n_unanswerable);
+    card(&b, "Abstenção correta", &s->abst.correct, note);
+    snprintf(note, sizeof note, "n = %zu de %zu com resposta nas aulas", s->abst.judged_answerable, s->abst.n_answerable);
+    card(&b, "Abstenção indevida", &s->abst.wrong, note);
+  }
   ar_buf_puts(&b, "</div>\n<h2>Gráficos</h2><div class=charts>\n");
 
   bar rows[AR_MAX_LABELS + 2];

@@ -102,6 +102,20 @@ static json_t *ar_summary_json(const ar_eval_item *items, size_t n, const ar_eva
   json_object_set_new(sp, "n", json_integer((json_int_t)s->spearman_n));
   json_object_set_new(ar, "spearman_vs_manual", sp);
   json_object_set_new(o, "answer_relevance", ar);
+  if (info->abstention) {
+    /* rates over the judged questions; null when none of a kind was judged */
+    const ar_abstention *a = &s->abst;
+    json_t *ab = json_object();
+    json_object_set_new(ab, "unanswerable", json_integer((json_int_t)a->n_unanswerable));
+    json_object_set_new(ab, "answerable", json_integer((json_int_t)a->n_answerable));
+    json_object_set_new(ab, "judged_unanswerable", json_integer((json_int_t)a->judged_unanswerable));
+    json_object_set_new(ab, "judged_answerable", json_integer((json_int_t)a->judged_answerable));
+    json_object_set_new(ab, "failed", json_integer(a->failed));
+    json_object_set_new(ab, "skipped", json_integer(a->skipped));
+    json_object_set_new(ab, "correct_abstention_rate", ci_json(&a->correct));
+    json_object_set_new(ab, "wrong_abstention_rate", ci_json(&a->wrong));
+    json_object_set_new(o, "abstention", ab);
+  }
   json_object_set_new(o, "context_relevance_mean", jnum(s->mean_context));
   json_object_set_new(o, "groundedness_mean", jnum(s->mean_ground));
   json_t *rt = json_object();

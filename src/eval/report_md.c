@@ -63,6 +63,12 @@ static void item_md(ar_buf *b, const ar_eval_item *it, const ar_eval_run_info *i
   if (it->label.status == AR_JUDGE_OK && it->label.score >= 0 && it->label.score < info->n_labels)
     ar_buf_printf(b, "**Anotação automatizada**: %s\n\n", info->labels[it->label.score]);
   else ar_buf_printf(b, "**Anotação automatizada**: %s\n\n", status_text(&it->label));
+  if (info->abstention) {
+    /* only for sets with unanswerable questions: the seed's format (and its golden file) otherwise */
+    const char *v = it->abstain.status != AR_JUDGE_OK ? status_text(&it->abstain)
+                  : it->abstain.score == AR_ABSTAINS ? "sim" : "não";
+    ar_buf_printf(b, "**Abstenção (pergunta %s nas aulas)**: %s\n\n", it->q.unanswerable ? "sem resposta" : "com resposta", v);
+  }
   ar_buf_puts(b, "**Raciocínio (AR CoT)**: ");
   if (it->ar.status == AR_JUDGE_OK) {
     char *cot = ar_cot_text(it->ar.raw);
@@ -90,6 +96,11 @@ char *ar_report_md(const ar_eval_item *items, size_t n, const ar_eval_run_info *
   for (size_t i = 0; i < n; i++) {
     if (i) ar_buf_puts(&b, "\n");  /* a blank line between one question's `---` and the next */
     item_md(&b, &items[i], info);
+  }
+  if (info->abstention) {
+    ar_abstention a;
+    ar_abstention_compute(items, n, info->bootstrap, &a);
+    ar_abstention_md(&b, &a);
   }
   if (b.oom) { ar_buf_free(&b); return NULL; }
   return ar_buf_steal(&b);

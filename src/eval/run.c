@@ -42,6 +42,7 @@ typedef struct run {
   _Atomic size_t next;
   size_t n_done, n_resumed;
   ar_pacer pacer;
+  int abstention;               /* the set has unanswerable questions: judge abstention */
   pthread_mutex_t mu;           /* journal, progress, first error */
   FILE *journal;
   ar_status status;
@@ -56,6 +57,7 @@ static void copy_question(const ar_question *q, size_t index, ar_eval_item *it) 
   it->q.reference_answer = ar_strdup(q->reference_answer);
   it->q.course = ar_strdup(q->course);
   it->q.line = q->line;
+  it->q.unanswerable = q->unanswerable;
   if (q->n_gold) {
     it->q.gold = ar_calloc(q->n_gold, sizeof *it->q.gold);
     for (size_t g = 0; it->q.gold && g < q->n_gold; g++) {
@@ -125,7 +127,8 @@ static void process(run *r, ar_index *ix, size_t i, ar_eval_item *it) {
     jp = *r->judge;
     jp.cache_index = jp.use_cache ? ix : NULL;
   }
-  ar_judge_ctx jc = {r->judge ? &jp : NULL, &r->pacer, r->labels, r->n_labels, p->context_judge, p->groundedness_judge};
+  ar_judge_ctx jc = {r->judge ? &jp : NULL, &r->pacer, r->labels, r->n_labels, p->context_judge, p->groundedness_judge,
+                     r->abstention};
   t0 = ar_now_s();
   ar_judge_item(&jc, it);
   it->judge_ms = (ar_now_s() - t0) * 1000;
@@ -263,6 +266,7 @@ ar_status ar_eval_run(const char *index_path, const char *questions_path, const 
   st = ar_questions_load(questions_path, &qs, err);
   if (st != AR_OK) { ar_labels_free(r.labels, r.n_labels); return st; }
   r.qs = &qs;
+  r.abstention = ar_questions_have_unanswerable(&qs);
   for (size_t i = 0; i < qs.n; i++)
     if (qs.v[i].manual && ar_label_index(qs.v[i].manual, r.labels, r.n_labels) < 0) {
       st = ar_fail(err, AR_ERR_PARSE, "%s:%d: manual label \"%s\" is not in the label set %s", questions_path,
@@ -361,6 +365,7 @@ ar_status ar_eval_run(const char *index_path, const char *questions_path, const 
     info.concurrency = p->concurrency;
     info.rpm = p->rpm;
     info.resumed = (int)r.n_resumed;
+    info.abstention = r.abstention;
     info.wall_s = ar_now_s() - t0;
     ar_eval_summary s;
     ar_eval_summarize(r.items, qs.n, &info, &s);

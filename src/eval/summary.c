@@ -179,6 +179,7 @@ void ar_eval_summarize(const ar_eval_item *items, size_t n, const ar_eval_run_in
   pairs mp = {NULL, NULL, k, arv, NULL};
   s->mean_ar.value = ar_mean(arv, nar);
   ar_bootstrap_ci(boot_mean, &mp, nar, draws, BOOT_SEED + 5, &s->mean_ar.lo, &s->mean_ar.hi);
+  if (info->abstention) ar_abstention_compute(items, n, draws, &s->abst);
 done:
   ar_free(man); ar_free(aut); ar_free(pa); ar_free(pb); ar_free(arv); ar_free(sx); ar_free(sy);
   ar_free(t1); ar_free(t2); ar_free(t3);
@@ -221,6 +222,7 @@ char *ar_report_summary(const ar_eval_item *items, size_t n, const ar_eval_run_i
       }
     if (s->spearman_n) fmt_ci(&b, "Spearman AR~manual", &s->spearman);
   }
+  if (info->abstention) ar_abstention_summary(&b, &s->abst);
   if (!isnan(s->mean_context)) ar_buf_printf(&b, "  %-22s %.3f\n", "context relevance", s->mean_context);
   if (!isnan(s->mean_ground)) ar_buf_printf(&b, "  %-22s %.3f\n", "groundedness", s->mean_ground);
   if (s->n_gold) {

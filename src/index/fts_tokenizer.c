@@ -2,7 +2,7 @@
 #include "index/index.h"
 #include "core/util.h"
 
-/* tokenize='aularag <lang> [nostem] [nostop] [keepaccent]' */
+/* tokenize='aularag <lang> [nostem] [nostop] [keepaccent] [snowball]' */
 static int tok_create(void *ctx, const char **args, int n_args, Fts5Tokenizer **out) {
   (void)ctx;
   const char *lang = n_args > 0 ? args[0] : "pt";
@@ -11,6 +11,7 @@ static int tok_create(void *ctx, const char **args, int n_args, Fts5Tokenizer **
     if (!strcmp(args[i], "nostem")) flags |= AR_AN_NOSTEM;
     else if (!strcmp(args[i], "nostop")) flags |= AR_AN_NOSTOP;
     else if (!strcmp(args[i], "keepaccent")) flags |= AR_AN_KEEPACCENT;
+    else if (!strcmp(args[i], "snowball")) flags |= AR_AN_SNOWBALL;
     else return SQLITE_ERROR;
   }
   ar_analyzer *a = NULL;

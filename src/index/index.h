@@ -12,7 +12,7 @@
 #define AR_SCHEMA_VERSION 2   /* 2: aularag's own lexical postings (lex_* tables, postings.h) */
 /* Names the lexical analysis (stop lists, folding, stemmer). Stored in meta 'analyzer'; when a
  * writable index was made with another analysis, its lexical postings are rebuilt at open. */
-#define AR_ANALYZER_VERSION "aularag-analysis-2"
+#define AR_ANALYZER_VERSION "aularag-analysis-3"
 
 struct ar_index {
   sqlite3 *db;           /* one connection; the dense helper reads/writes `vectors` through it */

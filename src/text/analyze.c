@@ -11,6 +11,7 @@ struct ar_analyzer {
   char lang[8];
   int flags;
   int is_pt;
+  int light;  /* Portuguese light stemming (stem_pt.c) instead of Snowball */
   struct sb_stemmer *stem;
   char *stop[STOP_SLOTS];  /* open addressing set of accent-folded stop words */
   /* per-word scratch, allocated once */
@@ -66,7 +67,8 @@ ar_status ar_analyzer_new(const char *lang, int flags, ar_analyzer **out, ar_err
   snprintf(a->lang, sizeof a->lang, "%s", lang);
   a->is_pt = !strcmp(lang, "pt");
   a->flags = flags;
-  if (!(flags & AR_AN_NOSTEM)) {
+  a->light = a->is_pt && !(flags & (AR_AN_NOSTEM | AR_AN_SNOWBALL));
+  if (!(flags & AR_AN_NOSTEM) && !a->light) {
     a->stem = sb_stemmer_new(algo, "UTF_8");
     if (!a->stem) { ar_free(a); return ar_fail(err, AR_ERR_NOMEM, "cannot create the %s stemmer", algo); }
   }
@@ -175,7 +177,8 @@ static int emit_word(ar_analyzer *a, const char *s, size_t n, int ascii, int sta
     return 0;
   const char *t = (a->flags & AR_AN_KEEPACCENT) ? a->lc : a->folded;
   size_t tn = (a->flags & AR_AN_KEEPACCENT) ? lc_n : f_n;
-  if (a->stem) {
+  if (a->light) tn = ar_stem_pt_light((char *)t, tn);  /* t is a->lc or a->folded: ours to rewrite */
+  else if (a->stem) {
     /* The stemmer sees the accent-folded word (students type "funcao" for "função"), with the
      * accents of Portuguese suffixes put back in one canonical way so Snowball's suffix rules
      * still fire: "retropropagação" and "retropropagacao" both stem to "retropropag". */

@@ -170,7 +170,8 @@ TEST(answer_extractive_picks_matching_sentences_in_order) {
   ASSERT_EQ_INT(used[1], 1);
   ar_free(t);
   ar_free(used);
-  /* stemming: "acelerar"/"treinamentos" still match "acelera"/"treinamento" */
+  /* stemming: "treinamentos" still matches "treinamento" (the light stemmer leaves verb forms such as
+   * "acelerar"/"acelera" apart, and 1 of 2 terms is enough coverage) */
   ASSERT_EQ_INT(ar_extractive_answer("acelerar treinamentos", &r, "pt", &t, &used, &n, NULL), AR_OK);
   ASSERT_MSG(strstr(t, "A GPU acelera o treinamento"), "%s", t);
   ar_free(t);
@@ -178,6 +179,36 @@ TEST(answer_extractive_picks_matching_sentences_in_order) {
   ASSERT_EQ_INT(ar_extractive_answer("fotossíntese clorofila", &r, "pt", &t, &used, &n, NULL), AR_OK);
   ASSERT(strstr(t, AR_EXTRACTIVE_NONE));
   ASSERT_EQ_INT(n, 0);
+  ar_free(t);
+  ar_free(used);
+  ar_results_free(&r);
+}
+
+TEST(answer_extractive_says_not_covered_below_the_coverage_threshold) {
+  /* a question whose terms the top segments barely share gets "not covered", not a quote of the
+   * best-ranked segment; the threshold is AR_EXTRACTIVE_MIN_COVERAGE of its distinct terms */
+  hit_spec h[] = {{"v1", "A1", "", "A GPU acelera o treinamento das redes neurais.", 0, 100},
+                  {"v2", "A2", "", "A GPU tem milhares de núcleos.", 100, 200}};
+  ar_results r;
+  make_results(&r, h, 2);
+  char *t;
+  int *used, n;
+  double cov = -1;
+  /* 1 of 3 terms (gpu; not fotossíntese, clorofila): below 0.4 */
+  ASSERT_EQ_INT(ar_extractive_answer_cov("GPU fotossíntese clorofila", &r, "pt", AR_EXTRACTIVE_MIN_COVERAGE, &t, &used,
+                                         &n, &cov, NULL), AR_OK);
+  ASSERT_NEAR(cov, 1.0 / 3, 1e-12);
+  ASSERT_MSG(strstr(t, AR_EXTRACTIVE_NONE) && n == 0, "%s", t);
+  ar_free(t);
+  ar_free(used);
+  /* the same with the threshold off quotes the GPU sentence: the threshold is what abstained */
+  ASSERT_EQ_INT(ar_extractive_answer_cov("GPU fotossíntese clorofila", &r, "pt", 0, &t, &used, &n, NULL, NULL), AR_OK);
+  ASSERT_MSG(strstr(t, "GPU") && n > 0, "%s", t);
+  ar_free(t);
+  ar_free(used);
+  /* 2 of 3 (gpu, núcleos; not clorofila) in segment 2: quoted */
+  ASSERT_EQ_INT(ar_extractive_answer("GPU núcleos clorofila", &r, "pt", &t, &used, &n, NULL), AR_OK);
+  ASSERT_MSG(strstr(t, "A GPU tem milhares de núcleos. [2]"), "%s", t);
   ar_free(t);
   ar_free(used);
   ar_results_free(&r);

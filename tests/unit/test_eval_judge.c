@@ -42,7 +42,7 @@ TEST(eval_judge_all_judges_with_scripted_replies) {
   lp.max_retries = 0;
   ar_pacer pacer;
   ar_pacer_init(&pacer, 0);
-  ar_judge_ctx c = {&lp, &pacer, labels3, 3, 1, 1};
+  ar_judge_ctx c = {&lp, &pacer, labels3, 3, 1, 1, 0};
   ar_eval_item it = make_item();
   ar_judge_item(&c, &it);
   json_t *log = llm_srv_requests(&s);
@@ -77,7 +77,7 @@ TEST(eval_judge_http_error_is_failed_and_no_llm_is_skipped) {
   ar_llm_params lp = ar_llm_default_params();
   lp.base_url = s.url;
   lp.max_retries = 0;
-  ar_judge_ctx c = {&lp, NULL, labels3, 3, 0, 0};
+  ar_judge_ctx c = {&lp, NULL, labels3, 3, 0, 0, 0};
   ar_eval_item it = make_item();
   ar_judge_item(&c, &it);
   llm_srv_stop(&s);
@@ -88,7 +88,7 @@ TEST(eval_judge_http_error_is_failed_and_no_llm_is_skipped) {
   ASSERT_EQ_INT(it.n_ctx, 0);
   ar_eval_item_free(&it);
 
-  ar_judge_ctx none = {NULL, NULL, labels3, 3, 1, 1};
+  ar_judge_ctx none = {NULL, NULL, labels3, 3, 1, 1, 0};
   it = make_item();
   ar_judge_item(&none, &it);
   ASSERT_EQ_INT(it.ar.status, AR_JUDGE_SKIPPED);
@@ -110,4 +110,81 @@ TEST(eval_pacer_spaces_requests) {
   for (int i = 0; i < 100; i++) ar_pacer_wait(&p);
   ASSERT(ar_now_s() - t0 < 0.05);
   ar_pacer_destroy(&p);
+}
+
+/* Abstention: the judge's own prompt decides (the answer quotes a segment while abstaining, and
+ * another says "não sei" in words no fixed list would hold); AR's prompt says such a reply scores 0
+ * and the parsed 0 is what the item carries. */
+TEST(eval_judge_abstention_and_ar_scores_refusal_zero) {
+  llm_srv s;
+  ASSERT(llm_srv_start(&s, "{\"replies\":["
+                           "{\"match\":\"ANSWER: Nas aulas\",\"times\":0,\"content\":\"It says the lectures do not cover it.\\nLabel: ABSTAINS\"},"
+                           "{\"match\":\"ANSWER: A GPU\",\"times\":0,\"content\":\"It answers.\\n**Label:** answers\"},"
+                           "{\"match\":\"RESPONSE: Nas aulas\",\"times\":0,\"content\":\"Criteria: c\\nSupporting Evidence: declines.\\nScore: 0\"},"
+                           "{\"match\":\"STUDENT ANSWER\",\"times\":0,\"content\":\"r\\nLabel: I\"}"
+                           "],\"default\":{\"content\":\"no label here\"}}") == 0);
+  ar_llm_params lp = ar_llm_default_params();
+  lp.base_url = s.url;
+  lp.max_retries = 0;
+  ar_judge_ctx c = {&lp, NULL, labels3, 3, 0, 0, 1};
+  ar_eval_item it[3] = {make_item(), make_item(), make_item()};
+  ar_free(it[0].answer);
+  it[0].answer = ar_strdup("Nas aulas não encontrei nada sobre isso; o trecho [1] fala de GPU, não de TPU.");
+  it[0].q.unanswerable = 1;
+  ar_free(it[2].answer);
+  it[2].answer = ar_strdup("Talvez.");  /* the judge's reply has no label: failed, not counted */
+  for (int i = 0; i < 3; i++) ar_judge_item(&c, &it[i]);
+  json_t *log = llm_srv_requests(&s);
+  llm_srv_stop(&s);
+  ASSERT_EQ_INT(it[0].abstain.status, AR_JUDGE_OK);
+  ASSERT_EQ_INT(it[0].abstain.score, AR_ABSTAINS);
+  ASSERT_EQ_INT(it[1].abstain.status, AR_JUDGE_OK);
+  ASSERT_EQ_INT(it[1].abstain.score, AR_ANSWERS);
+  ASSERT_EQ_INT(it[2].abstain.status, AR_JUDGE_FAILED);
+  ASSERT_EQ_INT(it[0].ar.status, AR_JUDGE_OK);
+  ASSERT_EQ_INT(it[0].ar.score, 0);
+  /* the prompts: AR states how a refusal is scored; the abstention prompt is its own */
+  int saw_ar = 0, saw_abst = 0;
+  for (size_t i = 0; i < json_array_size(log); i++) {
+    json_t *msgs = json_object_get(json_object_get(json_array_get(log, i), "body"), "messages");
+    const char *sys = json_string_value(json_object_get(json_array_get(msgs, 0), "content"));
+    const char *user = json_string_value(json_object_get(json_array_get(msgs, 1), "content"));
+    if (strstr(user, "RESPONSE: ")) saw_ar |= strstr(sys, "\"I don't know\"") && strstr(sys, "declines to answer gets 0");
+    if (strstr(user, "ANSWER: ") && !strstr(user, "STUDENT ANSWER")) saw_abst |= strstr(sys, "Label: <ABSTAINS or ANSWERS>") != NULL;
+  }
+  ASSERT(saw_ar);
+  ASSERT(saw_abst);
+  json_decref(log);
+  /* the rates: 1 of 1 unanswerable abstained, 0 of 1 judged answerable did; the failed one is counted apart */
+  ar_abstention a;
+  ar_abstention_compute(it, 3, 200, &a);
+  ASSERT_EQ_INT((int)a.n_unanswerable, 1);
+  ASSERT_EQ_INT((int)a.n_answerable, 2);
+  ASSERT_EQ_INT((int)a.judged_answerable, 1);
+  ASSERT_EQ_INT((int)a.failed, 1);
+  ASSERT_NEAR(a.correct.value, 1.0, 1e-12);
+  ASSERT_NEAR(a.wrong.value, 0.0, 1e-12);
+  for (int i = 0; i < 3; i++) ar_eval_item_free(&it[i]);
+}
+
+TEST(eval_abstention_rates_have_bootstrap_intervals) {
+  /* 10 unanswerable (7 abstained) and 20 answerable (2 abstained): the rates and intervals that
+   * bracket them, from the shared bootstrap */
+  ar_eval_item it[30];
+  memset(it, 0, sizeof it);
+  for (int i = 0; i < 30; i++) {
+    it[i].q.unanswerable = i < 10;
+    it[i].abstain.status = AR_JUDGE_OK;
+    it[i].abstain.score = (i < 7 || (i >= 10 && i < 12)) ? AR_ABSTAINS : AR_ANSWERS;
+  }
+  ar_abstention a;
+  ar_abstention_compute(it, 30, 1000, &a);
+  ASSERT_NEAR(a.correct.value, 0.7, 1e-12);
+  ASSERT_NEAR(a.wrong.value, 0.1, 1e-12);
+  ASSERT(a.correct.lo < 0.7 && a.correct.hi > 0.7 && a.correct.lo >= 0 && a.correct.hi <= 1);
+  ASSERT(a.wrong.lo <= 0.1 && a.wrong.hi > 0.1 && a.wrong.lo >= 0);
+  /* the same inputs give the same interval (fixed seed) */
+  ar_abstention b;
+  ar_abstention_compute(it, 30, 1000, &b);
+  ASSERT(a.correct.lo == b.correct.lo && a.wrong.hi == b.wrong.hi);
 }

@@ -123,6 +123,10 @@ TEST(eval_report_json_round_trip_gives_the_same_report) {
   it.q.gold[0].video_id = ar_strdup("seed");
   it.q.gold[0].start_s = 115; it.q.gold[0].end_s = 130;
   it.hits[3].video_id = ar_strdup("seed");
+  it.q.unanswerable = 1;  /* the abstention fields survive the journal too */
+  it.abstain.status = AR_JUDGE_OK;
+  it.abstain.score = AR_ABSTAINS;
+  it.abstain.raw = ar_strdup("It abstains.\nLabel: ABSTAINS");
   char *js = ar_eval_item_to_json(&it, 0);
   ASSERT(js && !strchr(js, '\n'));
   ar_error err;
@@ -137,6 +141,17 @@ TEST(eval_report_json_round_trip_gives_the_same_report) {
   ar_retrieval r;
   ASSERT_EQ_INT(ar_eval_item_retrieval(&back, AR_MATCH_OVERLAP, 0, &r), 1);
   ASSERT_EQ_INT(r.first_rank, 4);
+  ASSERT(back.q.unanswerable);
+  ASSERT_EQ_INT(back.abstain.status, AR_JUDGE_OK);
+  ASSERT_EQ_INT(back.abstain.score, AR_ABSTAINS);
+  free(a); free(b);
+  /* with abstention measured, report.md gains the per-question line and the closing block */
+  info.abstention = 1;
+  a = ar_report_md(&it, 1, &info);
+  b = ar_report_md(&back, 1, &info);
+  ASSERT_STREQ(a, b);
+  ASSERT(strstr(a, "**Abstenção (pergunta sem resposta nas aulas)**: sim\n"));
+  ASSERT(strstr(a, "\n## Abstenção\n\n- Abstenção correta (perguntas sem resposta nas aulas): 1.000"));
   free(a); free(b); free(js); free(js2);
   ar_eval_item_free(&it);
   ar_eval_item_free(&back);

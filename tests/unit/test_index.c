@@ -272,6 +272,27 @@ TEST(index_stale_analyzer_is_rebuilt) {
   ar_index_close(ix);
 }
 
+TEST(index_made_with_snowball_analysis_is_reanalysed) {
+  /* analysis 3 (the light Portuguese stemmer) replaced analysis 2 (Snowball): an index that says
+   * analysis 2 is re-analysed at open, and the meta says analysis 3 afterwards */
+  const char *p = tmp_path("analysis2.db");
+  ar_index *ix = open_new(p, NULL);
+  ASSERT(ix);
+  int ch;
+  ASSERT_EQ_INT(put(ix, "gpu", "", GPU, &ch), AR_OK);
+  ASSERT_EQ_INT(ar_index_meta_set(ix, "analyzer", "aularag-analysis-2", NULL), AR_OK);
+  ASSERT_EQ_INT(sqlite3_exec(ix->db, "DELETE FROM lex_pages; DELETE FROM lex_runs", 0, 0, 0), SQLITE_OK);
+  ar_index_close(ix);
+  ix = open_new(p, NULL);
+  ASSERT(ix);
+  char *an = NULL;
+  ASSERT_EQ_INT(ar_index_meta_get(ix, "analyzer", &an, NULL), AR_OK);
+  ASSERT_STREQ(an, AR_ANALYZER_VERSION);
+  ar_free(an);
+  ASSERT_EQ_INT(top_id(ix, "dispositivos", NULL), 1);
+  ar_index_close(ix);
+}
+
 TEST(index_llm_cache) {
   ar_index *ix = open_new(tmp_path("cache.db"), NULL);
   ASSERT(ix);

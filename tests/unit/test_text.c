@@ -47,7 +47,7 @@ TEST(analyze_pt_stems_and_drops_stop_words) {
   ar_analyzer *a;
   ASSERT_EQ_INT(ar_analyzer_new("pt", 0, &a, NULL), AR_OK);
   struct terms t1, t2;
-  /* Snowball: plural and singular meet */
+  /* plural and singular meet */
   an(a, "dispositivos", &t1);
   an(a, "dispositivo", &t2);
   ASSERT_STREQ(t1.buf, t2.buf);
@@ -124,5 +124,38 @@ TEST(analyze_pt_typed_without_accents_meets_accented) {
     an(a, pairs[i][1], &t2);
     ASSERT_MSG(t1.n == 1 && !strcmp(t1.buf, t2.buf), "%s -> %s, %s -> %s", pairs[i][0], t1.buf, pairs[i][1], t2.buf);
   }
+  ar_analyzer_free(a);
+}
+
+TEST(analyze_pt_light_stemmer_keeps_words_apart) {
+  /* Portuguese uses the light stemmer (stem_pt.c): number and gender meet, but words Snowball
+   * merged on 3b1b-pt-dev stay apart ("camada" vs "cama"), and derivation
+   * ("derivar" vs "derivada") is not undone. */
+  ar_analyzer *a;
+  ASSERT_EQ_INT(ar_analyzer_new("pt", 0, &a, NULL), AR_OK);
+  static const char *const same[][2] = {
+    {"camadas", "camada"}, {"redes", "rede"}, {"derivadas", "derivado"}, {"vetores", "vetor"},
+    {"ações", "ação"}, {"neurais", "neural"}, {"níveis", "nível"}, {"nuvens", "nuvem"}, {"vezes", "vez"}};
+  static const char *const apart[][2] = {{"camada", "cama"}, {"derivar", "derivada"}, {"cálculo", "calcular"}};
+  struct terms t1, t2;
+  for (size_t i = 0; i < AR_ARRAY_LEN(same); i++) {
+    an(a, same[i][0], &t1);
+    an(a, same[i][1], &t2);
+    ASSERT_MSG(t1.n == 1 && !strcmp(t1.buf, t2.buf), "%s -> %s, %s -> %s", same[i][0], t1.buf, same[i][1], t2.buf);
+  }
+  for (size_t i = 0; i < AR_ARRAY_LEN(apart); i++) {
+    an(a, apart[i][0], &t1);
+    an(a, apart[i][1], &t2);
+    ASSERT_MSG(strcmp(t1.buf, t2.buf) != 0, "%s and %s both -> %s", apart[i][0], apart[i][1], t1.buf);
+  }
+  /* short words and acronyms are kept as folded */
+  an(a, "GPU", &t1);
+  ASSERT_STREQ(t1.buf, "gpu");
+  ar_analyzer_free(a);
+  /* the bench's Snowball variant is still there, and does merge camada/cama */
+  ASSERT_EQ_INT(ar_analyzer_new("pt", AR_AN_SNOWBALL, &a, NULL), AR_OK);
+  an(a, "camada", &t1);
+  an(a, "cama", &t2);
+  ASSERT_STREQ(t1.buf, t2.buf);
   ar_analyzer_free(a);
 }
