@@ -232,16 +232,25 @@ ar_status ar_ann_append(const ar_ann_run *r, const char *name, size_t item, int 
   ar_status st = AR_OK;
   if (!line || !dir || !path) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto out; }
   if (mkdir(dir, 0777) != 0 && errno != EEXIST) { st = ar_fail(err, AR_ERR_IO, "%s: cannot create: %s", dir, strerror(errno)); goto out; }
-  size_t len = strlen(line);
-  line[len] = '\n';  /* json_dumps left room: its NUL becomes the newline, written in the same call */
-  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) { st = ar_fail(err, AR_ERR_IO, "%s: cannot open: %s", path, strerror(errno)); line[len] = 0; goto out; }
+  int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) { st = ar_fail(err, AR_ERR_IO, "%s: cannot open: %s", path, strerror(errno)); goto out; }
+  /* a line cut by a crash (no final newline) must not swallow this record: start on a fresh line */
+  struct stat sb = {0};
+  char last = '\n';
+  if (fstat(fd, &sb) == 0 && sb.st_size > 0 && pread(fd, &last, 1, sb.st_size - 1) != 1) last = '\n';
+  ar_buf rec = {0};
+  ar_buf_printf(&rec, "%s%s\n", last == '\n' ? "" : "\n", line);
+  if (rec.oom) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory"); close(fd); goto out; }
   /* one write: O_APPEND puts the whole line at the end even with other writers on the file */
   ssize_t w;
-  do w = write(fd, line, len + 1); while (w < 0 && errno == EINTR);
-  line[len] = 0;
-  if (w != (ssize_t)(len + 1)) st = ar_fail(err, AR_ERR_IO, "%s: write failed: %s", path, w < 0 ? strerror(errno) : "short write");
+  do w = write(fd, rec.p, rec.n); while (w < 0 && errno == EINTR);
+  if (w != (ssize_t)rec.n) st = ar_fail(err, AR_ERR_IO, "%s: write failed: %s", path, w < 0 ? strerror(errno) : "short write");
   else if (fsync(fd) != 0) st = ar_fail(err, AR_ERR_IO, "%s: fsync failed: %s", path, strerror(errno));
+  if (!st && sb.st_size == 0) {  /* a new file: its name must survive a crash too */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) { fsync(dfd); close(dfd); }
+  }
+  ar_buf_free(&rec);
   close(fd);
 out:
   free(line);
