@@ -137,7 +137,9 @@ ar_status ar_report_rerender(const char *dir, char **summary, ar_error *err) {
     ar_eval_item *it = &run.items[i];
     ar_free(it->q.manual);
     it->q.manual = NULL;
-    if (n_best == 1) {
+    if (!any_file) {  /* the question file's labels as written (eval's own output, byte for byte) */
+      it->q.manual = ar_strdup(run.qs_labels[i]);
+    } else if (n_best == 1) {
       for (int c = 0; c < k; c++) if (votes[c] == best) it->q.manual = ar_strdup(run.labels[c]);
     } else if (n_best > 1) {  /* a tie stays unlabelled for the statistics; the reports show it */
       ar_buf t = {0};

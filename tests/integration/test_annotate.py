@@ -44,7 +44,7 @@ QUESTIONS = [
      "reference_answer": "Com tf.config.list_physical_devices('GPU')."},
     {"id": 2, "question": "Para que serve o prefetch?", "manual": "P"},
     {"id": "q3", "question": "O que é uma TPU?", "manual": "I"},
-    {"id": 4, "question": "O que o tf.data monta?", "manual": "C"},
+    {"id": 4, "question": "O que o tf.data monta?", "manual": "c"},  # as written: report must not rewrite it as "C"
     {"id": 5, "question": "Como falar de placas de vídeo?"},
     {"id": 6, "question": "O que sobrepõe o treino?", "manual": "P"},
 ]
@@ -262,7 +262,7 @@ def main():
     r = run(["report", out])
     check("report with annotations exits 0", r.returncode == 0, r.stderr)
     rep2 = json.loads(read(os.path.join(out, "report.json")))
-    qs = {str(q["id"]): q.get("manual") for q in QUESTIONS}
+    qs = {str(q["id"]): q.get("manual") and q["manual"].upper() for q in QUESTIONS}
     order = ["C", "P", "I"]
     rows, want_manual, want_ties = [], {}, []
     for i in IDS:
@@ -309,7 +309,7 @@ def main():
           and all(read(os.path.join(out, n)) == t for n, t in first.items()))
     rep2b = json.loads(read(os.path.join(out, "report.json")))
     check("report twice: the question file's labels are kept aside, not replaced by the majority",
-          [it["manual_question_set"] for it in rep2b["items"]] == [qs[i] for i in IDS], rep2b["items"][0])
+          [it["manual_question_set"] for it in rep2b["items"]] == [q.get("manual") for q in QUESTIONS], rep2b["items"][0])
 
     # 5. two raters only (question-set + bruno): Cohen's kappa vs scikit-learn
     os.rename(os.path.join(out, "annotations", "ana.jsonl"), os.path.join(tmp, "ana.jsonl"))
