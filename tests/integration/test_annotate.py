@@ -165,6 +165,15 @@ def main():
               not any(k in it for k in ("automated_label", "answer_relevance", "others")), sorted(it))
         check("a reference carries its start second and URL", it["references"][0]["url"].startswith("https://")
               and isinstance(it["references"][0]["start"], float), it["references"])
+        carla = checks.Server(AR, None, "--run", out, "--annotator", "carla", "--show-judge", env=env_a, command="annotate")
+        try:
+            st, _, d = carla.json("GET", "/api/items")
+            st2, _, it2 = carla.json("GET", "/api/items/2")
+            check("--show-judge: not blind, automated label and AR shown before any label",
+                  d["blind"] is False and it2["automated_label"] == auto["2"] and it2["answer_relevance"] is not None
+                  and it2["others"].get("question-set") == "P", (d["blind"], it2))
+        finally:
+            carla.stop()
         st, _, _ = ana.json("GET", "/api/items/nope")
         check("unknown item: 404", st == 404)
         for body, what in (({"id": "1", "label": "X"}, "label outside the set"), ({"id": "99", "label": "C"}, "unknown id"),
@@ -354,6 +363,9 @@ def main():
     check("annotator name with a slash: exit 2", r.returncode == 2 and "annotator" in r.stderr, r.stderr)
     r = run(["annotate", "--run", out, "--annotator", "question-set", "--port", "0"])
     check("annotator named question-set is refused", r.returncode == 2, r.stderr)
+    r = run(["annotate", "--run", os.path.join(tmp, "nothing"), "--annotator", "x", "--port", "0"])
+    check("annotate of a folder without report.json: exit 1 naming the file", r.returncode == 1 and "report.json" in r.stderr,
+          r.stderr)
     r = run(["report", os.path.join(tmp, "nothing")])
     check("report of a folder without report.json: exit 1 naming the file", r.returncode == 1 and "report.json" in r.stderr, r.stderr)
     r = run(["report"])
