@@ -159,16 +159,29 @@ static enum MHD_Result post_label(ann_srv *a, struct MHD_Connection *c, const ch
   return ret;
 }
 
+/* 405 with the Allow header HTTP asks for. */
+static enum MHD_Result not_allowed(struct MHD_Connection *c, const char *allow) {
+  static const char body[] = "{\"error\": \"method not allowed\"}";
+  struct MHD_Response *r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+  if (!r) return MHD_NO;
+  MHD_add_response_header(r, "Content-Type", "application/json");
+  MHD_add_response_header(r, "Allow", allow);
+  ar_srv_add_common_headers(r);
+  enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
 static enum MHD_Result route(ar_srv *s, struct MHD_Connection *c, const char *url, const char *method,
                              const char *body, size_t len, int too_big) {
   ann_srv *a = s->route_ctx;
   int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
   if (!strcmp(url, "/api/label")) {
-    if (strcmp(method, "POST")) return ar_srv_send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST");
+    if (strcmp(method, "POST")) return not_allowed(c, "POST");
     if (too_big) return ar_srv_send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body is larger than %zu bytes", s->p.max_body);
     return post_label(a, c, body, len);
   }
-  if (!get) return ar_srv_send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
+  if (!get) return not_allowed(c, "GET, HEAD");
   if (!strcmp(url, "/api/items") || !strncmp(url, "/api/items/", 11)) {
     long i = url[10] ? ar_ann_run_find(&a->run, url + 11) : 0;
     if (i < 0) return ar_srv_send_error(c, MHD_HTTP_NOT_FOUND, "unknown id: %s", url + 11);

@@ -180,8 +180,10 @@ def main():
                            ({"id": "1"}, "no label"), ('{"id": ', "not JSON"), ({"id": "1", "label": "C", "note": 3}, "note not a string")):
             st, _, e = ana.json("POST", "/api/label", body)
             check("POST /api/label with %s: 400" % what, st == 400 and "error" in e, (st, e))
-        st, _, _ = ana.request("GET", "/api/label")
-        check("GET /api/label: 405", st == 405)
+        st, hd, _ = ana.request("GET", "/api/label")
+        check("GET /api/label: 405 with Allow: POST", st == 405 and hd.get("allow") == "POST", (st, hd))
+        st, hd, _ = ana.request("POST", "/api/items", "{}")
+        check("POST /api/items: 405 with Allow", st == 405 and "GET" in hd.get("allow", ""), (st, hd))
         path = os.path.join(out, "annotations", "ana.jsonl")
         check("nothing stored by refused labels", not os.path.exists(path) or not read(path).strip())
 
