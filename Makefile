@@ -31,7 +31,12 @@ WEB_FILES := $(sort $(wildcard src/server/web/*))
 WEB_GEN   := build/gen/web_assets.c
 OBJ  += $(B)/$(WEB_GEN:.c=.o)
 TOBJ += $(BT)/$(WEB_GEN:.c=.o)
-# (the rule that writes $(WEB_GEN) follows `all`, so it is not the default goal)
+# The annotation page (issue #17): src/annotate/web/* the same way, as its own table.
+ANN_FILES := $(sort $(wildcard src/annotate/web/*))
+ANN_GEN   := build/gen/annotate_assets.c
+OBJ  += $(B)/$(ANN_GEN:.c=.o)
+TOBJ += $(BT)/$(ANN_GEN:.c=.o)
+# (the rules that write $(WEB_GEN) and $(ANN_GEN) follow `all`, so they are not the default goal)
 # float-cast-overflow is not part of GCC's "undefined" group: named so (long)1e20 is caught too.
 SAN ?= -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow
 TOPT ?= -O1
@@ -41,6 +46,8 @@ all: aularag
 
 $(WEB_GEN): $(WEB_FILES) scripts/embed_assets.sh
 	@bash scripts/embed_assets.sh $@ $(WEB_FILES)
+$(ANN_GEN): $(ANN_FILES) scripts/embed_assets.sh
+	@bash scripts/embed_assets.sh --name ar_annotate_assets $@ $(ANN_FILES)
 
 aularag: $(B)/aularag
 	cp $< $@
@@ -68,7 +75,7 @@ $(BT)/%.o: %.c $(wildcard include/*.h src/*/*.h cli/*.h tests/unit/*.h)
 
 # ThreadSanitizer build of the library and the concurrent-search check (tests/tsan/).
 BTS      := build/tsan
-TSOBJ    := $(SRC:%.c=$(BTS)/%.o) $(BTS)/$(WEB_GEN:.c=.o)
+TSOBJ    := $(SRC:%.c=$(BTS)/%.o) $(BTS)/$(WEB_GEN:.c=.o) $(BTS)/$(ANN_GEN:.c=.o)
 $(BTS)/libaularag.a: $(TSOBJ)
 	rm -f $@ && ar rcs $@ $^
 $(BTS)/parallel_search: tests/tsan/parallel_search.c $(BTS)/libaularag.a
@@ -107,7 +114,7 @@ FUZZ_SECONDS ?= 10
 BF       := build/fuzz
 FUZZ_SAN := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow \
             -fno-omit-frame-pointer
-FOBJ     := $(SRC:%.c=$(BF)/%.o) $(BF)/$(WEB_GEN:.c=.o)
+FOBJ     := $(SRC:%.c=$(BF)/%.o) $(BF)/$(WEB_GEN:.c=.o) $(BF)/$(ANN_GEN:.c=.o)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BF)/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 $(BF)/libaularag.a: $(FOBJ)
 	rm -f $@ && ar rcs $@ $^

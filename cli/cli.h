@@ -68,4 +68,6 @@ int cmd_embed(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_annotate(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 #endif

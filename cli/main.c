@@ -15,6 +15,8 @@ static const struct verb {
   {"ask", cmd_ask, "answer a question from the lectures, with video references"},
   {"eval", cmd_eval, "run a question set and write the evaluation report"},
   {"serve", cmd_serve, "HTTP API and web page for students"},
+  {"annotate", cmd_annotate, "page to label an eval run's answers by hand"},
+  {"report", cmd_report, "re-render an eval run's reports with the manual labels"},
   {"embed", cmd_embed, "E5 embeddings of stdin lines (one JSON array each)"},
   {"tokenize", cmd_tokenize, "token ids of stdin lines (one JSON array each)"},
   {"info", cmd_info, "what an index holds"},

@@ -674,6 +674,23 @@ AR_API ar_status ar_index_snapshot(const char *index_path, const char *out_path,
                                    ar_error *err);
 /* 1 when path is a snapshot (rollback-journal mode and meta 'snapshot_at'), 0 when not (or unreadable). */
 AR_API int ar_index_is_snapshot(const char *path);
+/* ---- annotation (issue #17) -------------------------------------------------------------------
+ * Manual labels for a finished `eval` run (its --out folder): a local page to label the answers,
+ * stored append-only in RUN/annotations/NAME.jsonl, and the reports re-rendered with them. */
+typedef struct ar_annotate_params {
+  const char *annotator;  /* whose labels: [A-Za-z0-9._-], 1..64 bytes, not "question-set" */
+  int show_judge;         /* 1: show the automated label, AR and the other annotators at once
+                             (default 0: hidden until this annotator has labelled every answer) */
+  ar_server_params server; /* host, port, limits, log (index and LLM settings unused) */
+} ar_annotate_params;
+
+AR_API ar_annotate_params ar_annotate_default_params(void);
+/* Serves the annotation page and its JSON API over run_dir until SIGINT/SIGTERM (or *stop). */
+AR_API ar_status ar_annotate_run(const char *run_dir, const ar_annotate_params *p, volatile int *stop,
+                                 ar_error *err);
+/* Rewrites run_dir's report.md, report.json and report.html from report.json plus the annotations
+ * (no LLM call). *summary (may be NULL): the text summary, malloc'd. */
+AR_API ar_status ar_report_rerender(const char *run_dir, char **summary, ar_error *err);
 
 #ifdef __cplusplus
 }

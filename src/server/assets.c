@@ -14,11 +14,12 @@ static const char *content_type(const char *name) {
 }
 
 enum MHD_Result ar_srv_static(ar_srv *s, struct MHD_Connection *c, const char *url) {
-  (void)s;
   /* The URL is only ever compared with the table's names: "/../x" or "/%2e%2e/x" match nothing. */
   const char *name = !strcmp(url, "/") ? "index.html" : url + 1;
-  for (size_t i = 0; i < ar_web_n_assets; i++) {
-    const ar_web_asset *a = &ar_web_assets[i];
+  const ar_web_asset *tab = s->assets ? s->assets : ar_web_assets;
+  size_t n = s->assets ? s->n_assets : ar_web_n_assets;
+  for (size_t i = 0; i < n; i++) {
+    const ar_web_asset *a = &tab[i];
     if (url[0] != '/' || strcmp(a->name, name)) continue;
     struct MHD_Response *r =
         MHD_create_response_from_buffer(a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);

@@ -78,6 +78,7 @@ enum MHD_Result ar_srv_on_request(void *cls, struct MHD_Connection *c, const cha
     *upload_size = 0;
     return MHD_YES;
   }
+  if (s->route) return s->route(s, c, url, method, q->body.p ? q->body.p : "", q->body.n, q->too_big);
   return route(s, c, url, method, q);
 }
 

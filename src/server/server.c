@@ -75,15 +75,20 @@ ar_status ar_server_run(const char *index_path, const ar_server_params *params, 
                         ar_error *err) {
   ar_server_params defaults = ar_server_default_params();
   const ar_server_params *p = params ? params : &defaults;
-  ar_status st = check_params(p, err);
-  if (st) return st;
-
   ar_srv *s = ar_calloc(1, sizeof *s);
   if (!s) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
   s->index_path = index_path;
   s->p = *p;
-  if (!s->p.host || !*s->p.host) s->p.host = "127.0.0.1";
+  ar_status st = ar_srv_serve(s, stop, err);
+  if (atomic_load(&s->producers) == 0) ar_free(s);
+  /* else: a stuck stream still holds a worker; leaking beats a use-after-free at exit */
+  return st;
+}
 
+ar_status ar_srv_serve(ar_srv *s, volatile int *stop, ar_error *err) {
+  ar_status st = check_params(&s->p, err);
+  if (st) return st;
+  if (!s->p.host || !*s->p.host) s->p.host = "127.0.0.1";
   struct sockaddr_storage addr;
   struct MHD_Daemon *d = NULL;
   /* Handlers go in before the port opens: whoever sees the "listening" line may signal at once. */
@@ -97,9 +102,11 @@ ar_status ar_server_run(const char *index_path, const ar_server_params *params, 
   sa.sa_handler = SIG_IGN;   /* a client that hangs up mid-response must not kill the process */
   sigaction(SIGPIPE, &sa, &old_pipe);
   if ((st = resolve(s->p.host, s->p.port, &addr, err))) goto out;
-  if ((st = ar_srv_workers_open(s, err))) goto out;
-  s->cache = ar_srv_cache_new(index_path, (size_t)s->p.search_cache);
-  ar_srv_reload_start(s);
+  if (!s->route) {
+    if ((st = ar_srv_workers_open(s, err))) goto out;
+    s->cache = ar_srv_cache_new(s->index_path, (size_t)s->p.search_cache);
+    ar_srv_reload_start(s);
+  }
 
   /* One thread per connection: handlers may block (a worker, the encoder, an LLM stream) without
    * stalling other clients; the worker pool bounds the real work, the limits bound the threads. */
@@ -124,10 +131,13 @@ ar_status ar_server_run(const char *index_path, const ar_server_params *params, 
   const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
   int port = di ? di->port : s->p.port;
   int ipv6 = addr.ss_family == AF_INET6;
-  ar_srv_log(s, "listening on http://%s%s%s:%d/ (index %s, %d workers, %s, %s answers)", ipv6 ? "[" : "",
-             s->p.host, ipv6 ? "]" : "", port, index_path, s->p.threads,
-             s->has_emb ? "lexical+dense" : "lexical only",
-             s->p.ask.llm.base_url && *s->p.ask.llm.base_url ? "LLM" : "extractive");
+  if (s->banner)
+    ar_srv_log(s, "listening on http://%s%s%s:%d/ (%s)", ipv6 ? "[" : "", s->p.host, ipv6 ? "]" : "", port, s->banner);
+  else
+    ar_srv_log(s, "listening on http://%s%s%s:%d/ (index %s, %d workers, %s, %s answers)", ipv6 ? "[" : "",
+               s->p.host, ipv6 ? "]" : "", port, s->index_path, s->p.threads,
+               s->has_emb ? "lexical+dense" : "lexical only",
+               s->p.ask.llm.base_url && *s->p.ask.llm.base_url ? "LLM" : "extractive");
 
   while (!got_signal && !(stop && *stop)) sleep_ms(50);
 
@@ -153,7 +163,7 @@ out:
   if (atomic_load(&s->producers) == 0) {
     ar_srv_workers_close(s);
     ar_srv_cache_free(s->cache);
-    ar_free(s);
-  } /* else: a stuck stream still holds a worker; leaking beats a use-after-free at exit */
+    s->cache = NULL;
+  }
   return st;
 }

@@ -39,7 +39,18 @@ typedef struct ar_srv {
   atomic_int producers;        /* streaming threads still running */
   atomic_long served;
   struct ar_reload *reload;    /* watches the index file for a new snapshot (reload.c) */
+  /* A second route table (the annotation page, src/annotate/): when set, requests that passed the
+   * body checks go to it instead of the student page's routes, and no index is opened. */
+  enum MHD_Result (*route)(struct ar_srv *s, struct MHD_Connection *c, const char *url, const char *method,
+                           const char *body, size_t len, int too_big);
+  void *route_ctx;
+  const char *banner;          /* what the "listening on" line names (default: the index and workers) */
+  const struct ar_web_asset *assets;  /* the page's files; NULL: the student page's */
+  size_t n_assets;
 } ar_srv;
+
+/* ---- server.c: the daemon's life for a filled ar_srv (ar_server_run and ar_annotate_run) ---- */
+ar_status ar_srv_serve(ar_srv *s, volatile int *stop, ar_error *err);
 
 /* ---- workers.c ---- */
 ar_status ar_srv_workers_open(ar_srv *s, ar_error *err);
