@@ -67,4 +67,5 @@ int cmd_serve(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 #endif
