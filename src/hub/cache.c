@@ -115,14 +115,17 @@ int ar_hub_mkdirs_for(const char *path) {
 /* huggingface_hub's defaults: HF_HUB_CACHE (or the older HUGGINGFACE_HUB_CACHE), else HF_HOME/hub, else
  * $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub. */
 char *ar_hub_cache_dir(void) {
-  const char *v;
-  ar_buf b = {0};
-  if ((v = ar_env("HF_HUB_CACHE")) || (v = ar_env("HUGGINGFACE_HUB_CACHE"))) ar_buf_puts(&b, v);
-  else if ((v = ar_env("HF_HOME"))) ar_buf_printf(&b, "%s/hub", v);
-  else if ((v = ar_env("XDG_CACHE_HOME"))) ar_buf_printf(&b, "%s/huggingface/hub", v);
-  else if ((v = ar_env("HOME"))) ar_buf_printf(&b, "%s/.cache/huggingface/hub", v);
+  const char *v, *sub = "";
+  if ((v = ar_env("HF_HUB_CACHE")) || (v = ar_env("HUGGINGFACE_HUB_CACHE"))) sub = "";
+  else if ((v = ar_env("HF_HOME"))) sub = "/hub";
+  else if ((v = ar_env("XDG_CACHE_HOME"))) sub = "/huggingface/hub";
+  else if ((v = ar_env("HOME"))) sub = "/.cache/huggingface/hub";
   else return NULL;
-  while (b.n > 1 && b.p[b.n - 1] == '/') b.p[--b.n] = 0;
+  size_t n = strlen(v);
+  while (n > 1 && v[n - 1] == '/') n--;   /* "/hf/" and "/hf" are one folder */
+  ar_buf b = {0};
+  ar_buf_append(&b, v, n);
+  ar_buf_puts(&b, sub);
   if (b.oom) { ar_buf_free(&b); return NULL; }
   return ar_buf_steal(&b);
 }
