@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -283,8 +284,27 @@ static ar_status download(pull *P, const char *file, const char *url, const ar_h
   if (part.oom) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
   ar_status s = AR_OK;
   dl d = {.P = P, .file = file, .total = m->size};
-  d.fd = open(part.p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (d.fd < 0) { s = ar_fail(err, AR_ERR_IO, "%s: cannot create: %s", part.p, strerror(errno)); goto out; }
+  /* two pulls of one model at once: the second waits for the first's file instead of appending to it, then
+   * finds the blob, or (the first removed a corrupt file) starts on a fresh partial file */
+  for (int tries = 0;; tries++) {
+    d.fd = open(part.p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (d.fd < 0) { s = ar_fail(err, AR_ERR_IO, "%s: cannot create: %s", part.p, strerror(errno)); goto out; }
+    if (flock(d.fd, LOCK_EX) != 0) {
+      s = ar_fail(err, AR_ERR_IO, "%s: cannot lock: %s", part.p, strerror(errno));
+      close(d.fd);
+      goto out;
+    }
+    struct stat bst, pst, fst;
+    int ours = stat(part.p, &pst) == 0 && fstat(d.fd, &fst) == 0 && pst.st_ino == fst.st_ino;
+    if (stat(blob, &bst) == 0) {   /* the other pull finished it while we waited */
+      if (ours) unlink(part.p);
+      close(d.fd);
+      goto out;
+    }
+    if (ours) break;
+    close(d.fd);
+    if (tries == 5) { s = ar_fail(err, AR_ERR_IO, "%s: keeps changing under us (another pull?)", part.p); goto out; }
+  }
   ar_hub_meta hm;
   ar_hub_meta_init(&hm);
   for (int attempt = 1;; attempt++) {
@@ -338,19 +358,17 @@ static ar_status download(pull *P, const char *file, const char *url, const ar_h
   }
   ar_hub_meta_free(&hm);
   if (!s && fsync(d.fd) != 0) s = ar_fail(err, AR_ERR_IO, "%s: fsync: %s", part.p, strerror(errno));
-  if (close(d.fd) != 0 && !s) s = ar_fail(err, AR_ERR_IO, "%s: close: %s", part.p, strerror(errno));
-  if (s) goto out;
-  if (ar_hub_is_sha256(m->etag)) {   /* an LFS file: its ETag is its SHA-256 */
+  if (!s && ar_hub_is_sha256(m->etag)) {   /* an LFS file: its ETag is its SHA-256 */
     char got[65];
-    if ((s = hash_file(part.p, got, err))) goto out;
-    if (strcmp(got, m->etag)) {
+    if (!(s = hash_file(part.p, got, err)) && strcmp(got, m->etag)) {
       unlink(part.p);
       s = ar_fail(err, AR_ERR_MISMATCH, "%s: %s: SHA-256 %s, but the Hub says %s (X-Linked-Etag): the download "
                   "is corrupt and was removed; run the pull again", P->repo, file, got, m->etag);
-      goto out;
     }
   }
-  if (rename(part.p, blob) != 0) s = ar_fail(err, AR_ERR_IO, "%s: cannot rename to %s: %s", part.p, blob, strerror(errno));
+  if (!s && rename(part.p, blob) != 0)
+    s = ar_fail(err, AR_ERR_IO, "%s: cannot rename to %s: %s", part.p, blob, strerror(errno));
+  close(d.fd);   /* only now: the lock covers the check and the rename */
 out:
   ar_buf_free(&d.errbody);
   ar_buf_free(&part);

@@ -137,6 +137,12 @@ def main():
         s = run(["search", "-i", ix, "--model", "org/tiny", "--mode", "dense", "--json", "gradiente"], env)
         check("ingest and dense search with --model org/tiny", g.returncode == 0 and s.returncode == 0 and
               json.loads(s.stdout)["segments"], (g.stderr + s.stderr)[-800:])
+        srv = checks.Server(AR, ix, "--model", "org/tiny", env=env)
+        try:
+            st, _, body = srv.json("GET", "/api/search?q=gradiente&k=3&mode=dense")
+            check("serve --model org/tiny answers dense searches", st == 200 and body.get("segments"), str(body)[:300])
+        finally:
+            srv.stop()
         inf = run(["info", "-i", ix, "--model", "org/tiny"], env)
         check("info --model org/tiny shows the resolved folder", inf.returncode == 0 and snap in inf.stdout,
               inf.stdout + inf.stderr)
@@ -157,6 +163,16 @@ def main():
         rows = [json.loads(l) for l in ls.stdout.splitlines()]
         check("model list --json shows org/tiny at the commit", ls.returncode == 0 and
               [(r["repo_id"], r["main"]) for r in rows] == [("org/tiny", commit)], ls.stdout + ls.stderr)
+
+        # 4b. two pulls into one cache at once: they take turns per file, both succeed, one good blob
+        home_c = os.path.join(tmp, "hfc")
+        procs = [subprocess.Popen([AR, "model", "pull", "-q", "org/tiny"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=env_for(home_c, hub)) for _ in range(2)]
+        outs = [pr.communicate(timeout=120) + (pr.returncode,) for pr in procs]
+        blob_c = os.path.join(home_c, "hub", "models--org--tiny", "blobs", lfs_sha)
+        check("two pulls at once: both exit 0", all(o[2] == 0 for o in outs), [o[1][-300:] for o in outs])
+        check("two pulls at once: the blob is whole, nothing partial left", os.path.isfile(blob_c) and
+              sha256(blob_c) == lfs_sha and not glob.glob(os.path.join(os.path.dirname(blob_c), "*.incomplete")))
 
         # 5. a partial blob from an earlier (killed) run is resumed from its length
         home2 = os.path.join(tmp, "hf2")
