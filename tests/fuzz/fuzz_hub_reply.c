@@ -5,6 +5,19 @@
 #include "fuzz.h"
 #include "hub/hub.h"
 
+/* Independent of the parser's own rule: no empty, "." or ".." part, not absolute (a path that stays inside
+ * the snapshot folder). */
+static int stays_inside(const char *f) {
+  if (f[0] == '/') return 0;
+  for (const char *p = f;;) {
+    const char *e = strchr(p, '/');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    if (!n || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) return 0;
+    if (!e) return 1;
+    p = e + 1;
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *p = (const char *)data;
   const char *nul = memchr(p, 0, size);
@@ -29,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (ar_hub_parse_revision(nul + 1, size - hn - 1, "fuzz", commit, &files, &nf, &err) == AR_OK) {
     if (!ar_hub_is_commit(commit)) abort();
     for (size_t i = 0; i < nf; i++)
-      if (!ar_hub_valid_filename(files[i]) || files[i][0] == '/' || strstr(files[i], "../")) abort();
+      if (!stays_inside(files[i])) abort();
   }
   ar_hub_files_free(files, nf);
   return 0;
