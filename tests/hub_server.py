@@ -26,6 +26,7 @@ Faults, set as attributes between runs (hub.cut_after = 1000, ...):
                  repo); the CDN needs none (its URLs are signed)
     moved        {"old/name": "org/model"}: the API and HEAD under the old name answer 307 with a relative Location
     ignore_range the CDN answers 200 with the whole file even to a Range request
+    cdn_url      the Location LFS files redirect to, instead of the CDN (a hostile hub: "file:///etc/passwd")
 The model folders are read at start: one random commit per repo."""
 import hashlib
 import http.server
@@ -71,6 +72,7 @@ class HubServer:
         self.token = None
         self.moved = {}
         self.ignore_range = False
+        self.cdn_url = None
         self.lock = threading.Lock()
         hub = self
 
@@ -174,7 +176,7 @@ class HubServer:
                         sha = hashlib.sha256(data).hexdigest()
                         shown = ("0" * 8 + sha[8:]) if hub.bad_sha else sha
                         h.update({"X-Linked-Etag": '"%s"' % shown, "X-Linked-Size": len(data),
-                                  "Location": "http://localhost:%d/cdn/%s?sig=test" % (hub.port, sha)})
+                                  "Location": hub.cdn_url or "http://localhost:%d/cdn/%s?sig=test" % (hub.port, sha)})
                         return self.send(302, b"", h, head)
                     h["Content-Length"] = len(data)
                     return self.send(200, data, h, head)

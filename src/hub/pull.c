@@ -74,6 +74,11 @@ static void setup(pull *P, const char *url, ar_hub_meta *m) {
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "aularag/" AR_VERSION);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  /* a Location from the Hub is followed: never to file:// or anything but the web */
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#endif
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)P->p->connect_timeout_ms);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)(P->p->low_speed_s > 0 ? P->p->low_speed_s : 60));
@@ -368,6 +373,7 @@ static ar_status download(pull *P, const char *file, const char *url, const ar_h
   }
   if (!s && rename(part.p, blob) != 0)
     s = ar_fail(err, AR_ERR_IO, "%s: cannot rename to %s: %s", part.p, blob, strerror(errno));
+  if (s && file_size(d.fd) == 0) unlink(part.p);   /* nothing to resume: leave no empty file behind */
   close(d.fd);   /* only now: the lock covers the check and the rename */
 out:
   ar_buf_free(&d.errbody);

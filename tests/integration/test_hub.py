@@ -235,6 +235,23 @@ def main():
               not [u for _, u in sent if u.startswith("/cdn/")], sent)
         check("with HF_TOKEN: the token never appears in output", "hf_s3cr3t" not in p.stdout + p.stderr)
 
+        # 8b. a hostile Hub: a redirect to a local file is not followed; a server that ignores Range restarts
+        hub.cdn_url = "file:///etc/hostname"
+        home_f = os.path.join(tmp, "hff")
+        p = run(["model", "pull", "--retries", "0", "org/tiny"], env_for(home_f, hub))
+        hub.cdn_url = None
+        check("Location file:///...: refused, nothing stored", p.returncode == 1 and not glob.glob(
+            os.path.join(home_f, "hub", "models--org--tiny", "blobs", lfs_sha + "*")), p.stderr[-300:])
+        home_r = os.path.join(tmp, "hfr")
+        blobs = os.path.join(home_r, "hub", "models--org--tiny", "blobs")
+        os.makedirs(blobs)
+        open(os.path.join(blobs, lfs_sha + ".incomplete"), "wb").write(data[:5000])
+        hub.ignore_range = True
+        p = run(["model", "pull", "org/tiny"], env_for(home_r, hub))
+        hub.ignore_range = False
+        check("a CDN that ignores Range (200 to a Range request): the file starts over and is whole",
+              p.returncode == 0 and sha256(os.path.join(blobs, lfs_sha)) == lfs_sha, p.stderr[-300:])
+
         # 9. a renamed repository: the Hub's relative redirects are followed
         hub.moved = {"old/tiny": "org/tiny"}
         home6 = os.path.join(tmp, "hf6")
