@@ -449,7 +449,8 @@ ar_status ar_hub_pull(const char *repo_id, const ar_hub_params *p, char **snapsh
   const char *rev = p->revision && *p->revision ? p->revision : "main";
   if (!ar_hub_valid_revision(rev)) return ar_fail(err, AR_ERR_INVALID, "'%s' is not a revision (branch, tag or commit)", rev);
   const char *ep = p->endpoint && *p->endpoint ? p->endpoint : "https://huggingface.co";
-  if (!origin_len(ep)) return ar_fail(err, AR_ERR_INVALID, "Hub endpoint '%s' is not an http(s) URL", ep);
+  if ((strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8)) || !origin_len(ep))
+    return ar_fail(err, AR_ERR_INVALID, "Hub endpoint '%s' (HF_ENDPOINT) is not an http(s) URL", ep);
   pull P = {.p = p, .repo = repo_id};
   char *cache = p->cache_dir && *p->cache_dir ? ar_strdup(p->cache_dir) : ar_hub_cache_dir();
   char *repo_dir = cache ? ar_hub_repo_dir(cache, repo_id) : NULL;

@@ -268,6 +268,9 @@ def main():
                      ["model", "fetch", "org/tiny"]):
             p = run(args, env)
             check("usage error: %s -> exit 2" % " ".join(args), p.returncode == 2, p.stderr[-300:])
+        p = run(["model", "pull", "org/tiny"], env_for(os.path.join(tmp, "hf8"), None, HF_ENDPOINT="file:///etc"))
+        check("HF_ENDPOINT not http(s): usage error naming HF_ENDPOINT", p.returncode == 2 and "HF_ENDPOINT" in p.stderr,
+              p.stderr[-300:])
         p = run(["model", "pull", "--retries", "0", "org/tiny"], env_for(os.path.join(tmp, "hf8"), None,
                                                                          HF_ENDPOINT="http://127.0.0.1:9"))
         check("Hub unreachable: exit 1 naming the endpoint", p.returncode == 1 and "127.0.0.1:9" in p.stderr,
