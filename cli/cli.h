@@ -70,4 +70,5 @@ int cmd_info(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 #endif

@@ -7,18 +7,21 @@
 #include <string.h>
 
 static const char *usage =
-  "usage: aularag info -i INDEX [--json] [--check]\n"
+  "usage: aularag info -i INDEX [--json] [--check] [--model M]\n"
   "Shows what the index holds, and its courses (id, title, videos, segments).\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  --json               one JSON object\n"
   "  --check              also verify it: SQLite integrity_check, references, lexical postings vs text\n"
-  "                       (exit 1 when something is wrong)\n";
+  "                       (exit 1 when something is wrong)\n"
+  "  --model M            also show the folder model M (a folder or ORG/NAME[@REV] in the Hugging Face cache)\n"
+  "                       resolves to (default $AULARAG_MODEL)\n";
 
 int cmd_info(int argc, char **argv) {
   static const struct option opts[] = {
     {"index", required_argument, 0, 'i'}, {"json", no_argument, 0, 'j'},
-    {"check", no_argument, 0, 'c'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-  const char *index = NULL;
+    {"check", no_argument, 0, 'c'}, {"help", no_argument, 0, 'h'}, {"model", required_argument, 0, 'M'},
+    {0, 0, 0, 0}};
+  const char *index = NULL, *model = NULL;
   int json = 0, check = 0, c;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
@@ -26,6 +29,7 @@ int cmd_info(int argc, char **argv) {
     case 'i': index = optarg; break;
     case 'j': json = 1; break;
     case 'c': check = 1; break;
+    case 'M': model = optarg; break;
     case 'h': fputs(usage, stdout); return EXIT_OK;
     case ':': return cli_usage_error("info", usage, "option '%s' needs a value", argv[optind - 1]);
     default:
@@ -37,13 +41,18 @@ int cmd_info(int argc, char **argv) {
   index = cli_env_default(index, "AULARAG_INDEX");
   if (!index) return cli_usage_error("info", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   ar_error err = {0};
+  /* the model as every verb would open it: a folder, or a Hub model resolved through the cache */
+  char *model_dir = NULL;
+  ar_error merr = {0};
+  if ((model = cli_env_default(model, "AULARAG_MODEL")) && ar_model_resolve(model, &model_dir, &merr) != AR_OK)
+    model_dir = NULL;
   ar_index *ix = NULL;
   ar_index_params ip = ar_index_default_params();
   ip.read_only = !check;  /* a check opens for writing, like ingest (an older index is upgraded first) */
   ip.create = 0;
-  if (ar_index_open(index, ip, &ix, &err) != AR_OK) return cli_fail(&err);
+  if (ar_index_open(index, ip, &ix, &err) != AR_OK) { free(model_dir); return cli_fail(&err); }
   ar_index_info in;
-  if (ar_index_info_get(ix, &in, &err) != AR_OK) { ar_index_close(ix); return cli_fail(&err); }
+  if (ar_index_info_get(ix, &in, &err) != AR_OK) { ar_index_close(ix); free(model_dir); return cli_fail(&err); }
   ar_status cst = AR_OK;
   ar_error cerr = {0};
   if (check) cst = ar_index_check(ix, &cerr);
@@ -54,7 +63,7 @@ int cmd_info(int argc, char **argv) {
   ar_courses cs;
   ar_status st = ar_index_courses(ix, &cs, &err);
   ar_index_close(ix);
-  if (st) { free(created); free(precision); return cli_fail(&err); }
+  if (st) { free(created); free(precision); free(model_dir); return cli_fail(&err); }
   if (json) {
     json_t *o = json_pack("{s:s, s:i, s:s, s:I, s:I, s:I, s:s, s:s, s:i, s:I, s:s}", "index", index,
                           "schema_version", in.schema_version, "lang", in.lang, "videos", (json_int_t)in.n_videos,
@@ -68,6 +77,7 @@ int cmd_info(int argc, char **argv) {
     if (o) json_object_set_new(o, "courses", ca);
     else json_decref(ca);
     if (o && check) json_object_set_new(o, "check", json_string(cst ? cerr.msg : "ok"));
+    if (o && model) json_object_set_new(o, "model_dir", json_string(model_dir ? model_dir : merr.msg));
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (s) puts(s);
     free(s);
@@ -83,9 +93,11 @@ int cmd_info(int argc, char **argv) {
       printf("  %s  %s  (%lld videos, %lld segments)\n", cs.v[i].id, cs.v[i].title, (long long)cs.v[i].n_videos,
              (long long)cs.v[i].n_segments);
     if (check) printf("check:     %s\n", cst ? cerr.msg : "ok");
+    if (model) printf("model dir: %s\n", model_dir ? model_dir : merr.msg);
   }
   free(created);
   free(precision);
+  free(model_dir);
   ar_courses_free(&cs);
   if (cst) { fprintf(stderr, "aularag: %s\n", cerr.msg); return EXIT_RUNTIME; }
   return EXIT_OK;

@@ -21,6 +21,7 @@ static const struct verb {
   {"tokenize", cmd_tokenize, "token ids of stdin lines (one JSON array each)"},
   {"info", cmd_info, "what an index holds"},
   {"snapshot", cmd_snapshot, "a consistent, checked copy of an index for serve replicas"},
+  {"model", cmd_model, "pull an encoder from the Hugging Face Hub; list the cached ones"},
 };
 
 static void usage(FILE *f) {

@@ -691,6 +691,57 @@ AR_API ar_status ar_annotate_run(const char *run_dir, const ar_annotate_params *
 /* Rewrites run_dir's report.md, report.json and report.html from report.json plus the annotations
  * (no LLM call). *summary (may be NULL): the text summary, malloc'd. */
 AR_API ar_status ar_report_rerender(const char *run_dir, char **summary, ar_error *err);
+/* ---- models from the Hugging Face Hub (issue #13) ------------------------------------- (src/hub/)
+ * `model pull` downloads the encoder's files into the Hub's cache layout (the one huggingface_hub,
+ * huggingface-cli and sentence-transformers use), and every place that opens a model (ar_model_load,
+ * ar_tokenizer_load) also takes "ORG/NAME" or "ORG/NAME@REVISION", found in that cache without network. */
+
+/* The cache: $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else
+ * ~/.cache/huggingface/hub. malloc'd; NULL when there is no HOME either (or out of memory). */
+AR_API char *ar_hub_cache_dir(void);
+/* A model argument -> the folder to open: arg itself when it exists or is not of the form ORG/NAME[@REV];
+ * else the cached snapshot refs/REV (default main) names, or snapshots/REV when REV is a commit.
+ * *dir malloc'd. Not cached: AR_ERR_NOTFOUND, the message naming the cache and "aularag model pull". */
+AR_API ar_status ar_model_resolve(const char *arg, char **dir, ar_error *err);
+
+typedef struct ar_hub_params {
+  const char *endpoint;  /* NULL: https://huggingface.co (ar_hub_params_from_env: $HF_ENDPOINT) */
+  const char *token;     /* Bearer token for gated/private repos, sent to the endpoint's host only; never
+                            printed (ar_hub_params_from_env: $HF_TOKEN) */
+  const char *revision;  /* branch, tag or commit; NULL = "main" */
+  const char *cache_dir; /* NULL = ar_hub_cache_dir() */
+  int connect_timeout_ms;  /* default 10000 */
+  int low_speed_s;       /* a transfer below 1 KB/s this long is cut (then resumed), default 60 */
+  int max_retries;       /* per file, on 429/408/5xx and cut connections (each resumes), default 5 */
+  int retry_base_ms;     /* first backoff wait (doubles each retry, with jitter), default 500 */
+  /* stage "download": file = the repository file, done/total = bytes (total -1 when unknown; a file
+   * already in the cache reports done == total once). Non-zero aborts (AR_ERR_ABORTED; the partial
+   * download is kept for the next pull to resume). */
+  ar_progress_fn progress;
+  void *user_data;
+} ar_hub_params;
+
+AR_API ar_hub_params ar_hub_default_params(void);
+AR_API void ar_hub_params_from_env(ar_hub_params *p);
+/* Downloads what the encoder needs from repo_id ("ORG/NAME") at p->revision: config.json,
+ * model.safetensors, tokenizer.json and/or sentencepiece.bpe.model, and whichever of tokenizer_config.json,
+ * special_tokens_map.json, modules.json, 1_Pooling/config.json, config_sentence_transformers.json the
+ * repository has. Files go to blobs/<etag> through blobs/<etag>.incomplete (resumed with an HTTP Range
+ * request after a cut connection or an interrupted run); LFS files are checked against the SHA-256 the Hub
+ * reports (X-Linked-Etag), a mismatch removes the partial file (AR_ERR_MISMATCH). refs/<revision> is
+ * written last. *snapshot (may be NULL): the snapshot folder, malloc'd. 401/403 errors name HF_TOKEN. */
+AR_API ar_status ar_hub_pull(const char *repo_id, const ar_hub_params *p, char **snapshot, ar_error *err);
+
+typedef struct ar_hub_cached {
+  char *repo_id;         /* "ORG/NAME" */
+  char *path;            /* CACHE/models--ORG--NAME */
+  char *main_commit;     /* the commit refs/main names when its snapshot exists, else NULL */
+  int n_snapshots;
+  int64_t bytes;         /* of its blobs (finished downloads) */
+} ar_hub_cached;
+/* The models in the cache (cache_dir NULL: ar_hub_cache_dir()), by repo id; none when it does not exist. */
+AR_API ar_status ar_hub_list(const char *cache_dir, ar_hub_cached **out, size_t *n, ar_error *err);
+AR_API void ar_hub_cached_free(ar_hub_cached *v, size_t n);
 
 #ifdef __cplusplus
 }

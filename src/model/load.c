@@ -408,7 +408,7 @@ static ar_status make_fingerprint(ar_model *m, ar_error *err) {
   return AR_OK;
 }
 
-ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_error *err) {
+static ar_status load_dir(const char *dir, ar_model_params p, ar_model **out, ar_error *err) {
   *out = NULL;
   if (!dir || !*dir) return ar_fail(err, AR_ERR_INVALID, "no model directory given");
   char path[4096];
@@ -498,4 +498,16 @@ int ar_precision_parse(const char *s) {
   if (s && !strcmp(s, "fp32")) return AR_PRECISION_FP32;
   if (s && !strcmp(s, "int8")) return AR_PRECISION_INT8;
   return -1;
+}
+
+/* dir may also name a model in the Hugging Face cache, "ORG/NAME[@REV]" (src/hub/cache.c). */
+ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_error *err) {
+  *out = NULL;
+  if (!dir || !*dir) return load_dir(dir, p, out, err);
+  char *path;
+  ar_status s = ar_model_resolve(dir, &path, err);
+  if (s) return s;
+  s = load_dir(path, p, out, err);
+  free(path);
+  return s;
 }

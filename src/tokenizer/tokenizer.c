@@ -71,7 +71,7 @@ static int has_suffix(const char *s, const char *suf) {
   return a >= b && !strcmp(s + a - b, suf);
 }
 
-ar_status ar_tokenizer_load(const char *path, ar_tokenizer **out, ar_error *err) {
+static ar_status load_path(const char *path, ar_tokenizer **out, ar_error *err) {
   *out = NULL;
   if (!path || !*path) return ar_fail(err, AR_ERR_INVALID, "tokenizer: no path given");
   struct stat st;
@@ -98,6 +98,18 @@ ar_status ar_tokenizer_load(const char *path, ar_tokenizer **out, ar_error *err)
   if (s == AR_OK) s = tok_load_buffer(file, data, len, out, err);
   free(data);
   ar_free(file);
+  return s;
+}
+
+/* path may also name a model in the Hugging Face cache, "ORG/NAME[@REV]" (src/hub/cache.c). */
+ar_status ar_tokenizer_load(const char *path, ar_tokenizer **out, ar_error *err) {
+  *out = NULL;
+  if (!path || !*path) return load_path(path, out, err);
+  char *dir;
+  ar_status s = ar_model_resolve(path, &dir, err);
+  if (s) return s;
+  s = load_path(dir, out, err);
+  free(dir);
   return s;
 }
 
