@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""asr_server.py - a scripted OpenAI-compatible speech-to-text server for tests (stdlib only, 127.0.0.1).
+"""asr_server.py - a scripted OpenAI-compatible speech-to-text server for tests (stdlib + numpy, 127.0.0.1).
 
 Run it as a program (prints `PORT <n>` once listening; serves until killed, or until stdin reaches
 EOF with --stdin-eof):
@@ -32,7 +32,6 @@ import argparse
 import io
 import json
 import os
-import struct
 import subprocess
 import sys
 import threading
@@ -45,17 +44,19 @@ RATE_DEFAULT = 16000
 
 def speech_spans(samples, rate, frame_s=0.02, db=-35.0, bridge_s=0.25, min_s=0.1):
     """[(start, end)] seconds of the frames louder than db dBFS, gaps under bridge_s joined."""
+    import numpy as np
     n = max(1, int(rate * frame_s))
     thr = (10 ** (db / 20) * 32768) ** 2
+    x = np.asarray(samples, dtype=np.float64)
+    k = len(x) // n
+    power = (x[:k * n].reshape(k, n) ** 2).mean(axis=1)
     spans = []
-    for i in range(0, len(samples) - n + 1, n):
-        fr = samples[i:i + n]
-        if sum(x * x for x in fr) / n > thr:
-            a, b = i / rate, (i + n) / rate
-            if spans and a - spans[-1][1] < bridge_s:
-                spans[-1][1] = b
-            else:
-                spans.append([a, b])
+    for f in np.nonzero(power > thr)[0]:
+        a, b = int(f) * n / rate, (int(f) + 1) * n / rate
+        if spans and a - spans[-1][1] < bridge_s:
+            spans[-1][1] = b
+        else:
+            spans.append([a, b])
     return [(a, b) for a, b in spans if b - a >= min_s]
 
 
@@ -63,8 +64,8 @@ def wav_samples(data):
     with wave.open(io.BytesIO(data)) as w:
         if w.getsampwidth() != 2 or w.getnchannels() != 1:
             raise ValueError("expected 16-bit mono WAV")
-        raw = w.readframes(w.getnframes())
-        return list(struct.unpack("<%dh" % (len(raw) // 2), raw)), w.getframerate()
+        import numpy as np
+        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2"), w.getframerate()
 
 
 def parse_multipart(ctype, body):
