@@ -27,7 +27,7 @@ ar_status ar_asr_parse_reply(const char *body, size_t len, double chunk_s, ar_as
 
 /* ---- client.c ---- */
 /* "{base}/v1/audio/transcriptions" whether or not base ends in "/v1" (a base already naming
- * .../transcriptions is kept). malloc'd, NULL on OOM. */
+ * .../transcriptions, or whisper.cpp's .../inference, is kept). malloc'd, NULL on OOM. */
 char *ar_asr_endpoint(const char *base_url);
 typedef struct ar_asr_client ar_asr_client;
 ar_status ar_asr_open(const ar_transcribe_params *p, ar_asr_client **out, ar_error *err);

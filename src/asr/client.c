@@ -15,7 +15,9 @@ char *ar_asr_endpoint(const char *base) {
   size_t n = strlen(base);
   while (n && base[n - 1] == '/') n--;
   ar_buf b = {0};
-  if (n >= 15 && !strncmp(base + n - 15, "/transcriptions", 15)) ar_buf_append(&b, base, n);
+  /* a base naming the route itself is kept: .../transcriptions, or whisper.cpp's default /inference */
+  if ((n >= 15 && !strncmp(base + n - 15, "/transcriptions", 15)) || (n >= 10 && !strncmp(base + n - 10, "/inference", 10)))
+    ar_buf_append(&b, base, n);
   else if (n >= 3 && !strncmp(base + n - 3, "/v1", 3)) ar_buf_printf(&b, "%.*s/audio/transcriptions", (int)n, base);
   else ar_buf_printf(&b, "%.*s/v1/audio/transcriptions", (int)n, base);
   if (b.oom) { ar_buf_free(&b); return NULL; }
