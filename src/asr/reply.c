@@ -83,7 +83,7 @@ ar_status ar_asr_parse_reply(const char *body, size_t len, double chunk_s, ar_as
     size_t i;
     json_t *seg;
     json_array_foreach(segs, i, seg) {
-      double a, b;
+      double a = 0, b = 0;
       json_t *t = json_object_get(seg, "text");
       if (!json_is_object(seg)) st = ar_fail(err, AR_ERR_PARSE, "%s: segments[%zu] is not an object", where, i);
       else if (get_time(seg, "start", &a) || get_time(seg, "end", &b))

@@ -407,7 +407,7 @@ static ar_status send_range(run *r, file *f, int64_t s0, int64_t s1, int depth, 
 }
 
 /* ---- finishing a file ---- */
-static ar_status write_transcript(run *r, file *f, ar_error *err) {
+static ar_status write_transcript(run *r, file *f, int *n_segs, ar_error *err) {
   json_t *segs = json_array(), *o = json_object();
   ar_buf text = {0};
   int id = 0;
@@ -432,7 +432,7 @@ static ar_status write_transcript(run *r, file *f, ar_error *err) {
   if (!s) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
   ar_status st = ar_write_file_atomic(f->out, s, strlen(s), err);
   free(s);
-  if (!st) r->s->segments += id;
+  *n_segs = id;
   return st;
 }
 
@@ -457,12 +457,13 @@ static void maybe_finish(run *r, file *f) {
   f->state = F_FINAL;
   if (!f->failed) {
     ar_error e = {AR_OK, ""};
+    int n_segs = 0;
     pthread_mutex_unlock(&r->mu);
-    ar_status st = write_transcript(r, f, &e);
+    ar_status st = write_transcript(r, f, &n_segs, &e);
     if (!st) unlink(f->journal);   /* only now: every chunk is in the transcript */
     pthread_mutex_lock(&r->mu);
     if (st) file_fail(r, f, &e);
-    else r->s->files_ok++;
+    else { r->s->files_ok++; r->s->segments += n_segs; }
   }
   if (f->failed) r->s->files_failed++;
   file_release(f);
