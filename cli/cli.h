@@ -71,4 +71,9 @@ int cmd_snapshot(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_transcribe(int argc, char **argv);
+/* ar_transcribe with the CLI's progress bar and messages; prints the summary line. 0, or an exit code. */
+int cli_transcribe(ar_transcribe_params *tp, const char *const *paths, int n, int quiet);
+/* argv[from..argc): named media files replaced by their transcripts (dropped when missing); the new argc. */
+int cli_ingest_transcripts(int argc, char **argv, int from);
 #endif

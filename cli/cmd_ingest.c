@@ -23,6 +23,9 @@ static const char *usage =
   "                       the model's token limit instead, so no segment is truncated; with\n"
   "                       --embed-url it stays in words: keep it under the server's input limit)\n"
   "  -q, --quiet          no progress or warnings on stderr\n"
+  "  --transcribe         first transcribe the media files in PATHs (as `aularag transcribe`, with\n"
+  "                       --lang as the spoken language) and ingest their NAME.whisper.json\n"
+  "  --asr-url URL, --asr-model NAME   the speech server (default $AULARAG_ASR_URL, $AULARAG_ASR_MODEL)\n"
   "  PATH                 .vtt .srt .json files, or folders searched recursively\n"
   "Re-ingesting a video replaces it atomically; an unchanged one keeps its corpus ids.\n"
   "A bad transcript is reported (FILE:LINE) and skipped; the others go on (exit 1 at the end).\n";
@@ -85,12 +88,14 @@ int cmd_ingest(int argc, char **argv) {
     {"window", required_argument, 0, 'w'}, {"overlap", required_argument, 0, 'o'},
     {"max-words", required_argument, 0, 'x'}, {"quiet", no_argument, 0, 'q'},
     {"precision", required_argument, 0, CLI_O_PRECISION}, {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS,
+    {"transcribe", no_argument, 0, 'T'}, {"asr-url", required_argument, 0, 'U'}, {"asr-model", required_argument, 0, 'N'},
     {0, 0, 0, 0}};
   cli_embed ce = {0};
   const char *index = NULL, *lang = NULL, *model = NULL, *precision = NULL;
   ar_ingest_params p = ar_ingest_default_params();
   struct ui u = {isatty(2), 0, 0, 0, 0};
-  int c;
+  ar_transcribe_params tp = ar_transcribe_default_params();
+  int c, transcribe = 0;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":i:qh", opts, NULL)) != -1) {
     int e = cli_embed_opt(&ce, "ingest", c, optarg);
@@ -109,6 +114,9 @@ int cmd_ingest(int argc, char **argv) {
     case 'o': if (cli_parse_double("ingest", "--overlap", optarg, 0, 86400, &p.seg.overlap_s)) return EXIT_USAGE; break;
     case 'x': if (cli_parse_int("ingest", "--max-words", optarg, 8, 100000, &p.seg.max_units)) return EXIT_USAGE; break;
     case 'q': u.quiet = 1; break;
+    case 'T': transcribe = 1; break;
+    case 'U': tp.asr_url = optarg; break;
+    case 'N': tp.asr_model = optarg; break;
     case 'h': fputs(usage, stdout); return EXIT_OK;
     case ':': return cli_usage_error("ingest", usage, "option '%s' needs a value", argv[optind - 1]);
     default:
@@ -125,6 +133,14 @@ int cmd_ingest(int argc, char **argv) {
   if (p.seg.overlap_s >= p.seg.window_s)
     return cli_usage_error("ingest", usage, "--overlap (%g) must be smaller than --window (%g)", p.seg.overlap_s,
                            p.seg.window_s);
+  int trc = 0;   /* --transcribe: media -> NAME.whisper.json first; a file that fails is left out (exit 1) */
+  if (transcribe) {
+    ar_transcribe_params_from_env(&tp);
+    tp.language = lang;
+    if (!tp.asr_url) return cli_usage_error("ingest", usage, "--transcribe needs --asr-url or AULARAG_ASR_URL");
+    if ((trc = cli_transcribe(&tp, (const char *const *)argv + optind, argc - optind, u.quiet)) == EXIT_USAGE) return trc;
+    if ((argc = cli_ingest_transcripts(argc, argv, optind)) < 0) { fputs("aularag: out of memory\n", stderr); return EXIT_RUNTIME; }
+  }
   ar_error err = {0};
   ar_index *ix = NULL;
   ar_index_params ip = ar_index_default_params();
@@ -158,5 +174,5 @@ int cmd_ingest(int argc, char **argv) {
          (long long)s.segments, s.seconds);
   if (model || p.embedder) printf("embedded %lld segments\n", (long long)s.embedded);
   if (st == AR_ERR_PARSE) return cli_fail(&err);
-  return EXIT_OK;
+  return trc ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -22,6 +22,7 @@ static const struct verb {
   {"info", cmd_info, "what an index holds"},
   {"snapshot", cmd_snapshot, "a consistent, checked copy of an index for serve replicas"},
   {"model", cmd_model, "pull an encoder from the Hugging Face Hub; list the cached ones"},
+  {"transcribe", cmd_transcribe, "media files -> NAME.whisper.json through a speech server"},
 };
 
 static void usage(FILE *f) {

@@ -742,6 +742,54 @@ typedef struct ar_hub_cached {
 /* The models in the cache (cache_dir NULL: ar_hub_cache_dir()), by repo id; none when it does not exist. */
 AR_API ar_status ar_hub_list(const char *cache_dir, ar_hub_cached **out, size_t *n, ar_error *err);
 AR_API void ar_hub_cached_free(ar_hub_cached *v, size_t n);
+/* ---- transcribe (issue #13) ---- */
+/* Media files -> NAME.whisper.json beside each (Whisper JSON, which ingest reads), through an
+ * OpenAI-compatible speech server (POST /v1/audio/transcriptions: whisper.cpp's server, speaches,
+ * vLLM, OpenAI). ffmpeg/ffprobe run as child processes (no shell): 16 kHz mono audio, cut into chunks
+ * at silences (silencedetect) under max_chunk_s and max_upload_mb, each sent with
+ * response_format=verbose_json; segment times are shifted by the chunk's offset. Finished chunks are
+ * journalled in NAME.whisper.journal, so a rerun after a crash sends only the rest. */
+typedef struct ar_transcribe_params {
+  const char *asr_url;     /* server base URL (required) */
+  const char *asr_model;   /* the "model" field; NULL: "whisper-1" (whisper.cpp ignores it) */
+  const char *api_key;     /* Bearer token or NULL */
+  const char *language;    /* ISO 639-1 code ("pt") or NULL: the server detects it */
+  int jobs;                /* chunks in flight at once, across files; default 1 */
+  double max_chunk_s;      /* default 600 */
+  double max_upload_mb;    /* a chunk's WAV stays under this many MB (10^6 bytes); default 24 */
+  int force;               /* 1: transcribe again when NAME.whisper.json exists (default: skip) */
+  int connect_timeout_ms;  /* default 10000 */
+  int timeout_ms;          /* one request, default 900000 (a CPU server can take minutes a chunk) */
+  int max_retries, retry_base_ms, retry_max_ms;  /* as the LLM client: 4, 1000, 60000 */
+  const char *ffmpeg, *ffprobe;  /* programs, default "ffmpeg", "ffprobe" (PATH) */
+  /* progress: stage "transcribe", file = the file of the chunk just finished, done/total in
+   * milliseconds of audio (chunks resumed from a journal count as done at once); called from worker
+   * threads, serialised. */
+  ar_progress_fn progress;
+  ar_warn_fn warn;         /* a file that failed (status != AR_OK; the others go on) or a warning */
+  void *user_data;
+} ar_transcribe_params;
+
+typedef struct ar_transcribe_stats {
+  int files_ok, files_skipped, files_failed;  /* skipped: NAME.whisper.json already there */
+  int chunks_sent, chunks_resumed, segments;
+  double audio_s, seconds;
+} ar_transcribe_stats;
+
+AR_API ar_transcribe_params ar_transcribe_default_params(void);
+/* Fills unset asr_url/asr_model/api_key from AULARAG_ASR_URL, AULARAG_ASR_MODEL, AULARAG_ASR_API_KEY. */
+AR_API void ar_transcribe_params_from_env(ar_transcribe_params *p);
+/* paths: media files (always tried) and folders (searched recursively for media names, see
+ * ar_is_media_name). A file that fails (not media, no audio track, unreadable, the server refused)
+ * is reported through p->warn and the others go on; the result is then that file's error (the
+ * first one). Errors that stop everything (no server given, ffmpeg missing) return at once. */
+AR_API ar_status ar_transcribe(const char *const *paths, int n_paths, const ar_transcribe_params *p,
+                               ar_transcribe_stats *stats, ar_error *err);
+/* 1 when the name ends in a media extension (.mp4 .mkv .webm .mov .avi .mp3 .m4a .wav .ogg .opus .flac ...). */
+AR_API int ar_is_media_name(const char *path);
+/* Where the transcript of `media` goes: NAME.whisper.json beside it (media's extension replaced).
+ * Returns the length it needs (snprintf-style); out may be NULL when cap is 0. */
+AR_API size_t ar_transcript_path_for(const char *media, char *out, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -14,7 +14,8 @@ SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 pkgs=(build-essential pkg-config libsqlite3-dev libcurl4-openssl-dev libopenblas-dev libstemmer-dev
       libutf8proc-dev libmicrohttpd-dev libjansson-dev)
 [ $want_test = 1 ] && pkgs+=(python3 python3-numpy python3-torch python3-sentencepiece sentencepiece sqlite3
-      chromium python3-scipy python3-sklearn clang-14 libclang-rt-14-dev nginx)   # nginx: test_replicas.py
+      chromium python3-scipy python3-sklearn clang-14 libclang-rt-14-dev nginx   # nginx: test_replicas.py
+      ffmpeg espeak-ng sox)   # ffmpeg espeak-ng sox: test_transcribe makes its own speech media
 # Node.js: use the one on the machine when there is one (Debian's npm conflicts with nodesource builds).
 [ $want_test = 1 ] && ! command -v npm >/dev/null && pkgs+=(nodejs npm)
 [ $want_bench = 1 ] && pkgs+=(python3-faiss wrk hyperfine bc time)   # bc, time: bench_eval.sh
