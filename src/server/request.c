@@ -4,6 +4,7 @@
 typedef struct req {
   ar_buf body;
   int too_big;
+  size_t max_body;  /* this route's limit */
   double t0;
   char what[200];   /* "METHOD /path" for the access log */
 } req;
@@ -24,6 +25,10 @@ static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *
 
 static enum MHD_Result route(ar_srv *s, struct MHD_Connection *c, const char *url, const char *method, req *q) {
   int get = is(method, "GET") || is(method, "HEAD"), post = is(method, "POST");
+  if (is(url, "/v1/embeddings"))   /* OpenAI-compatible (embeddings.c) */
+    return post ? ar_srv_api_embeddings(s, c, q->body.p ? q->body.p : "", q->body.n, q->too_big)
+                : method_not_allowed(c, "POST");
+  if (is(url, "/v1/models")) return get ? ar_srv_api_models(s, c) : method_not_allowed(c, "GET, HEAD");
   if (!strncmp(url, "/api/", 5) || is(url, "/healthz")) {
     if (is(url, "/api/ask")) {
       if (!post) return method_not_allowed(c, "POST");
@@ -60,17 +65,19 @@ enum MHD_Result ar_srv_on_request(void *cls, struct MHD_Connection *c, const cha
     }
     *ctx = q;
     atomic_fetch_add(&s->active, 1);
+    q->max_body = is(url, "/v1/embeddings") ? AR_MAX(s->p.max_body, AR_SRV_EMBED_MAX_BODY) : s->p.max_body;
     /* Refuse an announced oversized body before reading it (no 100-continue, connection closed). */
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-    if (cl && strtoull(cl, NULL, 10) > s->p.max_body) {
+    if (cl && strtoull(cl, NULL, 10) > q->max_body) {
       q->too_big = 1;
+      if (is(url, "/v1/embeddings")) return ar_srv_api_embeddings(s, c, NULL, 0, 1);
       return ar_srv_send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body is larger than %zu bytes",
                                s->p.max_body);
     }
     return MHD_YES;
   }
   if (*upload_size) { /* chunked or announced bodies: keep at most max_body bytes */
-    if (!q->too_big && q->body.n + *upload_size <= s->p.max_body) {
+    if (!q->too_big && q->body.n + *upload_size <= q->max_body) {
       if (ar_buf_append(&q->body, upload, *upload_size)) return MHD_NO;
     } else {
       q->too_big = 1;

@@ -99,6 +99,13 @@ enum MHD_Result ar_srv_api_health(ar_srv *s, struct MHD_Connection *c);
 /* ---- stream.c ---- */
 enum MHD_Result ar_srv_api_stream(ar_srv *s, struct MHD_Connection *c);
 
+/* ---- embeddings.c: POST /v1/embeddings, GET /v1/models (OpenAI-compatible; the served --model) ---- */
+#define AR_SRV_EMBED_MAX_BODY ((size_t)4 << 20)   /* request bytes: 256 inputs of a few KB each */
+#define AR_SRV_EMBED_MAX_INPUTS 256               /* strings per request (OpenAI allows 2048) */
+/* too_big: the body went over AR_SRV_EMBED_MAX_BODY (answers 413 in OpenAI's error shape). */
+enum MHD_Result ar_srv_api_embeddings(ar_srv *s, struct MHD_Connection *c, const char *body, size_t len, int too_big);
+enum MHD_Result ar_srv_api_models(ar_srv *s, struct MHD_Connection *c);
+
 /* ---- assets.c ---- */
 enum MHD_Result ar_srv_static(ar_srv *s, struct MHD_Connection *c, const char *url);
 
