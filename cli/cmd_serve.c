@@ -2,6 +2,7 @@
 #include "cli.h"
 #include <getopt.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static const char usage[] =
     "usage: aularag serve -i INDEX [--host 127.0.0.1] [--port 8080] [--model DIR] [--threads N]\n"
@@ -13,7 +14,8 @@ static const char usage[] =
     "\n"
     "Serves GET / (the page), GET /healthz, GET /api/search?q=&k=&mode=&course=, POST /api/ask\n"
     "{\"question\": \"...\", \"k\": 10, \"course\": \"ID\"}, GET /api/ask/stream?q= (Server-Sent Events),\n"
-    "GET /api/videos and GET /api/courses.\n"
+    "GET /api/videos and GET /api/courses; with --model also POST /v1/embeddings (OpenAI-compatible)\n"
+    "and GET /v1/models.\n"
     "Listens on loopback unless --host says otherwise; stops cleanly on SIGINT/SIGTERM.\n"
     "A new snapshot (aularag snapshot) renamed onto INDEX is checked, then served without a restart.\n"
     "\n"
@@ -33,7 +35,7 @@ static const char usage[] =
     "      --context-tokens N  budget for segment text in the prompt (default 6000)\n"
     "      --temperature T    default 0;  --seed S: default 42\n"
     "      --timeout SEC      whole LLM request timeout (default 120);  --retries N: default 4\n"
-    "      --max-connections N  open connections in all (default 256)\n"
+    "      --max-connections N  open connections in all (default 4096; idle ones cost no thread)\n"
     "      --max-per-ip N     open connections per client address (default 128)\n"
     "      --idle-timeout SEC close connections idle this long: slow clients (default 15)\n"
     "      --search-cache N   recent search responses kept in memory (default 256; 0 = off)\n"
@@ -122,6 +124,13 @@ int cmd_serve(int argc, char **argv) {
   p.ask.llm.timeout_ms = (int)(llm_timeout * 1000);
   p.log = log_line;
   setvbuf(stderr, NULL, _IOLBF, 0);
+  /* a socket per connection: lift the soft open-file limit (often 1024) toward what --max-connections needs */
+  struct rlimit rl;
+  rlim_t want = (rlim_t)p.max_connections + 256;
+  if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < want) {
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
 
   int rc = cli_embed_open(&ce, NULL, &p.ask.search.embedder);   /* the queries' embedder, shared by the workers */
   if (rc) return rc;

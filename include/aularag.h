@@ -632,7 +632,7 @@ typedef struct ar_server_params {
   /* ask.search.embedder, when set, embeds the queries instead of a model_dir encoder; it is called
    * from several workers at once, so it must be thread-safe (ar_embed_api_embedder is) */
   ar_precision precision; /* the model_dir encoder's (default fp32) */
-  int max_connections;   /* open connections in all, default 256 */
+  int max_connections;   /* open connections in all, default 4096 (an idle one costs a socket, no thread) */
   int max_per_ip;        /* open connections per client address, default 128 */
   int timeout_s;         /* a connection idle this long is closed (slow clients), default 15 */
   size_t max_body;       /* request body bytes (413 beyond), default 65536 */

@@ -83,8 +83,12 @@ static ar_status read_vector(json_t *e, int idx, int *dim, float **v, const char
     ar_free(x);
     return ar_fail(err, AR_ERR_MODEL, "%s: data[%d].embedding is %s", where, idx, s2 == 0 ? "all zeros" : "too large");
   }
-  float inv = (float)(1 / sqrt(s2));
-  for (int i = 0; i < d; i++) x[i] *= inv;
+  /* A vector already of unit length (an encoder's output) is kept as sent: scaling it again could only
+   * change its last bits, and a server running our encoder must give exactly `ingest --model`'s vectors. */
+  if (fabs(s2 - 1.0) > 1e-6) {
+    float inv = (float)(1 / sqrt(s2));
+    for (int i = 0; i < d; i++) x[i] *= inv;
+  }
   *dim = d;
   *v = x;
   return AR_OK;

@@ -565,8 +565,11 @@ ar_status ar_lex_term_postings(ar_index *ix, const int64_t *runs, int n_runs, co
     sqlite3_bind_int64(q, 1, runs[r]);
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
-      const uint8_t *p = sqlite3_column_blob(q, 0), *end = p + sqlite3_column_bytes(q, 0);
-      while (p && p < end) {
+      /* an empty page (NULL blob) is damage: pages are written only with a list in them */
+      const uint8_t *p = sqlite3_column_blob(q, 0);
+      if (!p) goto bad;
+      const uint8_t *end = p + sqlite3_column_bytes(q, 0);
+      while (p < end) {
         uint64_t tl, ll;
         if (!get_varint(&p, end, &tl) || tl > (uint64_t)(end - p)) goto bad;
         const char *t = (const char *)p;

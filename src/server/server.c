@@ -14,7 +14,7 @@ ar_server_params ar_server_default_params(void) {
   p.port = 8080;
   p.threads = 4;
   p.ask = ar_ask_default_params();
-  p.max_connections = 256;
+  p.max_connections = 4096;
   p.max_per_ip = 128;
   p.timeout_s = 15;
   p.max_body = 65536;
@@ -88,6 +88,7 @@ ar_status ar_server_run(const char *index_path, const ar_server_params *params, 
 ar_status ar_srv_serve(ar_srv *s, volatile int *stop, ar_error *err) {
   ar_status st = check_params(&s->p, err);
   if (st) return st;
+  pthread_mutex_init(&s->streams_mu, NULL);
   if (!s->p.host || !*s->p.host) s->p.host = "127.0.0.1";
   struct sockaddr_storage addr;
   struct MHD_Daemon *d = NULL;
@@ -108,14 +109,17 @@ ar_status ar_srv_serve(ar_srv *s, volatile int *stop, ar_error *err) {
     ar_srv_reload_start(s);
   }
 
-  /* One thread per connection: handlers may block (a worker, the encoder, an LLM stream) without
-   * stalling other clients; the worker pool bounds the real work, the limits bound the threads. */
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
+  /* A few polling threads (epoll on Linux) move the bytes of every connection; a request that may block
+   * (a worker, the encoder, an LLM) runs on a thread of its own with its connection suspended
+   * (request.c), and a stream waits suspended (stream.c). So an idle connection costs a socket and its
+   * buffer, not a thread, and thousands of them do not starve the clients that talk. */
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                    MHD_USE_ERROR_LOG;
   if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
   d = MHD_start_daemon(flags, (uint16_t)s->p.port, NULL, NULL, ar_srv_on_request, s,
                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,   /* first, so every message goes through it */
                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                       MHD_OPTION_THREAD_POOL_SIZE, (unsigned)AR_SRV_POLL_THREADS,
                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
                        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->p.max_per_ip,
                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->p.timeout_s,
@@ -139,16 +143,25 @@ ar_status ar_srv_serve(ar_srv *s, volatile int *stop, ar_error *err) {
                s->has_emb ? "lexical+dense" : "lexical only",
                s->p.ask.llm.base_url && *s->p.ask.llm.base_url ? "LLM" : "extractive");
 
-  while (!got_signal && !(stop && *stop)) sleep_ms(50);
+  while (!got_signal && !(stop && *stop)) {
+    sleep_ms(50);
+    ar_srv_streams_tick(s);
+  }
 
   /* Drain: stop accepting, let requests in flight (streams included) finish, then close. */
   ar_srv_log(s, "shutting down: %d request(s) in flight", atomic_load(&s->active));
   MHD_socket lfd = MHD_quiesce_daemon(d);
   if (lfd != MHD_INVALID_SOCKET) close(lfd);
   double t0 = ar_now_s();
-  while ((atomic_load(&s->active) > 0 || atomic_load(&s->producers) > 0) && ar_now_s() - t0 < s->p.drain_s)
+  while ((atomic_load(&s->active) > 0 || atomic_load(&s->producers) > 0) && ar_now_s() - t0 < s->p.drain_s) {
     sleep_ms(20);
-  MHD_stop_daemon(d);
+    ar_srv_streams_tick(s);
+  }
+  /* A job still running holds a suspended connection, and stopping MHD under one is undefined: then
+   * the daemon is left to the process's exit (it stops listening above). */
+  if (atomic_load(&s->producers) == 0) MHD_stop_daemon(d);
+  else ar_srv_log(s, "%d request(s) still running after %d s: not waiting for them", atomic_load(&s->producers),
+                  s->p.drain_s);
   d = NULL;
   /* A streaming thread outlives its response by a few instructions; wait for it to let go. */
   while (atomic_load(&s->producers) > 0 && ar_now_s() - t0 < s->p.drain_s + 5.0) sleep_ms(10);
@@ -164,6 +177,7 @@ out:
     ar_srv_workers_close(s);
     ar_srv_cache_free(s->cache);
     s->cache = NULL;
-  }
+    pthread_mutex_destroy(&s->streams_mu);
+  } /* else: a stuck stream still holds a worker: the caller leaks s rather than free it under the stream */
   return st;
 }

@@ -6,6 +6,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+/* MHD's polling threads: they run the quick requests; long ones run on request threads (request.c). */
+#define AR_SRV_POLL_THREADS 2
+
 /* A worker: one index connection (SQLite handles are per thread), borrowed for one request. */
 typedef struct ar_worker {
   ar_index *ix;
@@ -36,7 +39,9 @@ typedef struct ar_srv {
   int has_emb;
   ar_srv_cache *cache;         /* search responses; NULL when off */
   atomic_int active;           /* requests between first callback and completion */
-  atomic_int producers;        /* streaming threads still running */
+  atomic_int producers;        /* streaming threads and request jobs still running */
+  pthread_mutex_t streams_mu;  /* guards streams */
+  struct ar_srv_stream *streams; /* open event streams, for their keep-alives (stream.c) */
   atomic_long served;
   struct ar_reload *reload;    /* watches the index file for a new snapshot (reload.c) */
   /* A second route table (the annotation page, src/annotate/): when set, requests that passed the
@@ -123,6 +128,16 @@ enum MHD_Result ar_srv_api_health(ar_srv *s, struct MHD_Connection *c);
 
 /* ---- stream.c ---- */
 enum MHD_Result ar_srv_api_stream(ar_srv *s, struct MHD_Connection *c);
+/* Wakes the streams whose client has heard nothing for a while, so they send a keep-alive comment
+ * (a stream waiting for its producer is suspended, not polled). Called by the serving loop. */
+void ar_srv_streams_tick(ar_srv *s);
+
+/* ---- embeddings.c: POST /v1/embeddings, GET /v1/models (OpenAI-compatible; the served --model) ---- */
+#define AR_SRV_EMBED_MAX_BODY ((size_t)4 << 20)   /* request bytes: 256 inputs of a few KB each */
+#define AR_SRV_EMBED_MAX_INPUTS 256               /* strings per request (OpenAI allows 2048) */
+/* too_big: the body went over AR_SRV_EMBED_MAX_BODY (answers 413 in OpenAI's error shape). */
+enum MHD_Result ar_srv_api_embeddings(ar_srv *s, struct MHD_Connection *c, const char *body, size_t len, int too_big);
+enum MHD_Result ar_srv_api_models(ar_srv *s, struct MHD_Connection *c);
 
 /* ---- assets.c ---- */
 enum MHD_Result ar_srv_static(ar_srv *s, struct MHD_Connection *c, const char *url);

@@ -1,23 +1,35 @@
 /* stream.c - GET /api/ask/stream: Server-Sent Events (segments, answer tokens, references, done).
  * A producer thread runs the search and the answer and appends events to a buffer; MHD's reader
- * callback (on the connection's own thread) drains it, waiting while it is empty. */
+ * callback (on a polling thread, which must never wait) drains it, and when it is empty suspends the
+ * connection until the producer resumes it with more, or the serving loop's tick for a keep-alive. */
 #include "server/server.h"
 #include <errno.h>
 #include <jansson.h>
 #include <time.h>
 
-typedef struct stream {
+typedef struct ar_srv_stream stream;
+struct ar_srv_stream {
   pthread_mutex_t mu;
-  pthread_cond_t cv;
   ar_buf out;           /* events not yet sent; bytes before `off` are sent */
   size_t off;
   int done;             /* the producer wrote its last event */
   int gone;             /* the client went away: stop producing what nobody reads */
   int refs;             /* producer + response */
   int tokens;           /* answer tokens streamed so far */
+  int suspended;        /* the reader suspended the connection: the next writer resumes it */
+  double last_sent;     /* when the reader last gave MHD bytes */
+  struct MHD_Connection *c;
+  stream *next;         /* in srv->streams while the response lives */
   ar_srv *srv;
   ar_srv_query q;
-} stream;
+};
+
+/* Called with st->mu held: takes the duty to resume, which the caller does once it has unlocked. */
+static int take_resume(stream *st) {
+  if (!st->suspended || st->gone) return 0;
+  st->suspended = 0;
+  return 1;
+}
 
 static void stream_unref(stream *st) {
   pthread_mutex_lock(&st->mu);
@@ -27,7 +39,6 @@ static void stream_unref(stream *st) {
   ar_buf_free(&st->out);
   ar_srv_query_free(&st->q);
   pthread_mutex_destroy(&st->mu);
-  pthread_cond_destroy(&st->cv);
   ar_free(st);
 }
 
@@ -35,8 +46,9 @@ static void stream_unref(stream *st) {
 static void emit(stream *st, const char *event, const char *json) {
   pthread_mutex_lock(&st->mu);
   if (!st->gone) ar_buf_printf(&st->out, "event: %s\ndata: %s\n\n", event, json);
-  pthread_cond_signal(&st->cv);
+  int wake = take_resume(st);
   pthread_mutex_unlock(&st->mu);
+  if (wake) MHD_resume_connection(st->c);
 }
 
 static void emit_obj(stream *st, const char *event, json_t *o) {
@@ -95,25 +107,21 @@ static void *produce(void *arg) {
   emit(st, "done", "{}");
   pthread_mutex_lock(&st->mu);
   st->done = 1;
-  pthread_cond_signal(&st->cv);
+  int wake = take_resume(st);
   pthread_mutex_unlock(&st->mu);
+  if (wake) MHD_resume_connection(st->c);
   stream_unref(st);
   atomic_fetch_sub(&s->producers, 1);
   return NULL;
 }
 
+/* Seconds of silence before a keep-alive: well within the idle timeout and proxies' read timeouts. */
+static double keepalive_s(const ar_srv *s) { return AR_MAX(1, AR_MIN(5, s->p.timeout_s / 2)); }
+
 static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
   stream *st = cls;
   (void)pos;
   pthread_mutex_lock(&st->mu);
-  if (st->out.n == st->off && !st->done) {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    /* wake well within the idle timeout, so a silent LLM does not get the connection closed */
-    until.tv_sec += AR_MAX(1, AR_MIN(5, st->srv->p.timeout_s / 2));
-    while (st->out.n == st->off && !st->done)
-      if (pthread_cond_timedwait(&st->cv, &st->mu, &until) == ETIMEDOUT) break;
-  }
   ssize_t n;
   if (st->out.n > st->off) {
     n = (ssize_t)AR_MIN(max, st->out.n - st->off);
@@ -122,17 +130,40 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
     if (st->off == st->out.n) st->off = st->out.n = 0;
   } else if (st->done) {
     n = MHD_CONTENT_READER_END_OF_STREAM;
-  } else { /* a comment line keeps proxies and the idle timeout from closing a slow answer */
+  } else if (ar_now_s() - st->last_sent >= keepalive_s(st->srv)) {
+    /* a comment line keeps proxies and the idle timeout from closing a slow answer */
     static const char ka[] = ": keep-alive\n\n";
     n = (ssize_t)AR_MIN(max, sizeof ka - 1);
     memcpy(buf, ka, (size_t)n);
+  } else {   /* nothing yet: sleep off the polling thread until a writer or the tick resumes us */
+    st->suspended = 1;
+    MHD_suspend_connection(st->c);
+    n = 0;
   }
+  if (n > 0) st->last_sent = ar_now_s();
   pthread_mutex_unlock(&st->mu);
   return n;
 }
 
+void ar_srv_streams_tick(ar_srv *s) {
+  double now = ar_now_s();
+  pthread_mutex_lock(&s->streams_mu);   /* holds every listed stream alive (see reader_free) */
+  for (stream *st = s->streams; st; st = st->next) {
+    pthread_mutex_lock(&st->mu);
+    int wake = now - st->last_sent >= keepalive_s(s) && take_resume(st);
+    pthread_mutex_unlock(&st->mu);
+    if (wake) MHD_resume_connection(st->c);
+  }
+  pthread_mutex_unlock(&s->streams_mu);
+}
+
 static void reader_free(void *cls) {
   stream *st = cls;
+  ar_srv *s = st->srv;
+  pthread_mutex_lock(&s->streams_mu);
+  for (stream **p = &s->streams; *p; p = &(*p)->next)
+    if (*p == st) { *p = st->next; break; }
+  pthread_mutex_unlock(&s->streams_mu);
   pthread_mutex_lock(&st->mu);
   st->gone = 1;
   pthread_mutex_unlock(&st->mu);
@@ -150,8 +181,9 @@ enum MHD_Result ar_srv_api_stream(ar_srv *s, struct MHD_Connection *c) {
                                     sizeof msg);
   if (code) { ar_free(st); return ar_srv_send_error(c, code, "%s", msg); }
   pthread_mutex_init(&st->mu, NULL);
-  pthread_cond_init(&st->cv, NULL);
   st->srv = s;
+  st->c = c;
+  st->last_sent = ar_now_s();
   st->refs = 2;
   struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, reader, st, reader_free);
   if (!r) { st->refs = 1; stream_unref(st); return MHD_NO; }
@@ -174,6 +206,12 @@ enum MHD_Result ar_srv_api_stream(ar_srv *s, struct MHD_Connection *c) {
   }
   pthread_attr_destroy(&at);
   enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+  if (ret == MHD_YES) {   /* listed for the keep-alive tick until reader_free */
+    pthread_mutex_lock(&s->streams_mu);
+    st->next = s->streams;
+    s->streams = st;
+    pthread_mutex_unlock(&s->streams_mu);
+  }
   MHD_destroy_response(r);
   return ret;
 }

@@ -217,6 +217,14 @@ TEST(embed_api_reply_parser_edge_cases) {
   ASSERT_NEAR(v[2], 0, 0);
   ASSERT_NEAR(v[3], -1, 0);
   ar_free(v);
+  /* a unit vector (as an encoder normalises it) comes back bit for bit: scaling by (float)(1/|x|), here
+   * 0.99999994f, would change it, and a server running our encoder must equal the local one */
+  const char *unit = "{\"data\":[{\"index\":0,\"embedding\":\"kQomP3TZQr8=\"}]}";
+  const float want[2] = {0.6485987305641174f, -0.7611305713653564f};
+  dim = 0;
+  ASSERT_MSG(ar_embed_parse_reply(unit, strlen(unit), 1, &dim, &v, "EP", &e) == AR_OK, "%s", e.msg);
+  ASSERT_MSG(!memcmp(v, want, sizeof want), "unit vector changed: %.9g %.9g", v[0], v[1]);
+  ar_free(v);
   unsigned char b[8];
   ASSERT_EQ_INT(ar_base64_decode("AABAQAAAgEA", 11, b), 8);
   ASSERT_EQ_INT(ar_base64_decode("AA=A", 4, b), -1);

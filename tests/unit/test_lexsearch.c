@@ -334,6 +334,30 @@ TEST(lexsearch_check_names_damage) {
   vocab_free(&v);
 }
 
+/* fuzz_postings finding: an empty page (a NULL blob) was read as "term absent" through NULL + 0 (undefined
+ * behaviour); it is damage, and the search says so. */
+TEST(lexsearch_empty_page_is_damage) {
+  uint64_t rng = 78;
+  vocab v;
+  vocab_make(&v, 200, &rng);
+  char path[512];
+  snprintf(path, sizeof path, "%s/lexempty.db", test_tmpdir());
+  ar_index *ix = random_course(path, 6, &v, &rng);
+  ASSERT(ix);
+  ASSERT_EQ_INT(sqlite3_exec(ix->db, "UPDATE lex_pages SET data = x''", 0, 0, 0), SQLITE_OK);
+  char q[512];
+  snprintf(q, sizeof q, "%s %s %s", v.w[0], v.w[1], v.w[2]);
+  ar_search_params sp = ar_search_default_params();
+  sp.mode = AR_MODE_LEXICAL;
+  ar_results res;
+  ar_error e;
+  ar_status st = ar_search(ix, q, &sp, &res, &e);
+  if (st == AR_OK) ar_results_free(&res);
+  ASSERT_MSG(st != AR_OK && strstr(e.msg, "malformed page"), "status %d: %s", (int)st, st ? e.msg : "ok");
+  ar_index_close(ix);
+  vocab_free(&v);
+}
+
 TEST(lexsearch_schema1_index_is_upgraded) {
   uint64_t rng = 99;
   vocab v;
