@@ -30,8 +30,7 @@ struct ar_pool {
   pthread_t *th;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  _Atomic uint64_t job;        /* job number << 32 | next task index; the number is bumped per job and at shutdown */
-  atomic_int n_tasks;          /* of the current job */
+  _Atomic uint64_t job;        /* number | next task | task count (below); the number is bumped per job and at shutdown */
   atomic_int done;             /* tasks of the current job finished */
   atomic_int stop;
   atomic_int sleepers;
@@ -47,15 +46,20 @@ static long long now_ns(void) {
   return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
+/* The job word: number (32 bits) | next task (16) | task count (16). The count travels in the same
+ * word as the number so no worker can pair a new job's count with an old job's number. */
+#define MAX_TASKS 0xFFFF
 static uint32_t job_number(uint64_t j) { return (uint32_t)(j >> 32); }
+static int job_next(uint64_t j) { return (int)((j >> 16) & 0xFFFF); }
+static int job_count(uint64_t j) { return (int)(j & 0xFFFF); }
 
 /* Claims and runs tasks of job `number` until none is left (or a newer job has started). */
 static void work(ar_pool *p, uint32_t number, int id) {
   uint64_t j = atomic_load(&p->job);
   for (;;) {
-    if (job_number(j) != number || (int)(uint32_t)j >= atomic_load(&p->n_tasks)) return;
-    if (!atomic_compare_exchange_weak(&p->job, &j, j + 1)) continue;   /* j reloaded */
-    p->fn(p->ctx, (int)(uint32_t)j, id);
+    if (job_number(j) != number || job_next(j) >= job_count(j)) return;
+    if (!atomic_compare_exchange_weak(&p->job, &j, j + (1u << 16))) continue;   /* j reloaded */
+    p->fn(p->ctx, job_next(j), id);
     atomic_fetch_add(&p->done, 1);
     j = atomic_load(&p->job);
   }
@@ -109,18 +113,31 @@ ar_pool *ar_pool_new(int n_threads) {
 
 int ar_pool_threads(const ar_pool *p) { return p->n; }
 
+/* More tasks than the job word counts: run them as several jobs, each shifting its task numbers. */
+typedef struct { ar_task_fn fn; void *ctx; int base; } shifted;
+static void shifted_task(void *ctx, int task, int worker) {
+  shifted *sh = ctx;
+  sh->fn(sh->ctx, sh->base + task, worker);
+}
+
 void ar_pool_run(ar_pool *p, int n_tasks, ar_task_fn fn, void *ctx) {
   if (!p || p->n == 1 || n_tasks <= 1) {  /* no pool: this thread alone */
     for (int t = 0; t < n_tasks; t++) fn(ctx, t, 0);
     return;
   }
+  if (n_tasks > MAX_TASKS) {
+    for (int base = 0; base < n_tasks; base += MAX_TASKS) {
+      shifted sh = {fn, ctx, base};
+      ar_pool_run(p, n_tasks - base < MAX_TASKS ? n_tasks - base : MAX_TASKS, shifted_task, &sh);
+    }
+    return;
+  }
   /* no worker can be inside the previous job's fn now (done reached its count), so these are free */
   p->fn = fn;
   p->ctx = ctx;
-  atomic_store(&p->n_tasks, n_tasks);
   atomic_store(&p->done, 0);
   uint32_t number = job_number(atomic_load(&p->job)) + 1;
-  atomic_store(&p->job, (uint64_t)number << 32);   /* publishes the job */
+  atomic_store(&p->job, (uint64_t)number << 32 | (uint64_t)n_tasks);   /* publishes the job */
   if (atomic_load(&p->sleepers)) {
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->cv);

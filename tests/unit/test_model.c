@@ -514,3 +514,23 @@ TEST(model_pool_tasks_once_and_only_in_their_job) {
   ar_pool_free(p);
   ASSERT(!bad);
 }
+
+static void count_task(void *ctx, int task, int worker) {
+  (void)worker;
+  atomic_fetch_add(&((atomic_int *)ctx)[task], 1);
+}
+
+/* more tasks than one job word counts (65,535): run as several jobs, every task number once */
+TEST(model_pool_more_tasks_than_a_job_holds) {
+  ar_pool *p = ar_pool_new(2);
+  ASSERT(p != NULL);
+  int n = 140000;
+  atomic_int *hits = calloc((size_t)n, sizeof *hits);
+  ASSERT(hits != NULL);
+  ar_pool_run(p, n, count_task, hits);
+  int bad = 0;
+  for (int t = 0; t < n; t++) bad += atomic_load(&hits[t]) != 1;
+  free(hits);
+  ar_pool_free(p);
+  ASSERT_EQ_INT(bad, 0);
+}
