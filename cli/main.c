@@ -18,6 +18,7 @@ static const struct verb {
   {"embed", cmd_embed, "E5 embeddings of stdin lines (one JSON array each)"},
   {"tokenize", cmd_tokenize, "token ids of stdin lines (one JSON array each)"},
   {"info", cmd_info, "what an index holds"},
+  {"rerank", cmd_rerank, "cross-encoder scores of (question, stdin line) pairs"},
 };
 
 static void usage(FILE *f) {

@@ -455,6 +455,9 @@ typedef struct ar_search_params {
   const ar_embedder *embedder; /* dense/hybrid: embeds the query; wins over model */
   const char *course;    /* NULL or "": all videos; else only that course's segments (a filtered
                             top-k: min(k, matches in the course) hits). Unknown id: AR_ERR_NOTFOUND */
+  ar_model *reranker;    /* a cross-encoder (ar_model_num_labels > 0): re-orders the first stage's top
+                            rerank_top hits by its score, then keeps k (issue #15); NULL: none */
+  int rerank_top;        /* first-stage hits the reranker scores, default 30 */
 } ar_search_params;
 
 typedef struct ar_hit {
@@ -468,6 +471,8 @@ typedef struct ar_hit {
   int lexical_rank, dense_rank;  /* 0 when absent */
   char *video_id, *title, *url, *text;
   double start_s, end_s;
+  int first_stage_rank;  /* rank before reranking; 0 when no reranker ran */
+  double rerank_score;   /* the reranker's score when first_stage_rank > 0 (NAN past rerank_top) */
 } ar_hit;
 
 typedef struct ar_results {
@@ -651,6 +656,42 @@ AR_API ar_server_params ar_server_default_params(void);
  * address cannot be bound, or with the index/model's error when they cannot be opened. */
 AR_API ar_status ar_server_run(const char *index_path, const ar_server_params *p, volatile int *stop,
                                ar_error *err);
+
+
+/* ---- models and reranking (issue #15) ---- */
+/* Pooling and prompts come from the model directory's sentence-transformers files: modules.json,
+ * 1_Pooling/config.json (mean, CLS or last token), a Normalize module, config_sentence_transformers.json
+ * "prompts" ("query"/"passage", or default_prompt_name for queries). Without those files, or when they
+ * say mean + normalize without prompts, the model is run as multilingual-e5 ("query: "/"passage: ").
+ * The fingerprint (recorded in the index) gains ":pool=...", ":raw" (no normalize) and prompt hashes when
+ * they differ from e5's, so an index is never searched with vectors made another way. */
+typedef enum ar_pooling { AR_POOL_MEAN = 0, AR_POOL_CLS, AR_POOL_LAST } ar_pooling;
+AR_API ar_pooling ar_model_pooling(const ar_model *m);
+AR_API const char *ar_pooling_name(ar_pooling p);    /* "mean" | "cls" | "lasttoken" */
+AR_API int ar_model_normalizes(const ar_model *m);    /* 1: vectors are L2-normalised */
+/* The prompt prepended for kind (AR_EMBED_RAW: ""). */
+AR_API const char *ar_model_prefix(const ar_model *m, ar_embed_kind kind);
+/* Replaces the query or passage prompt (before the model is shared between threads); updates the
+ * fingerprint. kind AR_EMBED_RAW or NULL prefix: AR_ERR_INVALID. */
+AR_API ar_status ar_model_set_prefix(ar_model *m, ar_embed_kind kind, const char *prefix, ar_error *err);
+
+/* Cross-encoders: a BertForSequenceClassification or XLMRobertaForSequenceClassification checkpoint
+ * (config.json "architectures") loads with its classifier head through ar_model_load; precision applies
+ * to its encoder. Thread-safe like the encoder. */
+AR_API int ar_model_num_labels(const ar_model *m);   /* 0: no classifier head (an embedding model) */
+/* Logits of n (query, passage) pairs: out [n, num_labels]. Pairs follow the tokenizer's template
+ * (XLM-R: <s> A </s></s> B </s>; BERT: [CLS] A [SEP] B [SEP], B with token type 1; chosen by
+ * tokenizer_config.json's tokenizer_class, else model_type) and are cut to the model's max tokens with Hugging
+ * Face tokenizers' default "longest_first" (a question shorter than half the budget keeps every token: the
+ * passage is cut). */
+AR_API ar_status ar_model_score_pairs(ar_model *m, const char *query, const char *const *passages, int n,
+                                      float *out, ar_error *err);
+/* The score reranking orders by: the logit (1 label) or the logit of label 1 (2+ labels, "relevant" in
+ * binary classifiers). */
+AR_API float ar_rerank_score(const ar_model *m, const float *logits);
+/* Scores r's first `top` hits with m and orders them by that score (ties keep the first-stage order),
+ * the unscored hits after them; keeps the first k; sets rerank_score, first_stage_rank and rank. */
+AR_API ar_status ar_rerank_results(ar_model *m, const char *query, int top, int k, ar_results *r, ar_error *err);
 
 #ifdef __cplusplus
 }
