@@ -115,7 +115,7 @@ ar_status ar_rerank_results(ar_model *m, const char *query, int top, int k, ar_r
       h->first_stage_rank = h->rank;
       h->rerank_score = (int)i < n ? ar_rerank_score(m, logits + (size_t)i * nl) : NAN;
     }
-    qsort(r->hits, r->n, sizeof *r->hits, by_score);
+    if (r->n) qsort(r->hits, r->n, sizeof *r->hits, by_score);
     for (size_t i = (size_t)k; i < r->n; i++) {
       ar_hit *h = &r->hits[i];
       ar_free(h->video_id); ar_free(h->title); ar_free(h->url); ar_free(h->text);

@@ -178,9 +178,12 @@ def body(data, tmp):
     check("--rerank-top without --rerank: usage error", r.returncode == 2 and "--rerank" in r.stderr, r.stderr)
     r = run(["search", "-i", ix, "--rerank", emb, q])
     check("--rerank with an embedding model: exit 1", r.returncode == 1 and "cross-encoder" in r.stderr, r.stderr)
+    r = run(["search", "-i", ix, "-k", "3", "--rerank", rr, "--json", "zzzqqq"])
+    check("--rerank over no first-stage hits: an empty list (regression: qsort of NULL)",
+          r.returncode == 0 and json.loads(r.stdout)["segments"] == [], r.stderr[-500:])
     r = run(["search", "-i", ix, "--rerank", os.path.join(tmp, "nope"), q])
     check("--rerank with a missing directory: exit 1 naming it", r.returncode == 1 and "nope" in r.stderr, r.stderr)
-    q2 = "derivada"   # matches many segments
+    q2 = "número"   # matches many segments of these videos
     n12 = len(json.loads(run(["search", "-i", ix, "-k", "12", "--json", q2]).stdout)["segments"])
     r = run(["search", "-i", ix, "-k", "12", "--rerank-top", "4", "--rerank", rr, "--json", q2])
     segs = json.loads(r.stdout)["segments"] if r.returncode == 0 else []
