@@ -248,8 +248,8 @@ typedef struct ar_model_params {
 } ar_model_params;
 
 typedef enum ar_embed_kind {
-  AR_EMBED_QUERY = 0,    /* prepends "query: " */
-  AR_EMBED_PASSAGE,      /* prepends "passage: " */
+  AR_EMBED_QUERY = 0,    /* prepends "query: " (or the model's query prompt: ar_model_prefix) */
+  AR_EMBED_PASSAGE,      /* prepends "passage: " (or the model's passage prompt) */
   AR_EMBED_RAW           /* no prefix */
 } ar_embed_kind;
 
@@ -257,7 +257,7 @@ AR_API ar_model_params ar_model_default_params(void);
 /* dir: config.json + model.safetensors + tokenizer (see ar_tokenizer_load). */
 AR_API ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_error *err);
 AR_API int ar_model_dim(const ar_model *m);
-AR_API int ar_model_max_tokens(const ar_model *m);     /* 512: specials included */
+AR_API int ar_model_max_tokens(const ar_model *m);     /* e5: 512, specials included (the position table's) */
 /* The kernel the model runs: "scalar", "avx2" or "avx512" ("openblas" for AR_GEMM_OPENBLAS). */
 AR_API const char *ar_model_kernel(const ar_model *m);
 /* A stable string identifying the weights: "e5:<model_type>:h<H>:l<L>:a<heads>:f<F>:v<V>:<16 hex>", the hash
@@ -271,7 +271,8 @@ AR_API int ar_precision_parse(const char *s);
 /* Token count of text as the encoder would see it: prefix and specials included, no truncation.
  * Matches ar_count_fn so it can be the segmenter's cap. */
 AR_API int ar_model_count_tokens(const ar_model *m, ar_embed_kind kind, const char *text, size_t len);
-/* Embeds n token sequences (ids already include <s> </s>). out: n x dim, L2-normalised. */
+/* Embeds n token sequences (ids already include <s> </s>). out: n x dim, pooled and (unless the model's
+ * modules.json lists no Normalize) L2-normalised, as its files say (see "models and reranking" below). */
 AR_API ar_status ar_model_embed_ids(ar_model *m, const int32_t *const *ids, const int *n_ids, int n,
                                     float *out, ar_error *err);
 /* Strips, prefixes, tokenizes (truncating at max tokens) and embeds n texts. out: n x dim. */
