@@ -58,6 +58,36 @@ enum { CLI_O_PRECISION = 1010 };  /* after CLI_O_EMBED_* */
 #define CLI_PRECISION_HELP "  --precision P        encoder arithmetic: fp32 (default) or int8 (default $AULARAG_PRECISION)\n"
 int cli_precision(const char *verb, const char *usage, const char *value, ar_model_params *mp);
 
+/* ---- models and reranking (issue #15, cli/models.c) ----
+ * --rerank DIR / --rerank-top N (default $AULARAG_RERANK) on search, ask, eval, serve; --query-prefix /
+ * --passage-prefix (the prompts, overriding the model's files) on the verbs that embed. A verb adds
+ * CLI_MODELS_LONGOPTS (or CLI_PROMPT_LONGOPTS alone), hands getopt results to cli_models_opt first, calls
+ * cli_models_resolve after parsing, cli_models_prefixes on the model it loads and cli_models_open to
+ * load the reranker into its search params (freed with ar_model_free(sp.reranker)). */
+enum { CLI_O_RERANK = 1020, CLI_O_RERANK_TOP, CLI_O_QUERY_PREFIX, CLI_O_PASSAGE_PREFIX };
+#define CLI_PROMPT_LONGOPTS                                                                                \
+  {"query-prefix", required_argument, 0, CLI_O_QUERY_PREFIX}, {"passage-prefix", required_argument, 0, CLI_O_PASSAGE_PREFIX}
+#define CLI_MODELS_LONGOPTS                                                                                \
+  {"rerank", required_argument, 0, CLI_O_RERANK}, {"rerank-top", required_argument, 0, CLI_O_RERANK_TOP}, \
+  CLI_PROMPT_LONGOPTS
+#define CLI_PROMPT_USAGE                                                                                   \
+  "  --query-prefix S     prompt before questions (default: the model's files, else e5's \"query: \")\n"  \
+  "  --passage-prefix S   prompt before segments (default: the model's files, else \"passage: \"); the\n"   \
+  "                       index records them: search with the prompts the index was built with\n"
+#define CLI_RERANK_USAGE                                                                                   \
+  "  --rerank DIR         cross-encoder (BERT/XLM-R sequence classifier) that re-orders the first\n"       \
+  "                       stage's top hits by its score (default $AULARAG_RERANK)\n"                     \
+  "  --rerank-top N       first-stage hits it scores (default 30)\n"
+typedef struct cli_models {
+  const char *rerank;
+  int top, top_set;
+  const char *prefix[2];   /* [AR_EMBED_QUERY], [AR_EMBED_PASSAGE]; NULL: the model's */
+} cli_models;
+int cli_models_opt(cli_models *cm, const char *verb, int c, const char *arg);  /* 1 taken, 0 not, -1 usage error */
+int cli_models_resolve(cli_models *cm, const char *verb, const char *usage);   /* 0 or EXIT_USAGE */
+int cli_models_prefixes(const cli_models *cm, ar_model *m);                    /* m may be NULL; 0 or exit code */
+int cli_models_open(cli_models *cm, ar_model_params mp, ar_search_params *sp); /* 0 or exit code (printed) */
+
 /* One verb per file: cli/cmd_<verb>.c */
 int cmd_ingest(int argc, char **argv);
 int cmd_search(int argc, char **argv);
@@ -76,4 +106,5 @@ int cmd_transcribe(int argc, char **argv);
 int cli_transcribe(ar_transcribe_params *tp, const char *const *paths, int n, int quiet);
 /* argv[from..argc): named media files replaced by their transcripts (dropped when missing); the new argc. */
 int cli_ingest_transcripts(int argc, char **argv, int from);
+int cmd_rerank(int argc, char **argv);
 #endif

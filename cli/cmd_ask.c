@@ -9,7 +9,8 @@ static const char *usage =
   "usage: aularag ask -i INDEX [-k N] [--mode hybrid|dense|lexical] [--json] [--hide-urls] [--no-cache]\n"
   "                   [--stream|--no-stream] [--llm-url URL] [--llm-model M] [--context-tokens N]\n"
   "                   [--temperature T] [--seed S] [--timeout SEC] [--retries N] [--course ID]\n"
-  "                   [--model DIR | --embed-url URL --embed-model NAME] [--precision P] QUESTION...\n"
+  "                   [--model DIR | --embed-url URL --embed-model NAME] [--precision P]\n"
+  "                   [--rerank DIR [--rerank-top N]] QUESTION...\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  -k N                 segments retrieved and given to the LLM (default 10)\n"
   "  --mode M             lexical (BM25), dense (E5) or hybrid (RRF); default: hybrid when the index\n"
@@ -18,6 +19,8 @@ static const char *usage =
   CLI_EMBED_USAGE
   "  --course ID          retrieve only from that course (`aularag info` lists the courses)\n"
   CLI_PRECISION_HELP
+  CLI_RERANK_USAGE
+  CLI_PROMPT_USAGE
   "  --json               one JSON object: the search object + answer, answer_kind, references\n"
   "  --hide-urls          print 'oculto' and '[Vídeo de referência oculto]()' (JSON: null)\n"
   "  --llm-url URL        OpenAI-compatible endpoint, with or without /v1 (default $AULARAG_LLM_URL);\n"
@@ -85,8 +88,9 @@ int cmd_ask(int argc, char **argv) {
     {"seed", required_argument, 0, O_SEED}, {"timeout", required_argument, 0, O_TIMEOUT},
     {"retries", required_argument, 0, O_RETRIES}, {"course", required_argument, 0, O_COURSE},
     {"precision", required_argument, 0, CLI_O_PRECISION}, {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS,
-    {0, 0, 0, 0}};
+    CLI_MODELS_LONGOPTS, {0, 0, 0, 0}};
   cli_embed ce = {0};
+  cli_models cm = {0};
   const char *index = NULL, *model = NULL, *precision = NULL;
   int json = 0, hide = 0, stream = -1, c;
   double d;
@@ -95,6 +99,7 @@ int cmd_ask(int argc, char **argv) {
   optind = 1;
   while ((c = getopt_long(argc, argv, ":i:k:h", opts, NULL)) != -1) {
     int e = cli_embed_opt(&ce, "ask", c, optarg);
+    if (!e) e = cli_models_opt(&cm, "ask", c, optarg);
     if (e) { if (e < 0) return EXIT_USAGE; continue; }
     switch (c) {
     case 'i': index = optarg; break;
@@ -131,6 +136,7 @@ int cmd_ask(int argc, char **argv) {
   }
   index = cli_env_default(index, "AULARAG_INDEX");
   if (cli_embed_resolve(&ce, "ask", usage, &model)) return EXIT_USAGE;
+  if (cli_models_resolve(&cm, "ask", usage)) return EXIT_USAGE;
   ar_model_params mp = ar_model_default_params();
   if (cli_precision("ask", usage, precision, &mp)) return EXIT_USAGE;
   ar_llm_params_from_env(&ap.llm);
@@ -160,10 +166,13 @@ int cmd_ask(int argc, char **argv) {
   if (model && ap.search.mode != AR_MODE_LEXICAL &&  /* the model embeds the question for dense/hybrid */
       ar_model_load(model, mp, &ap.search.model, &err) != AR_OK)
     erc = cli_fail(&err);
+  if (!erc) erc = cli_models_prefixes(&cm, ap.search.model);
   if (!erc && ap.search.mode != AR_MODE_LEXICAL) erc = cli_embed_open(&ce, ix, &ap.search.embedder);
+  if (!erc) erc = cli_models_open(&cm, mp, &ap.search);
   if (erc) {
     free(q);
     ar_index_close(ix);
+    ar_model_free(ap.search.model);
     cli_embed_close(&ce);
     return erc;
   }
@@ -202,6 +211,7 @@ int cmd_ask(int argc, char **argv) {
   ar_answer_free(&a);
   ar_index_close(ix);
   ar_model_free(ap.search.model);
+  ar_model_free(ap.search.reranker);
   cli_embed_close(&ce);
   return rc;
 }

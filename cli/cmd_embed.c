@@ -6,13 +6,16 @@
 
 static const char *usage_text =
   "usage: aularag embed --model DIR [--query|--passage|--raw] [--threads N] [--batch N] [--ids|--count]\n"
-  "                    [--gemm packed|openblas] [--precision fp32|int8] < lines\n"
+  "                    [--gemm packed|openblas] [--precision fp32|int8] [--query-prefix S]\n"
+  "                    [--passage-prefix S] < lines\n"
   "\n"
   "Prints one JSON array (the L2-normalised embedding, %.9g floats) per input line, in order.\n"
   "  --model DIR   hub model directory (config.json, model.safetensors, tokenizer); default $AULARAG_MODEL\n"
   "  --query       prepend \"query: \" (default)\n"
   "  --passage     prepend \"passage: \"\n"
   "  --raw         no prefix\n"
+  "  --query-prefix S, --passage-prefix S   the prompts --query / --passage prepend (default: the\n"
+  "                model's sentence-transformers files, else e5's \"query: \" / \"passage: \")\n"
   "  --threads N   compute threads (default: all cores)\n"
   "  --batch N     lines per forward batch (default 32)\n"
   "  --gemm B      matrix products: packed (default, our kernel over weights packed at load) or\n"
@@ -78,7 +81,7 @@ int cmd_embed(int argc, char **argv) {
   ar_embed_kind kind = AR_EMBED_QUERY;
   int threads = 0, bsize = 32, use_ids = 0, count = 0;
   ar_gemm_backend gemm = AR_GEMM_PACKED;
-  const char *precision = NULL;
+  const char *precision = NULL, *prefix[2] = {NULL, NULL};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage_text, stdout); return EXIT_OK; }
@@ -88,10 +91,12 @@ int cmd_embed(int argc, char **argv) {
     else if (!strcmp(a, "--ids")) use_ids = 1;
     else if (!strcmp(a, "--count")) count = 1;
     else if (!strcmp(a, "--model") || !strcmp(a, "--threads") || !strcmp(a, "--batch") || !strcmp(a, "--gemm") ||
-             !strcmp(a, "--precision")) {
+             !strcmp(a, "--precision") || !strcmp(a, "--query-prefix") || !strcmp(a, "--passage-prefix")) {
       if (i + 1 >= argc) return cli_usage_error("embed", usage_text, "%s needs a value", a);
       const char *v = argv[++i];
       if (!strcmp(a, "--model")) model_dir = v;
+      else if (!strcmp(a, "--query-prefix")) prefix[AR_EMBED_QUERY] = v;
+      else if (!strcmp(a, "--passage-prefix")) prefix[AR_EMBED_PASSAGE] = v;
       else if (!strcmp(a, "--precision")) precision = v;
       else if (!strcmp(a, "--gemm")) {
         if (!strcmp(v, "packed")) gemm = AR_GEMM_PACKED;
@@ -117,6 +122,11 @@ int cmd_embed(int argc, char **argv) {
     fprintf(stderr, "aularag embed: %s\n", err.msg);
     return cli_exit_code(err.status) == EXIT_USAGE ? EXIT_RUNTIME : cli_exit_code(err.status);
   }
+  for (int k = AR_EMBED_QUERY; k <= AR_EMBED_PASSAGE; k++)
+    if (prefix[k] && ar_model_set_prefix(m, (ar_embed_kind)k, prefix[k], &err) != AR_OK) {
+      ar_model_free(m);
+      return cli_fail(&err);
+    }
   batch b = {calloc((size_t)bsize, sizeof(char *)), calloc((size_t)bsize, sizeof(int32_t *)),
              calloc((size_t)bsize, sizeof(int)), 0};
   float *vec = malloc((size_t)bsize * (size_t)ar_model_dim(m) * sizeof(float));

@@ -11,6 +11,7 @@ static const char *usage =
   "                    [--concurrency N] [--rpm N] [--no-cache] [--bootstrap N] [--no-context]\n"
   "                    [--no-groundedness] [--tolerance SEC] [--no-resume] [--timeout SEC] [--retries N]\n"
   "                    [--model DIR | --embed-url URL --embed-model NAME] [--precision P] [--course ID] [--quiet]\n"
+  "                    [--rerank DIR [--rerank-top N]]\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  --questions FILE     JSON Lines: {\"id\", \"question\", \"manual\"?, \"reference_answer\"?, \"gold\"?:\n"
   "                       [{\"video_id\", \"start\", \"end\"}], \"course\"?, \"answerable\"?} (seconds;\n"
@@ -23,6 +24,8 @@ static const char *usage =
   CLI_EMBED_USAGE
   "  --course ID          retrieve only from that course, for every question (`aularag info` lists them)\n"
   CLI_PRECISION_HELP
+  CLI_RERANK_USAGE
+  CLI_PROMPT_USAGE
   "  --llm-url URL, --llm-model M   the answering LLM (default $AULARAG_LLM_URL, $AULARAG_LLM_MODEL);\n"
   "                       none: extractive answers\n"
   "  --judge-url URL, --judge-model M   the judge (default $AULARAG_JUDGE_URL, $AULARAG_JUDGE_MODEL, else\n"
@@ -62,8 +65,9 @@ int cmd_eval(int argc, char **argv) {
     {"no-resume", no_argument, 0, O_NORESUME}, {"timeout", required_argument, 0, O_TIMEOUT},
     {"retries", required_argument, 0, O_RETRIES}, {"quiet", no_argument, 0, O_QUIET},
     {"course", required_argument, 0, O_COURSE}, {"precision", required_argument, 0, CLI_O_PRECISION},
-    {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
+    {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, CLI_MODELS_LONGOPTS, {0, 0, 0, 0}};
   cli_embed ce = {0};
+  cli_models cm = {0};
   const char *index = NULL, *questions = NULL, *out = NULL, *model = NULL, *precision = NULL;
   int quiet = 0, c, retries = -1;
   double d, timeout_s = 0;
@@ -73,6 +77,7 @@ int cmd_eval(int argc, char **argv) {
   optind = 1;
   while ((c = getopt_long(argc, argv, ":i:k:h", opts, NULL)) != -1) {
     int e = cli_embed_opt(&ce, "eval", c, optarg);
+    if (!e) e = cli_models_opt(&cm, "eval", c, optarg);
     if (e) { if (e < 0) return EXIT_USAGE; continue; }
     switch (c) {
     case 'i': index = optarg; break;
@@ -114,6 +119,7 @@ int cmd_eval(int argc, char **argv) {
   if (optind < argc) return cli_usage_error("eval", usage, "unexpected argument '%s'", argv[optind]);
   index = cli_env_default(index, "AULARAG_INDEX");
   if (cli_embed_resolve(&ce, "eval", usage, &model)) return EXIT_USAGE;
+  if (cli_models_resolve(&cm, "eval", usage)) return EXIT_USAGE;
   ar_model_params mp = ar_model_default_params();
   if (cli_precision("eval", usage, precision, &mp)) return EXIT_USAGE;
   if (!index) return cli_usage_error("eval", usage, "no index: give -i INDEX or set AULARAG_INDEX");
@@ -139,10 +145,13 @@ int cmd_eval(int argc, char **argv) {
       ar_model_load(model, mp, &p.ask.search.model, &err) != AR_OK)
     return cli_fail(&err);
   /* or a server, called from every worker at once (thread-safe) */
-  int rc = p.ask.search.mode != AR_MODE_LEXICAL ? cli_embed_open(&ce, NULL, &p.ask.search.embedder) : 0;
-  if (rc) { ar_model_free(p.ask.search.model); return rc; }
+  int rc = cli_models_prefixes(&cm, p.ask.search.model);
+  if (!rc && p.ask.search.mode != AR_MODE_LEXICAL) rc = cli_embed_open(&ce, NULL, &p.ask.search.embedder);
+  if (!rc) rc = cli_models_open(&cm, mp, &p.ask.search);  /* shared by the workers (thread-safe) */
+  if (rc) { ar_model_free(p.ask.search.model); cli_embed_close(&ce); return rc; }
   ar_status st = ar_eval_run(index, questions, out, &p, &summary, &err);
   ar_model_free(p.ask.search.model);
+  ar_model_free(p.ask.search.reranker);
   cli_embed_close(&ce);
   if (st != AR_OK) return cli_fail(&err);
   if (summary) fputs(summary, stdout);

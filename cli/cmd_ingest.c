@@ -8,7 +8,7 @@
 
 static const char *usage =
   "usage: aularag ingest -i INDEX [--manifest FILE] [--lang pt|en] [--model DIR | --embed-url URL --embed-model NAME]\n"
-  "                      [--precision P]\n"
+  "                      [--precision P] [--query-prefix S] [--passage-prefix S]\n"
   "                      [--window SEC] [--overlap SEC] [--max-words N] [--quiet] PATH...\n"
   "  -i, --index FILE     the index (created when missing; default $AULARAG_INDEX)\n"
   "  --manifest FILE      CSV file,video_id,title,url (files relative to it); without PATHs,\n"
@@ -17,6 +17,7 @@ static const char *usage =
   "  --model DIR          also embed segments with this E5 model (default $AULARAG_MODEL)\n"
   CLI_EMBED_USAGE
   CLI_PRECISION_HELP
+  CLI_PROMPT_USAGE
   "  --window SEC         segment length (default 120)\n"
   "  --overlap SEC        overlap between consecutive segments (default 30)\n"
   "  --max-words N        hard cap on words per segment (default 350; with --model the cap is\n"
@@ -89,8 +90,9 @@ int cmd_ingest(int argc, char **argv) {
     {"max-words", required_argument, 0, 'x'}, {"quiet", no_argument, 0, 'q'},
     {"precision", required_argument, 0, CLI_O_PRECISION}, {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS,
     {"transcribe", no_argument, 0, 'T'}, {"asr-url", required_argument, 0, 'U'}, {"asr-model", required_argument, 0, 'N'},
-    {0, 0, 0, 0}};
+    CLI_PROMPT_LONGOPTS, {0, 0, 0, 0}};
   cli_embed ce = {0};
+  cli_models cm = {0};
   const char *index = NULL, *lang = NULL, *model = NULL, *precision = NULL;
   ar_ingest_params p = ar_ingest_default_params();
   struct ui u = {isatty(2), 0, 0, 0, 0};
@@ -99,6 +101,7 @@ int cmd_ingest(int argc, char **argv) {
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":i:qh", opts, NULL)) != -1) {
     int e = cli_embed_opt(&ce, "ingest", c, optarg);
+    if (!e) e = cli_models_opt(&cm, "ingest", c, optarg);
     if (e) { if (e < 0) return EXIT_USAGE; continue; }
     switch (c) {
     case 'i': index = optarg; break;
@@ -147,6 +150,8 @@ int cmd_ingest(int argc, char **argv) {
   ip.lang = lang;
   if (model) {  /* with a model, segments are capped at its token limit and embedded */
     if (ar_model_load(model, mp, &p.model, &err) != AR_OK) return cli_fail(&err);
+    int prc = cli_models_prefixes(&cm, p.model);
+    if (prc) { ar_model_free(p.model); return prc; }
   }
   /* A server: segments capped by words, embedded remotely. For a new index it is opened first, so a dead
    * endpoint leaves no empty file behind; an existing one may already know the dimension. */

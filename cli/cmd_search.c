@@ -7,7 +7,7 @@
 static const char *usage =
   "usage: aularag search -i INDEX [-k N] [--mode hybrid|dense|lexical] [--json] [--hide-urls]\n"
   "                      [--model DIR | --embed-url URL --embed-model NAME] [--precision P] [--rrf-k N]\n"
-  "                      [--course ID] QUESTION...\n"
+  "                      [--course ID] [--rerank DIR [--rerank-top N]] QUESTION...\n"
   "  -i, --index FILE     the index (default $AULARAG_INDEX)\n"
   "  -k N                 number of segments (default 10)\n"
   "  --mode M             lexical (BM25), dense (E5) or hybrid (RRF of both); default: hybrid when\n"
@@ -17,6 +17,8 @@ static const char *usage =
   CLI_PRECISION_HELP
   "  --rrf-k N            hybrid: reciprocal rank fusion constant, score = sum 1/(N + rank) (default 60)\n"
   "  --course ID          only that course's segments (`aularag info` lists the courses)\n"
+  CLI_RERANK_USAGE
+  CLI_PROMPT_USAGE
   "  --json               one JSON object {query, mode, segments:[...]}\n"
   "  --hide-urls          print 'oculto' instead of URLs (JSON: null)\n"
   "The words of QUESTION are joined with spaces; any text is accepted (no query syntax);\n"
@@ -28,14 +30,16 @@ int cmd_search(int argc, char **argv) {
     {"model", required_argument, 0, 'M'}, {"json", no_argument, 0, 'j'},
     {"hide-urls", no_argument, 0, 'H'}, {"rrf-k", required_argument, 0, 'r'},
     {"course", required_argument, 0, 'c'}, {"precision", required_argument, 0, CLI_O_PRECISION},
-    {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
+    {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS, CLI_MODELS_LONGOPTS, {0, 0, 0, 0}};
   cli_embed ce = {0};
+  cli_models cm = {0};
   const char *index = NULL, *model = NULL, *precision = NULL;
   int json = 0, hide = 0, c;
   ar_search_params sp = ar_search_default_params();
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":i:k:h", opts, NULL)) != -1) {
     int e = cli_embed_opt(&ce, "search", c, optarg);
+    if (!e) e = cli_models_opt(&cm, "search", c, optarg);
     if (e) { if (e < 0) return EXIT_USAGE; continue; }
     switch (c) {
     case 'i': index = optarg; break;
@@ -61,6 +65,7 @@ int cmd_search(int argc, char **argv) {
   }
   index = cli_env_default(index, "AULARAG_INDEX");
   if (cli_embed_resolve(&ce, "search", usage, &model)) return EXIT_USAGE;
+  if (cli_models_resolve(&cm, "search", usage)) return EXIT_USAGE;
   ar_model_params mp = ar_model_default_params();
   if (cli_precision("search", usage, precision, &mp)) return EXIT_USAGE;
   if (!index) return cli_usage_error("search", usage, "no index: give -i INDEX or set AULARAG_INDEX");
@@ -78,16 +83,20 @@ int cmd_search(int argc, char **argv) {
   if (model && sp.mode != AR_MODE_LEXICAL &&   /* the model embeds the question for dense/hybrid */
       ar_model_load(model, mp, &sp.model, &err) != AR_OK)
     rc = cli_fail(&err);
+  if (!rc) rc = cli_models_prefixes(&cm, sp.model);
   if (!rc && sp.mode != AR_MODE_LEXICAL) rc = cli_embed_open(&ce, ix, &sp.embedder);
+  if (!rc) rc = cli_models_open(&cm, mp, &sp);
   if (rc) {
     free(q);
     ar_index_close(ix);
+    ar_model_free(sp.model);
     cli_embed_close(&ce);
     return rc;
   }
   ar_results r;
   ar_status st = ar_search(ix, q, &sp, &r, &err);
   free(q);
+  ar_model_free(sp.reranker);
   if (st != AR_OK) { ar_index_close(ix); ar_model_free(sp.model); cli_embed_close(&ce); return cli_fail(&err); }
   char *out = json ? ar_results_to_json(&r, hide) : ar_results_to_text(&r, hide);
   if (out) {

@@ -10,7 +10,7 @@ static const char usage[] =
     "                     [--no-cache] [--context-tokens N] [--temperature T] [--seed S] [--timeout SEC]\n"
     "                     [--retries N] [--max-connections N] [--max-per-ip N] [--idle-timeout SEC]\n"
     "                     [--search-cache N] [--course ID] [--embed-url URL --embed-model NAME]\n"
-    "                     [--precision fp32|int8] [-v]\n"
+    "                     [--precision fp32|int8] [--rerank DIR [--rerank-top N]] [-v]\n"
     "\n"
     "Serves GET / (the page), GET /healthz, GET /api/search?q=&k=&mode=&course=, POST /api/ask\n"
     "{\"question\": \"...\", \"k\": 10, \"course\": \"ID\"}, GET /api/ask/stream?q= (Server-Sent Events),\n"
@@ -40,6 +40,8 @@ static const char usage[] =
     "      --idle-timeout SEC close connections idle this long: slow clients (default 15)\n"
     "      --search-cache N   recent search responses kept in memory (default 256; 0 = off)\n"
     "      --course ID        scope of requests that name no course (course= empty: all courses)\n"
+    CLI_RERANK_USAGE
+    CLI_PROMPT_USAGE
     "  -v, --verbose          log every request to stderr\n"
     "  -h, --help             this help\n";
 
@@ -61,8 +63,9 @@ int cmd_serve(int argc, char **argv) {
       {"idle-timeout", required_argument, 0, 'o'}, {"search-cache", required_argument, 0, 'S'},
       {"course", required_argument, 0, 'R'},     {"verbose", no_argument, 0, 'v'},
       {"precision", required_argument, 0, CLI_O_PRECISION},
-      {"help", no_argument, 0, 'h'},             CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
+      {"help", no_argument, 0, 'h'},             CLI_EMBED_LONGOPTS, CLI_MODELS_LONGOPTS, {0, 0, 0, 0}};
   cli_embed ce = {0};
+  cli_models cm = {0};
   ar_server_params p = ar_server_default_params();
   const char *index = NULL, *model = NULL, *precision = NULL, *llm_url = NULL, *llm_model = NULL;
   double llm_timeout = 120;
@@ -71,6 +74,7 @@ int cmd_serve(int argc, char **argv) {
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":i:k:vh", opts, NULL)) != -1) {
     int e = cli_embed_opt(&ce, "serve", c, optarg);
+    if (!e) e = cli_models_opt(&cm, "serve", c, optarg);
     if (e) { if (e < 0) return EXIT_USAGE; continue; }
     switch (c) {
     case 'i': index = optarg; break;
@@ -114,6 +118,7 @@ int cmd_serve(int argc, char **argv) {
   index = cli_env_default(index, "AULARAG_INDEX");
   if (!index) return cli_usage_error("serve", usage, "missing -i INDEX (or AULARAG_INDEX)");
   if (cli_embed_resolve(&ce, "serve", usage, &model)) return EXIT_USAGE;
+  if (cli_models_resolve(&cm, "serve", usage)) return EXIT_USAGE;
   p.model_dir = model;
   ar_model_params mp = ar_model_default_params();
   if (cli_precision("serve", usage, precision, &mp)) return EXIT_USAGE;
@@ -133,9 +138,20 @@ int cmd_serve(int argc, char **argv) {
   }
 
   int rc = cli_embed_open(&ce, NULL, &p.ask.search.embedder);   /* the queries' embedder, shared by the workers */
-  if (rc) return rc;
+  /* other prompts than the model's files say: the encoder is loaded here and handed over as the embedder */
+  ar_model *pm = NULL;
+  ar_embedder pe;
   ar_error err = {0};
+  if (!rc && model && (cm.prefix[0] || cm.prefix[1])) {
+    if (ar_model_load(model, mp, &pm, &err) != AR_OK) rc = cli_fail(&err);
+    if (!rc) rc = cli_models_prefixes(&cm, pm);
+    if (!rc) { pe = ar_model_embedder(pm); p.ask.search.embedder = &pe; p.model_dir = NULL; }
+  }
+  if (!rc) rc = cli_models_open(&cm, mp, &p.ask.search);        /* the reranker, shared by the workers */
+  if (rc) { ar_model_free(pm); cli_embed_close(&ce); return rc; }
   ar_status st = ar_server_run(index, &p, NULL, &err);
+  ar_model_free(p.ask.search.reranker);
+  ar_model_free(pm);
   cli_embed_close(&ce);
   return st ? cli_fail(&err) : EXIT_OK;
 }

@@ -23,6 +23,7 @@ static const struct verb {
   {"snapshot", cmd_snapshot, "a consistent, checked copy of an index for serve replicas"},
   {"model", cmd_model, "pull an encoder from the Hugging Face Hub; list the cached ones"},
   {"transcribe", cmd_transcribe, "media files -> NAME.whisper.json through a speech server"},
+  {"rerank", cmd_rerank, "cross-encoder scores of (question, stdin line) pairs"},
 };
 
 static void usage(FILE *f) {

@@ -248,8 +248,8 @@ typedef struct ar_model_params {
 } ar_model_params;
 
 typedef enum ar_embed_kind {
-  AR_EMBED_QUERY = 0,    /* prepends "query: " */
-  AR_EMBED_PASSAGE,      /* prepends "passage: " */
+  AR_EMBED_QUERY = 0,    /* prepends "query: " (or the model's query prompt: ar_model_prefix) */
+  AR_EMBED_PASSAGE,      /* prepends "passage: " (or the model's passage prompt) */
   AR_EMBED_RAW           /* no prefix */
 } ar_embed_kind;
 
@@ -257,7 +257,7 @@ AR_API ar_model_params ar_model_default_params(void);
 /* dir: config.json + model.safetensors + tokenizer (see ar_tokenizer_load). */
 AR_API ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_error *err);
 AR_API int ar_model_dim(const ar_model *m);
-AR_API int ar_model_max_tokens(const ar_model *m);     /* 512: specials included */
+AR_API int ar_model_max_tokens(const ar_model *m);     /* e5: 512, specials included (the position table's) */
 /* The kernel the model runs: "scalar", "avx2" or "avx512" ("openblas" for AR_GEMM_OPENBLAS). */
 AR_API const char *ar_model_kernel(const ar_model *m);
 /* A stable string identifying the weights: "e5:<model_type>:h<H>:l<L>:a<heads>:f<F>:v<V>:<16 hex>", the hash
@@ -271,7 +271,8 @@ AR_API int ar_precision_parse(const char *s);
 /* Token count of text as the encoder would see it: prefix and specials included, no truncation.
  * Matches ar_count_fn so it can be the segmenter's cap. */
 AR_API int ar_model_count_tokens(const ar_model *m, ar_embed_kind kind, const char *text, size_t len);
-/* Embeds n token sequences (ids already include <s> </s>). out: n x dim, L2-normalised. */
+/* Embeds n token sequences (ids already include <s> </s>). out: n x dim, pooled and (unless the model's
+ * modules.json lists no Normalize) L2-normalised, as its files say (see "models and reranking" below). */
 AR_API ar_status ar_model_embed_ids(ar_model *m, const int32_t *const *ids, const int *n_ids, int n,
                                     float *out, ar_error *err);
 /* Strips, prefixes, tokenizes (truncating at max tokens) and embeds n texts. out: n x dim. */
@@ -457,6 +458,9 @@ typedef struct ar_search_params {
   const ar_embedder *embedder; /* dense/hybrid: embeds the query; wins over model */
   const char *course;    /* NULL or "": all videos; else only that course's segments (a filtered
                             top-k: min(k, matches in the course) hits). Unknown id: AR_ERR_NOTFOUND */
+  ar_model *reranker;    /* a cross-encoder (ar_model_num_labels > 0): re-orders the first stage's top
+                            rerank_top hits by its score, then keeps k (issue #15); NULL: none */
+  int rerank_top;        /* first-stage hits the reranker scores, default 30 */
 } ar_search_params;
 
 typedef struct ar_hit {
@@ -470,6 +474,8 @@ typedef struct ar_hit {
   int lexical_rank, dense_rank;  /* 0 when absent */
   char *video_id, *title, *url, *text;
   double start_s, end_s;
+  int first_stage_rank;  /* rank before reranking; 0 when no reranker ran */
+  double rerank_score;   /* the reranker's score when first_stage_rank > 0 (NAN past rerank_top) */
 } ar_hit;
 
 typedef struct ar_results {
@@ -790,6 +796,41 @@ AR_API int ar_is_media_name(const char *path);
 /* Where the transcript of `media` goes: NAME.whisper.json beside it (media's extension replaced).
  * Returns the length it needs (snprintf-style); out may be NULL when cap is 0. */
 AR_API size_t ar_transcript_path_for(const char *media, char *out, size_t cap);
+
+/* ---- models and reranking (issue #15) ---- */
+/* Pooling and prompts come from the model directory's sentence-transformers files: modules.json,
+ * 1_Pooling/config.json (mean, CLS or last token), a Normalize module, config_sentence_transformers.json
+ * "prompts" ("query"/"passage", or default_prompt_name for queries). Without those files, or when they
+ * say mean + normalize without prompts, the model is run as multilingual-e5 ("query: "/"passage: ").
+ * The fingerprint (recorded in the index) gains ":pool=...", ":raw" (no normalize) and prompt hashes when
+ * they differ from e5's, so an index is never searched with vectors made another way. */
+typedef enum ar_pooling { AR_POOL_MEAN = 0, AR_POOL_CLS, AR_POOL_LAST } ar_pooling;
+AR_API ar_pooling ar_model_pooling(const ar_model *m);
+AR_API const char *ar_pooling_name(ar_pooling p);    /* "mean" | "cls" | "lasttoken" */
+AR_API int ar_model_normalizes(const ar_model *m);    /* 1: vectors are L2-normalised */
+/* The prompt prepended for kind (AR_EMBED_RAW: ""). */
+AR_API const char *ar_model_prefix(const ar_model *m, ar_embed_kind kind);
+/* Replaces the query or passage prompt (before the model is shared between threads); updates the
+ * fingerprint. kind AR_EMBED_RAW or NULL prefix: AR_ERR_INVALID. */
+AR_API ar_status ar_model_set_prefix(ar_model *m, ar_embed_kind kind, const char *prefix, ar_error *err);
+
+/* Cross-encoders: a BertForSequenceClassification or XLMRobertaForSequenceClassification checkpoint
+ * (config.json "architectures") loads with its classifier head through ar_model_load; precision applies
+ * to its encoder. Thread-safe like the encoder. */
+AR_API int ar_model_num_labels(const ar_model *m);   /* 0: no classifier head (an embedding model) */
+/* Logits of n (query, passage) pairs: out [n, num_labels]. Pairs follow the tokenizer's template
+ * (XLM-R: <s> A </s></s> B </s>; BERT: [CLS] A [SEP] B [SEP], B with token type 1; chosen by
+ * tokenizer_config.json's tokenizer_class, else model_type) and are cut to the model's max tokens with Hugging
+ * Face tokenizers' default "longest_first" (a question shorter than half the budget keeps every token: the
+ * passage is cut). */
+AR_API ar_status ar_model_score_pairs(ar_model *m, const char *query, const char *const *passages, int n,
+                                      float *out, ar_error *err);
+/* The score reranking orders by: the logit (1 label) or the logit of label 1 (2+ labels, "relevant" in
+ * binary classifiers). */
+AR_API float ar_rerank_score(const ar_model *m, const float *logits);
+/* Scores r's first `top` hits with m and orders them by that score (ties keep the first-stage order),
+ * the unscored hits after them; keeps the first k; sets rerank_score, first_stage_rank and rank. */
+AR_API ar_status ar_rerank_results(ar_model *m, const char *query, int top, int k, ar_results *r, ar_error *err);
 
 #ifdef __cplusplus
 }

@@ -191,6 +191,8 @@ static void settings_key(const char *index_path, const char *questions_path, con
                 p->ask.llm.model ? p->ask.llm.model : "", judge && judge->base_url ? judge->base_url : "",
                 judge && judge->model ? judge->model : "", p->labels ? p->labels : "", p->context_judge,
                 p->groundedness_judge, p->ask.context_tokens, p->ask.llm.seed, AR_JUDGE_PROMPTS);
+  if (p->ask.search.reranker)  /* a reranker changes the segments (issue #15) */
+    ar_buf_printf(&b, "|rerank %s %d", ar_model_fingerprint(p->ask.search.reranker), p->ask.search.rerank_top);
   ar_sha256_hex(b.p ? b.p : "", b.n, out);
   ar_buf_free(&b);
 }

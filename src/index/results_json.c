@@ -70,6 +70,10 @@ char *ar_results_to_json(const ar_results *r, int hide_urls) {
       json_key(&b, "dense_score"); json_real(&b, h->dense_score);
       ar_buf_printf(&b, ",\"dense_rank\":%d", h->dense_rank);
     }
+    if (h->first_stage_rank > 0) {   /* reranked (issue #15): the cross-encoder's score, the rank before it */
+      if (!isnan(h->rerank_score)) { json_key(&b, "rerank_score"); json_real(&b, h->rerank_score); }
+      ar_buf_printf(&b, ",\"first_stage_rank\":%d", h->first_stage_rank);
+    }
     json_key(&b, "video_id"); json_str(&b, h->video_id);
     json_key(&b, "title"); json_str(&b, h->title);
     /* hidden URLs are null (the seed prints "oculto"), so no client can leak them by accident */

@@ -10,6 +10,7 @@ ar_search_params ar_search_default_params(void) {
   p.mode = AR_MODE_AUTO;
   p.rrf_k = 60;
   p.candidates = 0;  /* 0: max(50, k) */
+  p.rerank_top = 30;
   return p;
 }
 
@@ -97,6 +98,20 @@ ar_status ar_search(ar_index *ix, const char *query, const ar_search_params *p, 
   /* dense/hybrid (src/index/dense_search.c): AUTO is hybrid when a model is given and the index has
    * vectors; an explicit dense/hybrid without a model or vectors is a clear error */
   if (p->rrf_k < 0) return ar_fail(err, AR_ERR_INVALID, "rrf_k must be >= 0, got %d", p->rrf_k);
+  /* a reranker: the first stage fetches its top rerank_top (src/rerank/rerank.c re-orders and keeps k) */
+  ar_search_params first;
+  ar_model *reranker = p->reranker;
+  int k = p->k;
+  if (reranker) {
+    if (p->rerank_top < 1 || p->rerank_top > 10000)
+      return ar_fail(err, AR_ERR_INVALID, "rerank_top must be in [1, 10000], got %d", p->rerank_top);
+    if (!ar_model_num_labels(reranker))
+      return ar_fail(err, AR_ERR_INVALID, "the reranker is not a cross-encoder (no classifier head)");
+    first = *p;
+    first.k = AR_MAX(p->k, p->rerank_top);
+    first.reranker = NULL;
+    p = &first;
+  }
   if (mode == AR_MODE_AUTO) mode = ar_search_auto_mode(ix, p);
   ar_status st;
   if (mode != AR_MODE_LEXICAL && (st = ar_search_dense_check(ix, p, mode, err))) return st;
@@ -116,6 +131,7 @@ ar_status ar_search(ar_index *ix, const char *query, const ar_search_params *p, 
     st = mode == AR_MODE_LEXICAL ? search_lexical(ix, query, p->k, filter, out, err)
                                  : ar_search_dense(ix, query, p, mode, filter, out, err);
   if (own_txn) sqlite3_exec(ix->db, st ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+  if (!st && reranker) st = ar_rerank_results(reranker, query, p->rerank_top, k, out, err);
   if (st) ar_results_free(out);
   return st;
 }

@@ -1,5 +1,6 @@
 /* forward.c - the encoder forward pass over a batch of unpadded sequences, concatenated:
- * embeddings -> L post-LN blocks -> masked mean pooling -> L2 normalisation.
+ * embeddings -> L post-LN blocks -> pooling (mean, CLS or last token) -> L2 normalisation (when the model's
+ * files ask for it; the classifier head of a reranker takes the CLS row as it is).
  * Work is split over the model's thread pool: linear layers by 16-column panels (the model's
  * kernel, m->gemm_fn, over packed weights, or OpenBLAS sgemm), attention by (sequence, head),
  * row-wise kernels by token ranges. No output depends on the batch it shares or on the thread count. */
@@ -57,8 +58,9 @@ static void state_give(ar_model *m, ar_model_state *st) {
 
 /* Per-worker attention scratch, in floats: packed keys [n, d] and values [n, d] and AR_ATT_ROWS rows
  * of scores (packed), or one [n, n] score matrix (OpenBLAS). */
-static size_t att_floats(const ar_model *m) {
-  int n = m->max_tokens, d = m->c.hidden / m->c.heads;
+static size_t att_floats(const ar_model *m, int T) {
+  /* no sequence is longer than the chunk: a long-context model (8k positions) need not pay n^2 per worker */
+  int n = AR_MIN(m->max_tokens, T), d = m->c.hidden / m->c.heads;
   if (m->gemm == AR_GEMM_OPENBLAS) return (size_t)n * n;
   return ar_pack_size(d, n) + ar_pack_size(n, d) + (size_t)AR_ATT_ROWS * n;
 }
@@ -72,7 +74,7 @@ static ar_status ensure_state(const ar_model *m, ar_run_state *rs, int T, ar_err
   rs->ctx = ar_malloc(t * H * sizeof(float));     /* [T, H] */
   rs->a = ar_malloc(t * H * sizeof(float));       /* [T, H] */
   rs->ff = ar_malloc(t * F * sizeof(float));      /* [T, F] */
-  rs->att_stride = (att_floats(m) + 15) & ~(size_t)15;
+  rs->att_stride = (att_floats(m, T) + 15) & ~(size_t)15;
   rs->att = ar_malloc((size_t)m->n_threads * rs->att_stride * sizeof(float) + 64);
   if (!rs->x || !rs->qkv || !rs->ctx || !rs->a || !rs->ff || !rs->att) {
     run_state_free(rs);
@@ -99,8 +101,8 @@ static int table_row(const ar_model *m, ar_model_state *st, const ar_emb_table *
   return bad ? -1 : 0;
 }
 
-static ar_status embed_tokens(const ar_model *m, ar_model_state *st, const int32_t *ids, int n, float *x,
-                              ar_error *err) {
+static ar_status embed_tokens(const ar_model *m, ar_model_state *st, const int32_t *ids, const int32_t *types, int n,
+                              float *x, ar_error *err) {
   const ar_model_config *c = &m->c;
   int H = c->hidden;
   const ar_emb_table *bad = NULL;
@@ -113,7 +115,8 @@ static ar_status embed_tokens(const ar_model *m, ar_model_state *st, const int32
     else if (ids[i] != c->pad_id) p = ++count + c->pad_id;
     else p = c->pad_id;
     if (table_row(m, st, &m->word, ids[i], xi)) { bad = &m->word; bad_row = ids[i]; break; }
-    if (table_row(m, st, &m->type, 0, st->row)) { bad = &m->type; bad_row = 0; break; }
+    int ty = types ? types[i] : 0;   /* token types: a BERT pair's second sequence is type 1 */
+    if (table_row(m, st, &m->type, ty, st->row)) { bad = &m->type; bad_row = ty; break; }
     for (int j = 0; j < H; j++) xi[j] += st->row[j];
     if (table_row(m, st, &m->pos, p, st->row)) { bad = &m->pos; bad_row = p; break; }
     for (int j = 0; j < H; j++) xi[j] += st->row[j];
@@ -262,14 +265,15 @@ static void residual_ln(job *j, float *y, const float *res, const float *g, cons
 
 /* Forward of sequences [s0, s1) whose total length is T <= cap. */
 static ar_status forward_chunk(const ar_model *m, ar_model_state *st, ar_pool *pool, const int32_t *const *ids,
-                               const int *n_ids, int s0, int s1, int T, float *out, int *off, ar_error *err) {
+                               const int32_t *const *types, const int *n_ids, int s0, int s1, int T,
+                               ar_pooling pooling, int normalize, float *out, int *off, ar_error *err) {
   const ar_model_config *c = &m->c;
   ar_run_state *rs = &st->rs;
   int H = c->hidden, F = c->inter;
   ar_status s;
   for (int i = s0, t = 0; i < s1; t += n_ids[i], i++) {
     off[i - s0] = t;
-    if ((s = embed_tokens(m, st, ids[i], n_ids[i], rs->x + (size_t)t * H, err))) return s;
+    if ((s = embed_tokens(m, st, ids[i], types ? types[i] : NULL, n_ids[i], rs->x + (size_t)t * H, err))) return s;
   }
   job j = {.m = m, .rs = rs, .pool = pool, .nt = pool ? ar_pool_threads(pool) : 1, .T = T, .ns = s1 - s0,
            .off = off, .len = n_ids + s0};
@@ -283,14 +287,21 @@ static ar_status forward_chunk(const ar_model *m, ar_model_state *st, ar_pool *p
     linear(&j, rs->ff, w->wout, w->qout, w->bout, rs->x, H, F, 0);          /* [T, H] */
     residual_ln(&j, rs->x, rs->a, w->ln2_g, w->ln2_b);
   }
-  /* mean over every token (the mask is all ones: no padding), then v / max(|v|, 1e-12) */
+  /* pooling: mean over every token (the mask is all ones: no padding), the first token (CLS / <s>), or
+   * the last; then, when asked, v / max(|v|, 1e-12) (sentence-transformers' Normalize) */
   for (int i = s0, t = 0; i < s1; t += n_ids[i], i++) {
     float *o = out + (size_t)(i - s0) * H;
-    for (int jj = 0; jj < H; jj++) {
-      double acc = 0;
-      for (int r = 0; r < n_ids[i]; r++) acc += rs->x[(size_t)(t + r) * H + jj];
-      o[jj] = (float)(acc / n_ids[i]);
+    if (pooling == AR_POOL_MEAN) {
+      for (int jj = 0; jj < H; jj++) {
+        double acc = 0;
+        for (int r = 0; r < n_ids[i]; r++) acc += rs->x[(size_t)(t + r) * H + jj];
+        o[jj] = (float)(acc / n_ids[i]);
+      }
+    } else {
+      int r = pooling == AR_POOL_CLS ? 0 : n_ids[i] - 1;
+      memcpy(o, rs->x + (size_t)(t + r) * H, (size_t)H * sizeof(float));
     }
+    if (!normalize) continue;
     double nn = 0;
     for (int jj = 0; jj < H; jj++) nn += (double)o[jj] * o[jj];
     double norm = sqrt(nn);
@@ -300,8 +311,8 @@ static ar_status forward_chunk(const ar_model *m, ar_model_state *st, ar_pool *p
   return AR_OK;
 }
 
-ar_status ar_model_embed_ids(ar_model *m, const int32_t *const *ids, const int *n_ids, int n, float *out,
-                             ar_error *err) {
+ar_status ar_model_forward(ar_model *m, const int32_t *const *ids, const int32_t *const *types, const int *n_ids,
+                           int n, ar_pooling pooling, int normalize, float *out, ar_error *err) {
   if (n < 0 || (n > 0 && (!ids || !n_ids || !out))) return ar_fail(err, AR_ERR_INVALID, "embed: bad arguments");
   for (int i = 0; i < n; i++) {
     if (n_ids[i] < 1 || n_ids[i] > m->max_tokens)
@@ -311,6 +322,10 @@ ar_status ar_model_embed_ids(ar_model *m, const int32_t *const *ids, const int *
       if (ids[i][j] < 0 || ids[i][j] >= m->c.vocab)
         return ar_fail(err, AR_ERR_INVALID, "embed: sequence %d token %d: id %d outside the vocabulary (0..%d)", i, j,
                        ids[i][j], m->c.vocab - 1);
+    for (int j = 0; types && j < n_ids[i]; j++)
+      if (types[i][j] < 0 || types[i][j] >= m->c.type_vocab)
+        return ar_fail(err, AR_ERR_INVALID, "embed: sequence %d token %d: token type %d outside 0..%d", i, j,
+                       types[i][j], m->c.type_vocab - 1);
   }
   int *off = ar_malloc((size_t)(n + 1) * sizeof *off);
   ar_model_state *st = off ? state_take(m) : NULL;
@@ -323,11 +338,17 @@ ar_status ar_model_embed_ids(ar_model *m, const int32_t *const *ids, const int *
     int s1 = s0, T = 0;
     while (s1 < n && (s1 == s0 || T + n_ids[s1] <= AR_CHUNK_TOKENS)) T += n_ids[s1++];
     s = ensure_state(m, &st->rs, AR_MAX(T, AR_MIN(AR_CHUNK_TOKENS, T * 2)), err);
-    if (s == AR_OK) s = forward_chunk(m, st, pool, ids, n_ids, s0, s1, T, out + (size_t)s0 * m->c.hidden, off, err);
+    if (s == AR_OK) s = forward_chunk(m, st, pool, ids, types, n_ids, s0, s1, T, pooling, normalize,
+                                    out + (size_t)s0 * m->c.hidden, off, err);
     s0 = s1;
   }
   if (pool) pthread_mutex_unlock(&m->pool_mu);
   state_give(m, st);
   ar_free(off);
   return s;
+}
+
+ar_status ar_model_embed_ids(ar_model *m, const int32_t *const *ids, const int *n_ids, int n, float *out,
+                             ar_error *err) {
+  return ar_model_forward(m, ids, NULL, n_ids, n, m->pooling, m->normalize, out, err);
 }

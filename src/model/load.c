@@ -403,8 +403,9 @@ static ar_status make_fingerprint(ar_model *m, ar_error *err) {
   }
   ar_free(buf);
   const ar_model_config *c = &m->c;
-  snprintf(m->fingerprint, sizeof m->fingerprint, "e5:%s:h%d:l%d:a%d:f%d:v%d:%016llx", c->model_type, c->hidden,
-           c->layers, c->heads, c->inter, c->vocab, (unsigned long long)h);
+  snprintf(m->base_fingerprint, sizeof m->base_fingerprint, "e5:%s:h%d:l%d:a%d:f%d:v%d:%016llx", c->model_type,
+           c->hidden, c->layers, c->heads, c->inter, c->vocab, (unsigned long long)h);
+  snprintf(m->fingerprint, sizeof m->fingerprint, "%s", m->base_fingerprint);
   return AR_OK;
 }
 
@@ -454,13 +455,17 @@ static ar_status load_dir(const char *dir, ar_model_params p, ar_model **out, ar
   ar_free(L.scratch);
   L.scratch = NULL;
   if (s) goto fail;
-  m->max_tokens = AR_MIN(512, m->c.max_pos - m->c.pos_offset);
+  /* every position the table holds: BERT max_position_embeddings, XLM-R that less padding_idx + 1 (bge-m3:
+   * 8194 - 2 = 8192; e5: 512) */
+  m->max_tokens = m->c.max_pos - m->c.pos_offset;
   m->n_threads = p.n_threads > 0 ? p.n_threads : ar_n_cores();
   /* our pool owns the parallelism; OpenBLAS runs single-threaded inside its tasks (no oversubscription) */
   openblas_set_num_threads(1);
   m->pool = ar_pool_new(m->n_threads);
   if (!m->pool) { s = ar_fail(err, AR_ERR_NOMEM, "cannot start %d threads", m->n_threads); goto fail; }
   if ((s = make_fingerprint(m, err))) goto fail;
+  if ((s = ar_head_load(m, dir, err))) goto fail;      /* cross-encoders (head.c) */
+  if ((s = ar_st_config_load(m, dir, err))) goto fail; /* pooling and prompts (st_config.c) */
   if (!p.ids_only && (s = ar_model_attach_tokenizer(m, dir, err))) goto fail;
   *out = m;
   return AR_OK;
@@ -472,6 +477,9 @@ fail:
 void ar_model_free(ar_model *m) {
   if (!m) return;
   ar_model_detach_tokenizer(m);
+  ar_head_free(&m->head);
+  ar_free(m->prefix[0]);
+  ar_free(m->prefix[1]);
   ar_pool_free(m->pool);
   ar_model_states_free(m);
   pthread_mutex_destroy(&m->pool_mu);

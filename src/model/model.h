@@ -82,6 +82,17 @@ typedef struct ar_model_state {
   uint8_t *rowraw;       /* [H * 4] raw bytes of one row, as stored */
   struct ar_model_state *next;  /* free list */
 } ar_model_state;
+/* A sequence-classification head (head.c): BERT's pooler (dense + tanh on the CLS row) then classifier, or
+ * XLM-R's RobertaClassificationHead (dense + tanh on the <s> row, then out_proj): the same arithmetic under
+ * other tensor names. fp32 at every precision: it is two small products per pair. */
+typedef struct ar_head {
+  int n_labels;          /* 0: the model has no head (an embedding model) */
+  float *wd, *bd;        /* [H, H] row-major, [H] */
+  float *wo, *bo;        /* [n_labels, H], [n_labels] */
+  int token_types;       /* pair template: 1 = [CLS] A [SEP] B [SEP] with B typed 1 (BERT tokenizers),
+                            0 = <s> A </s></s> B </s>, all type 0 (XLM-R / RoBERTa tokenizers) */
+} ar_head;
+
 /* C[m, n] = gelu?(alpha * sum_k A[m, k] B[k, n] + bias[n]) for m < M and n in panels [p0, p1) (n < N).
  * A [M, K] row stride lda, C row stride ldc; bias may be NULL. P 32-byte aligned. Each output is one
  * chain of FMAs over k, so no kernel's result depends on the rows or panels that share the call. */
@@ -110,7 +121,26 @@ struct ar_model {
   ar_model_state *free_states; /* idle states, one per call that ran at once (under states_mu) */
   int max_tokens;
   char fingerprint[160];
+  char base_fingerprint[160]; /* the weights' alone (make_fingerprint); fingerprint adds pooling/prompts */
+  ar_pooling pooling;    /* from 1_Pooling/config.json (st_config.c); mean without it */
+  int normalize;         /* a 2_Normalize module (or no modules.json: e5's) */
+  char *prefix[2];       /* [AR_EMBED_QUERY], [AR_EMBED_PASSAGE]: the prompts prepended (owned) */
+  ar_head head;
 };
+
+/* forward.c: n sequences (ids with their specials; types NULL = all 0) through the encoder, each
+ * pooled into out [n, H] (normalized or not). ar_model_embed_ids is this with the model's own pooling. */
+ar_status ar_model_forward(ar_model *m, const int32_t *const *ids, const int32_t *const *types, const int *n_ids,
+                           int n, ar_pooling pooling, int normalize, float *out, ar_error *err);
+/* head.c */
+ar_status ar_head_load(ar_model *m, const char *dir, ar_error *err);  /* AR_OK and no head for other models */
+void ar_head_free(ar_head *h);
+/* logits [n_labels] of one pooled row x [H]; tmp: H floats */
+void ar_head_apply(const ar_head *h, int H, const float *x, float *tmp, float *logits);
+/* st_config.c: pooling, Normalize and prompts from the sentence-transformers files of dir */
+ar_status ar_st_config_load(ar_model *m, const char *dir, ar_error *err);
+/* the fingerprint: the weights' plus whatever pooling/prompt differs from e5's */
+void ar_model_update_fingerprint(ar_model *m);
 
 /* forward.c */
 void ar_model_states_free(ar_model *m);

@@ -30,9 +30,10 @@ static int space_len(const unsigned char *s, size_t n) {
   return 0;
 }
 
-/* prefix + text, stripped like sentence-transformers' str(s).strip() on the prefixed string. */
-static char *prepare(ar_embed_kind kind, const char *text, size_t len, size_t *out_len) {
-  const char *pre = kind == AR_EMBED_QUERY ? "query: " : kind == AR_EMBED_PASSAGE ? "passage: " : "";
+/* prefix + text, stripped like sentence-transformers' str(s).strip() on the prefixed string. The prefix is
+ * the model's prompt for the kind (e5's "query: "/"passage: " unless its files or the caller say otherwise). */
+static char *prepare(const ar_model *m, ar_embed_kind kind, const char *text, size_t len, size_t *out_len) {
+  const char *pre = ar_model_prefix(m, kind);
   size_t pl = strlen(pre);
   char *s = ar_malloc(pl + len + 1);
   if (!s) return NULL;
@@ -59,7 +60,7 @@ static char *prepare(ar_embed_kind kind, const char *text, size_t len, size_t *o
 int ar_model_count_tokens(const ar_model *m, ar_embed_kind kind, const char *text, size_t len) {
   if (!m->tok) return -1;
   size_t n;
-  char *s = prepare(kind, text, len, &n);
+  char *s = prepare(m, kind, text, len, &n);
   if (!s) return -1;
   int c = ar_tokenizer_count(m->tok, s, n, AR_TOK_ADD_SPECIAL);
   ar_free(s);
@@ -78,7 +79,7 @@ ar_status ar_model_embed_texts(ar_model *m, ar_embed_kind kind, const char *cons
   if (!buf || !ids || !n_ids) s = ar_fail(err, AR_ERR_NOMEM, "embed: out of memory for %d texts", n);
   for (int i = 0; s == AR_OK && i < n; i++) {
     size_t len;
-    char *t = prepare(kind, texts[i] ? texts[i] : "", texts[i] ? strlen(texts[i]) : 0, &len);
+    char *t = prepare(m, kind, texts[i] ? texts[i] : "", texts[i] ? strlen(texts[i]) : 0, &len);
     if (!t) { s = ar_fail(err, AR_ERR_NOMEM, "embed: out of memory"); break; }
     ids[i] = buf + (size_t)i * (size_t)cap;
     /* truncation keeps the first max-2 content tokens, then </s> (HF truncation="longest_first") */

@@ -7,6 +7,10 @@
 // usage: node hf_encode.js TOKENIZER_JSON --bench TEXT_FILE REPEAT
 //   encodes every line of TEXT_FILE REPEAT times (encodeBatch of 64: the fastest batch size measured here)
 //   and prints the wall times and their median as JSON.
+// usage: node hf_encode.js TOKENIZER_JSON --pairs INPUT_JSON MAX_LENGTH
+//   INPUT_JSON holds {"query": "...", "passages": ["...", ...]}; encodes each (query, passage) pair with the
+//   file's pair template, truncated to MAX_LENGTH ids (the default longest_first strategy), and prints
+//   {"ids": [...], "types": [...]} per pair (the cross-encoder tests' reference).
 'use strict';
 const path = require('path');
 const fs = require('fs');
@@ -43,6 +47,17 @@ async function main() {
     }
     times.sort((a, b) => a - b);
     process.stdout.write(JSON.stringify({ times, median: times[times.length >> 1], ids: n }) + '\n');
+    return;
+  }
+  if (argv[1] === '--pairs') {
+    const input = JSON.parse(fs.readFileSync(argv[2], 'utf8'));
+    tok.setTruncation(parseInt(argv[3], 10));
+    const out = [];
+    for (const p of input.passages) {
+      const e = await tok.encode(input.query, p);
+      out.push(JSON.stringify({ ids: Array.from(e.getIds()), types: Array.from(e.getTypeIds()) }));
+    }
+    process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
     return;
   }
   const special = argv[2] !== '--no-special';

@@ -12,6 +12,14 @@ BERT-family checkpoints hard to quantize: heavy-tailed weights (Student t, 3 deg
 --std, so a few weights are 10-30x the spread) and a few hidden channels that every LayerNorm makes large
 (gamma ~8-25, beta ~+-3), so those channels are tens of times the others in every layer's input. Extras (on by default) exercise the loader:
 an I64 embeddings.position_ids buffer and the pooler, both to be ignored.
+
+Issue #15 options: --labels N writes a cross-encoder (BertForSequenceClassification: bert.-prefixed encoder,
+pooler.dense + classifier; XLMRobertaForSequenceClassification: roberta.-prefixed encoder, classifier.dense +
+classifier.out_proj) with N labels; --pair-template bert rewrites the copied tokenizer.json's pair template to
+[CLS] A [SEP] B [SEP] with B typed 1 and writes tokenizer_config.json naming BertTokenizer (xlmr: names
+XLMRobertaTokenizer); --max-pos N sets the position table (long-context XLM-R); --pooling mean|cls|lasttoken,
+--no-normalize and --prompts JSON write the sentence-transformers files (modules.json, 1_Pooling/config.json,
+config_sentence_transformers.json).
 """
 import argparse, json, os, shutil, struct, sys
 import numpy as np
@@ -74,10 +82,21 @@ def main(argv=None):
   ap.add_argument("--tokenizer", default="", help="dir whose tokenizer files are copied in")
   ap.add_argument("--no-extras", action="store_true", help="omit position_ids and pooler")
   ap.add_argument("--gamma-beta", action="store_true", help="old LayerNorm names (.gamma/.beta)")
+  ap.add_argument("--labels", type=int, default=0, help="a sequence classifier with this many labels")
+  ap.add_argument("--pair-template", default="", choices=["", "bert", "xlmr"])
+  ap.add_argument("--max-pos", type=int, default=0, help="override max_position_embeddings")
+  ap.add_argument("--pooling", default="", choices=["", "mean", "cls", "lasttoken"])
+  ap.add_argument("--no-normalize", action="store_true", help="no Normalize module in modules.json")
+  ap.add_argument("--prompts", default="", help="config_sentence_transformers.json prompts (JSON object)")
+  ap.add_argument("--default-prompt", default="", help="default_prompt_name")
   a = ap.parse_args(argv)
   c = dict(PRESETS[a.preset])
   if a.vocab: c["vocab"] = a.vocab
   if a.layers: c["layers"] = a.layers
+  if a.max_pos: c["max_pos"] = a.max_pos
+  bert = c["model_type"] == "bert"
+  if a.labels and not a.prefix:
+    a.prefix = "bert." if bert else "roberta."  # as transformers saves the *ForSequenceClassification encoder
   H, F, V = c["hidden"], c["inter"], c["vocab"]
   rng = np.random.default_rng(a.seed)
   std = a.std
@@ -140,16 +159,28 @@ def main(argv=None):
       tensors.append((a.prefix + name, "F16", arr.shape, arr.astype("<f2").tobytes()))
     else:
       tensors.append((a.prefix + name, "BF16", arr.shape, to_bf16_bits(arr).astype("<u2").tobytes()))
-  if not a.no_extras:
-    dt = {"f32": "F32", "f16": "F16", "bf16": "BF16"}[a.dtype]
+  dt = {"f32": "F32", "f16": "F16", "bf16": "BF16"}[a.dtype]
+  conv = {"F32": lambda x: x.astype("<f4").tobytes(), "F16": lambda x: x.astype("<f2").tobytes(),
+          "BF16": lambda x: to_bf16_bits(x).astype("<u2").tobytes()}[dt]
+  if not a.no_extras or (a.labels and bert):
     pw = rnd(H, H)
-    conv = {"F32": lambda x: x.astype("<f4").tobytes(), "F16": lambda x: x.astype("<f2").tobytes(),
-            "BF16": lambda x: to_bf16_bits(x).astype("<u2").tobytes()}[dt]
     tensors.append((a.prefix + "pooler.dense.weight", dt, pw.shape, conv(pw)))
     tensors.append((a.prefix + "pooler.dense.bias", dt, (H,), conv(rnd(H))))
+  if a.labels:  # the head is drawn wider than the encoder so the logits spread (std 0.02 gives ~0 logits)
+    hs = max(std, 0.2)
+    hw = lambda *shape: (rng.standard_normal(shape, dtype=np.float32) * np.float32(hs)).astype(np.float32)
+    if bert:
+      head = [("classifier.weight", hw(a.labels, H)), ("classifier.bias", hw(a.labels))]
+    else:
+      head = [("classifier.dense.weight", hw(H, H)), ("classifier.dense.bias", hw(H)),
+              ("classifier.out_proj.weight", hw(a.labels, H)), ("classifier.out_proj.bias", hw(a.labels))]
+    for name, arr in head:
+      tensors.append((name, dt, arr.shape, conv(arr)))
   os.makedirs(a.out, exist_ok=True)
   write_safetensors(os.path.join(a.out, "model.safetensors"), tensors, {"format": "pt"})
-  arch = "BertModel" if c["model_type"] == "bert" else "XLMRobertaModel"
+  arch = "BertModel" if bert else "XLMRobertaModel"
+  if a.labels:
+    arch = "BertForSequenceClassification" if bert else "XLMRobertaForSequenceClassification"
   cfg = {"architectures": [arch], "model_type": c["model_type"], "hidden_size": H,
          "num_hidden_layers": c["layers"], "num_attention_heads": c["heads"], "intermediate_size": F,
          "vocab_size": V, "max_position_embeddings": c["max_pos"], "type_vocab_size": c["type_vocab"],
@@ -157,6 +188,9 @@ def main(argv=None):
          "position_embedding_type": "absolute", "torch_dtype": "float32"}
   if c["model_type"] != "bert":
     cfg.update({"bos_token_id": 0, "eos_token_id": 2})
+  if a.labels:
+    cfg["id2label"] = {str(i): "LABEL_%d" % i for i in range(a.labels)}
+    cfg["label2id"] = {"LABEL_%d" % i: i for i in range(a.labels)}
   with open(os.path.join(a.out, "config.json"), "w") as f:
     json.dump(cfg, f, indent=2)
   if a.tokenizer:
@@ -164,6 +198,36 @@ def main(argv=None):
       src = os.path.join(a.tokenizer, fn)
       if os.path.exists(src):
         shutil.copy(src, os.path.join(a.out, fn))
+  if a.pair_template:
+    tj = os.path.join(a.out, "tokenizer.json")
+    if os.path.exists(tj):
+      t = json.load(open(tj, encoding="utf-8"))
+      sp = lambda tok, ty: {"SpecialToken": {"id": tok, "type_id": ty}}  # noqa: E731
+      sq = lambda x, ty: {"Sequence": {"id": x, "type_id": ty}}  # noqa: E731
+      if a.pair_template == "bert":
+        t["post_processor"]["pair"] = [sp("<s>", 0), sq("A", 0), sp("</s>", 0), sq("B", 1), sp("</s>", 1)]
+      else:
+        t["post_processor"]["pair"] = [sp("<s>", 0), sq("A", 0), sp("</s>", 0), sp("</s>", 0), sq("B", 0),
+                                       sp("</s>", 0)]
+      json.dump(t, open(tj, "w", encoding="utf-8"), ensure_ascii=False)
+    cls = "BertTokenizer" if a.pair_template == "bert" else "XLMRobertaTokenizer"
+    json.dump({"tokenizer_class": cls}, open(os.path.join(a.out, "tokenizer_config.json"), "w"))
+  if a.pooling or a.no_normalize or a.prompts:
+    mods = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
+    if not a.no_normalize:
+      mods.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
+    json.dump(mods, open(os.path.join(a.out, "modules.json"), "w"), indent=2)
+    os.makedirs(os.path.join(a.out, "1_Pooling"), exist_ok=True)
+    mode = a.pooling or "mean"
+    pc = {"word_embedding_dimension": H, "pooling_mode_cls_token": mode == "cls",
+          "pooling_mode_mean_tokens": mode == "mean", "pooling_mode_max_tokens": False,
+          "pooling_mode_mean_sqrt_len_tokens": False, "pooling_mode_weightedmean_tokens": False,
+          "pooling_mode_lasttoken": mode == "lasttoken", "include_prompt": True}
+    json.dump(pc, open(os.path.join(a.out, "1_Pooling", "config.json"), "w"), indent=2)
+    st = {"__version__": {"sentence_transformers": "3.0.1"}, "prompts": json.loads(a.prompts) if a.prompts else {},
+          "default_prompt_name": a.default_prompt or None}
+    json.dump(st, open(os.path.join(a.out, "config_sentence_transformers.json"), "w"), indent=2, ensure_ascii=False)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,16 @@
   [--batch N]  sequences per padded batch (default 8: exercises padding + attention mask like HF)
   [--onnx OUT.onnx --seq N]  instead: export the model to ONNX (dynamic batch/sequence axes)
 
+  ref_e5.py MODEL_DIR --pairs FILE          # JSON lines {"ids": [...], "types": [...]}: a cross-encoder's
+                                            # logits per pair (one JSON array each)
+  [--onnx OUT.onnx --classifier]  export the cross-encoder (inputs input_ids, attention_mask[, token_type_ids])
+
 Writes one JSON array per sequence (repr floats). Re-implements transformers' BertModel /
 XLMRobertaModel forward (eager attention with the additive finfo.min mask, post-LN blocks, erf
-GELU) + sentence-transformers mean pooling + L2 Normalize, with torch.nn.functional only.
+GELU) + sentence-transformers pooling (mean, CLS or last token, from modules.json / 1_Pooling; mean
+when absent) + L2 Normalize (when modules.json lists it, or has no modules.json), with
+torch.nn.functional only; and the *ForSequenceClassification heads (BERT: pooler dense + tanh on [CLS],
+then classifier; XLM-R: classifier.dense + tanh on <s>, then classifier.out_proj).
 """
 import argparse, json, math, os, struct, sys
 import numpy as np
@@ -46,6 +53,25 @@ def load_safetensors(path):
   return out
 
 
+def st_pooling(d):
+  """(pooling, normalize) as sentence-transformers builds the model from modules.json."""
+  mp = os.path.join(d, "modules.json")
+  if not os.path.exists(mp):
+    return "mean", True
+  pooling, normalize = "mean", False
+  for m in json.load(open(mp)):
+    t = m["type"].rsplit(".", 1)[-1]
+    if t == "Normalize":
+      normalize = True
+    elif t == "Pooling":
+      pc = json.load(open(os.path.join(d, m["path"], "config.json")))
+      for mode, key in (("cls", "pooling_mode_cls_token"), ("mean", "pooling_mode_mean_tokens"),
+                        ("lasttoken", "pooling_mode_lasttoken")):
+        if pc.get(key):
+          pooling = mode
+  return pooling, normalize
+
+
 class Ref(torch.nn.Module):
   def __init__(self, d):
     super().__init__()
@@ -58,6 +84,7 @@ class Ref(torch.nn.Module):
     self.L = cfg["num_hidden_layers"]
     w = load_safetensors(os.path.join(d, "model.safetensors"))
     self.w = {k: torch.tensor(np.array(v, dtype=np.float32)) for k, v in w.items() if v.dtype != np.int64}
+    self.pooling, self.normalize = st_pooling(d)
 
   def positions(self, ids):
     if self.bert:  # BertEmbeddings: registered buffer arange(max_pos)
@@ -65,11 +92,13 @@ class Ref(torch.nn.Module):
     m = (ids != self.pad).int()  # create_position_ids_from_input_ids
     return (torch.cumsum(m, dim=1).type_as(m) * m).long() + self.pad
 
-  def forward(self, ids, mask):
+  def encode(self, ids, mask, types=None):
+    """The last hidden states [B, S, H]."""
     w, H = self.w, self.cfg["hidden_size"]
     ln = lambda x, p: Fn.layer_norm(x, (H,), w[p + ".weight"], w[p + ".bias"], self.eps)
     lin = lambda x, p: Fn.linear(x, w[p + ".weight"], w[p + ".bias"])
-    x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.token_type_embeddings.weight"][0]
+    tt = w["embeddings.token_type_embeddings.weight"]
+    x = (w["embeddings.word_embeddings.weight"][ids] + (tt[0] if types is None else tt[types])
          + w["embeddings.position_embeddings.weight"][self.positions(ids)])
     x = ln(x, "embeddings.LayerNorm")
     B, S = ids.shape
@@ -84,17 +113,67 @@ class Ref(torch.nn.Module):
       a = ln(lin(ctx, p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
       f = Fn.gelu(lin(a, p + "intermediate.dense"), approximate="none")
       x = ln(lin(f, p + "output.dense") + a, p + "output.LayerNorm")
+    return x
+
+  def forward(self, ids, mask):
+    x = self.encode(ids, mask)
     m = mask.unsqueeze(-1).float()
-    pooled = (x * m).sum(1) / torch.clamp(m.sum(1), min=1e-9)
-    return Fn.normalize(pooled, p=2, dim=1)
+    if self.pooling == "cls":
+      pooled = x[:, 0]
+    elif self.pooling == "lasttoken":  # right padding: the last position the mask keeps
+      pooled = x[torch.arange(x.shape[0]), mask.sum(1) - 1]
+    else:
+      pooled = (x * m).sum(1) / torch.clamp(m.sum(1), min=1e-9)
+    return Fn.normalize(pooled, p=2, dim=1) if self.normalize else pooled
+
+  def classify(self, ids, mask, types=None):
+    """*ForSequenceClassification logits [B, num_labels] (dropout off)."""
+    w = self.w
+    lin = lambda x, p: Fn.linear(x, w[p + ".weight"], w[p + ".bias"])
+    h = self.encode(ids, mask, types)[:, 0]
+    if "classifier.out_proj.weight" in w:  # RobertaClassificationHead
+      return lin(torch.tanh(lin(h, "classifier.dense")), "classifier.out_proj")
+    return lin(torch.tanh(lin(h, "pooler.dense")), "classifier")  # BertPooler + classifier
 
 
-def tokenize(d, texts, kind, max_len=512):
+class Classifier(torch.nn.Module):
+  """The cross-encoder as one module (ONNX export)."""
+  def __init__(self, ref):
+    super().__init__()
+    self.ref = ref
+
+  def forward(self, ids, mask, types=None):
+    return self.ref.classify(ids, mask, types)
+
+
+def classify_pairs(model, pairs, batch=8):
+  """pairs: dicts {"ids", "types"}; right-padded batches like HF. Returns float32 numpy logit vectors."""
+  m = model if isinstance(model, Ref) else Ref(model).eval()
+  out = []
+  with torch.no_grad():
+    for i in range(0, len(pairs), batch):
+      chunk = pairs[i:i + batch]
+      S = max(len(p["ids"]) for p in chunk)
+      ids = torch.full((len(chunk), S), m.pad, dtype=torch.long)
+      types = torch.zeros((len(chunk), S), dtype=torch.long)
+      mask = torch.zeros((len(chunk), S), dtype=torch.long)
+      for j, p in enumerate(chunk):
+        ids[j, :len(p["ids"])] = torch.tensor(p["ids"])
+        types[j, :len(p["ids"])] = torch.tensor(p.get("types") or [0] * len(p["ids"]))
+        mask[j, :len(p["ids"])] = 1
+      out.extend(v.numpy() for v in m.classify(ids, mask, types))
+  return out
+
+
+def tokenize(d, texts, kind, max_len=512, prefix=None):
   """HF ids via python sentencepiece (slow-tokenizer mapping), prefix + str.strip() like
-  sentence-transformers, truncated to max_len ids with specials (None: no truncation)."""
+  sentence-transformers, truncated to max_len ids with specials (None: no truncation). prefix: the
+  prompt to prepend instead of e5's for kind."""
   import sentencepiece as spm
   sp = spm.SentencePieceProcessor(model_file=os.path.join(d, "sentencepiece.bpe.model"))
   pre = {"query": "query: ", "passage: ": "passage: ", "passage": "passage: ", "raw": ""}[kind]
+  if prefix is not None:
+    pre = prefix
   out = []
   for t in texts:
     ids = [i + 1 if i else 3 for i in sp.encode((pre + t).strip())]  # fairseq alignment
@@ -130,18 +209,26 @@ def main():
   ap.add_argument("--batch", type=int, default=8)
   ap.add_argument("--threads", type=int, default=0)
   ap.add_argument("--onnx")
+  ap.add_argument("--classifier", action="store_true", help="--onnx: export the cross-encoder's logits")
+  ap.add_argument("--pairs")
   a = ap.parse_args()
   if a.threads:
     torch.set_num_threads(a.threads)
   m = Ref(a.model).eval()
   if a.onnx:
     ids = torch.zeros(2, 8, dtype=torch.long)
-    kw = dict(input_names=["input_ids", "attention_mask"], output_names=["embedding"], opset_version=14,
+    out = "logits" if a.classifier else "embedding"
+    mod = Classifier(m) if a.classifier else m
+    kw = dict(input_names=["input_ids", "attention_mask"], output_names=[out], opset_version=14,
               dynamic_axes={"input_ids": {0: "b", 1: "s"}, "attention_mask": {0: "b", 1: "s"}})
     try:  # torch >= 2.5 defaults to the dynamo exporter on newer versions: keep the TorchScript one
-      torch.onnx.export(m, (ids, torch.ones_like(ids)), a.onnx, dynamo=False, **kw)
+      torch.onnx.export(mod, (ids, torch.ones_like(ids)), a.onnx, dynamo=False, **kw)
     except TypeError:  # torch 1.13 (Debian) has no dynamo argument
-      torch.onnx.export(m, (ids, torch.ones_like(ids)), a.onnx, **kw)
+      torch.onnx.export(mod, (ids, torch.ones_like(ids)), a.onnx, **kw)
+    return
+  if a.pairs:
+    for v in classify_pairs(m, [json.loads(l) for l in open(a.pairs) if l.strip()], a.batch):
+      print(json.dumps([float(x) for x in v.tolist()]))
     return
   if a.ids:
     seqs = [json.loads(l) for l in open(a.ids) if l.strip()]
