@@ -335,8 +335,8 @@ TEST(results_json_and_text_formats) {
   ar_hit h[2];
   memset(h, 0, sizeof h);
   h[0] = (ar_hit){1, 6844, 0.8849621415138245, 0.8849621415138245, NAN, 1, 0,
-                  "v1", "Aula 1", "https://www.youtube.com/watch?v=abc", "Quais são os devices", 110.5, 239.9};
-  h[1] = (ar_hit){2, 7, 0.5, 0.5, NAN, 2, 0, "v2", "Aula 2", "", "bad \xFF byte", 0, 61};
+                  "v1", "Aula 1", "https://www.youtube.com/watch?v=abc", "Quais são os devices", 110.5, 239.9, 0, 0};
+  h[1] = (ar_hit){2, 7, 0.5, 0.5, NAN, 2, 0, "v2", "Aula 2", "", "bad \xFF byte", 0, 61, 0, 0};
   ar_results r = {h, 2, AR_MODE_LEXICAL, "q?"};
   char *t = ar_results_to_text(&r, 0);
   ASSERT_STREQ(t, "- *Corpus ID:* 6844\n- *Score:* 0.8849621415138245\n"
@@ -510,7 +510,7 @@ TEST(results_json_escapes_and_reals) {
   ar_hit h;
   memset(&h, 0, sizeof h);
   h = (ar_hit){1, 3, 1.0 / 3.0, NAN, 0.25, 0, 4, "id\"q", "t\\b", "https://example.org/a.mp4",
-               "x\"y\\z\n\t\r\x01\x1f \xC3\xA7 \xE2\x96\x81", 61, 1357.92};
+               "x\"y\\z\n\t\r\x01\x1f \xC3\xA7 \xE2\x96\x81", 61, 1357.92, 0, 0};
   ar_results r = {&h, 1, AR_MODE_DENSE, "q\x02\"?"};
   char *j = ar_results_to_json(&r, 0);
   ASSERT(j);
