@@ -58,6 +58,31 @@ enum { CLI_O_PRECISION = 1010 };  /* after CLI_O_EMBED_* */
 #define CLI_PRECISION_HELP "  --precision P        encoder arithmetic: fp32 (default) or int8 (default $AULARAG_PRECISION)\n"
 int cli_precision(const char *verb, const char *usage, const char *value, ar_model_params *mp);
 
+/* --mode (cli/options.c): "hybrid", "dense", "lexical", and "auto" where allow_auto; 0, or -1 after
+ * printing a usage error. */
+int cli_parse_mode(const char *verb, const char *usage, const char *arg, int allow_auto, ar_search_mode *out);
+
+/* The answering LLM's flags, one table for ask, eval and serve (cli/options.c): a verb adds
+ * CLI_LLM_LONGOPTS to its options, hands each getopt result to cli_llm_opt, and after parsing calls
+ * cli_llm_apply (flags, then the environment for what no flag set). */
+enum { CLI_O_LLM_URL = 1020, CLI_O_LLM_MODEL, CLI_O_NO_CACHE, CLI_O_CONTEXT_TOKENS, CLI_O_TEMPERATURE, CLI_O_SEED,
+       CLI_O_TIMEOUT, CLI_O_RETRIES };  /* after CLI_O_PRECISION */
+#define CLI_LLM_LONGOPTS                                                                                      \
+  {"llm-url", required_argument, 0, CLI_O_LLM_URL}, {"llm-model", required_argument, 0, CLI_O_LLM_MODEL},      \
+  {"no-cache", no_argument, 0, CLI_O_NO_CACHE}, {"context-tokens", required_argument, 0, CLI_O_CONTEXT_TOKENS}, \
+  {"temperature", required_argument, 0, CLI_O_TEMPERATURE}, {"seed", required_argument, 0, CLI_O_SEED},        \
+  {"timeout", required_argument, 0, CLI_O_TIMEOUT}, {"retries", required_argument, 0, CLI_O_RETRIES}
+typedef struct cli_llm {
+  const char *url, *model;
+  int no_cache, context_tokens, seed, retries;   /* context_tokens 0: not given */
+  double temperature, timeout_s;                 /* timeout_s 0: not given */
+  int set_temperature, set_seed, set_retries;
+} cli_llm;
+/* 1 when c was one of the LLM options (taken), 0 when not, -1 after a usage error. */
+int cli_llm_opt(cli_llm *o, const char *verb, int c, const char *arg);
+/* The flags given into *llm (and *context_tokens, which may be NULL), then ar_llm_params_from_env. */
+void cli_llm_apply(const cli_llm *o, ar_llm_params *llm, int *context_tokens);
+
 /* One verb per file: cli/cmd_<verb>.c */
 int cmd_ingest(int argc, char **argv);
 int cmd_search(int argc, char **argv);

@@ -40,12 +40,7 @@ int cmd_search(int argc, char **argv) {
     switch (c) {
     case 'i': index = optarg; break;
     case 'k': if (cli_parse_int("search", "-k", optarg, 1, 1000, &sp.k)) return EXIT_USAGE; break;
-    case 'm':
-      if (!strcmp(optarg, "lexical")) sp.mode = AR_MODE_LEXICAL;
-      else if (!strcmp(optarg, "dense")) sp.mode = AR_MODE_DENSE;
-      else if (!strcmp(optarg, "hybrid")) sp.mode = AR_MODE_HYBRID;
-      else return cli_usage_error("search", usage, "--mode expects hybrid, dense or lexical, got '%s'", optarg);
-      break;
+    case 'm': if (cli_parse_mode("search", usage, optarg, 0, &sp.mode)) return EXIT_USAGE; break;
     case 'M': model = optarg; break;
     case CLI_O_PRECISION: precision = optarg; break;
     case 'r': if (cli_parse_int("search", "--rrf-k", optarg, 0, 1000000, &sp.rrf_k)) return EXIT_USAGE; break;

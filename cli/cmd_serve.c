@@ -50,24 +50,21 @@ int cmd_serve(int argc, char **argv) {
       {"index", required_argument, 0, 'i'},      {"host", required_argument, 0, 'H'},
       {"port", required_argument, 0, 'p'},       {"model", required_argument, 0, 'm'},
       {"threads", required_argument, 0, 't'},    {"mode", required_argument, 0, 'M'},
-      {"llm-url", required_argument, 0, 'u'},    {"llm-model", required_argument, 0, 'L'},
-      {"timeout", required_argument, 0, 'T'},    {"no-cache", no_argument, 0, 'C'},
-      {"context-tokens", required_argument, 0, 'x'}, {"temperature", required_argument, 0, 'e'},
-      {"seed", required_argument, 0, 's'},       {"retries", required_argument, 0, 'r'},
       {"max-connections", required_argument, 0, 'c'}, {"max-per-ip", required_argument, 0, 'P'},
       {"idle-timeout", required_argument, 0, 'o'}, {"search-cache", required_argument, 0, 'S'},
       {"course", required_argument, 0, 'R'},     {"verbose", no_argument, 0, 'v'},
       {"precision", required_argument, 0, CLI_O_PRECISION},
-      {"help", no_argument, 0, 'h'},             CLI_EMBED_LONGOPTS, {0, 0, 0, 0}};
+      {"help", no_argument, 0, 'h'},             CLI_EMBED_LONGOPTS, CLI_LLM_LONGOPTS, {0, 0, 0, 0}};
   cli_embed ce = {0};
+  cli_llm lo = {0};
   ar_server_params p = ar_server_default_params();
-  const char *index = NULL, *model = NULL, *precision = NULL, *llm_url = NULL, *llm_model = NULL;
-  double llm_timeout = 120;
+  const char *index = NULL, *model = NULL, *precision = NULL;
   int c;
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":i:k:vh", opts, NULL)) != -1) {
     int e = cli_embed_opt(&ce, "serve", c, optarg);
+    if (!e) e = cli_llm_opt(&lo, "serve", c, optarg);
     if (e) { if (e < 0) return EXIT_USAGE; continue; }
     switch (c) {
     case 'i': index = optarg; break;
@@ -77,24 +74,8 @@ int cmd_serve(int argc, char **argv) {
     case CLI_O_PRECISION: precision = optarg; break;
     case 't': if (cli_parse_int("serve", "--threads", optarg, 1, 256, &p.threads)) return EXIT_USAGE; break;
     case 'k': if (cli_parse_int("serve", "-k", optarg, 1, p.max_k, &p.ask.search.k)) return EXIT_USAGE; break;
-    case 'M':
-      if (!strcmp(optarg, "auto")) p.ask.search.mode = AR_MODE_AUTO;
-      else if (!strcmp(optarg, "lexical")) p.ask.search.mode = AR_MODE_LEXICAL;
-      else if (!strcmp(optarg, "dense")) p.ask.search.mode = AR_MODE_DENSE;
-      else if (!strcmp(optarg, "hybrid")) p.ask.search.mode = AR_MODE_HYBRID;
-      else return cli_usage_error("serve", usage, "--mode must be auto, lexical, dense or hybrid, got '%s'", optarg);
-      break;
+    case 'M': if (cli_parse_mode("serve", usage, optarg, 1, &p.ask.search.mode)) return EXIT_USAGE; break;
     case 'R': p.ask.search.course = optarg; break;
-    case 'u': llm_url = optarg; break;
-    case 'L': llm_model = optarg; break;
-    case 'T': if (cli_parse_double("serve", "--timeout", optarg, 0.1, 86400, &llm_timeout)) return EXIT_USAGE; break;
-    case 'x':
-      if (cli_parse_int("serve", "--context-tokens", optarg, 100, 1000000, &p.ask.context_tokens)) return EXIT_USAGE;
-      break;
-    case 'e': if (cli_parse_double("serve", "--temperature", optarg, 0, 2, &p.ask.llm.temperature)) return EXIT_USAGE; break;
-    case 's': if (cli_parse_int("serve", "--seed", optarg, -2147483647, 2147483647, &p.ask.llm.seed)) return EXIT_USAGE; break;
-    case 'r': if (cli_parse_int("serve", "--retries", optarg, 0, 20, &p.ask.llm.max_retries)) return EXIT_USAGE; break;
-    case 'C': p.ask.llm.use_cache = 0; break;
     case 'c':
       if (cli_parse_int("serve", "--max-connections", optarg, 1, 100000, &p.max_connections)) return EXIT_USAGE;
       break;
@@ -115,10 +96,7 @@ int cmd_serve(int argc, char **argv) {
   ar_model_params mp = ar_model_default_params();
   if (cli_precision("serve", usage, precision, &mp)) return EXIT_USAGE;
   p.precision = mp.precision;
-  p.ask.llm.base_url = llm_url;
-  p.ask.llm.model = llm_model;
-  ar_llm_params_from_env(&p.ask.llm);
-  p.ask.llm.timeout_ms = (int)(llm_timeout * 1000);
+  cli_llm_apply(&lo, &p.ask.llm, &p.ask.context_tokens);
   p.log = log_line;
   setvbuf(stderr, NULL, _IOLBF, 0);
 

@@ -400,7 +400,7 @@ AR_API ar_status ar_index_cache_get(ar_index *ix, const char *key, char **value,
 AR_API ar_status ar_index_cache_put(ar_index *ix, const char *key, const char *value, ar_error *err);
 
 /* ---------------------------------------------------------------------------------------------
- * Ingest: files/folders + manifest -> index (optionally embedding)          (src/index/ingest.c)
+ * Ingest: files/folders + manifest -> index (optionally embedding)               (src/ingest/)
  * ------------------------------------------------------------------------------------------- */
 typedef struct ar_progress {
   const char *stage;     /* "parse", "embed" */
@@ -492,9 +492,11 @@ AR_API char *ar_deep_link(const char *url, double start_s);
  * lexical_rank and dense_score/dense_rank when retrieved that way. hide_urls: url and link are
  * null. malloc'd (free with free()); NULL when out of memory. */
 AR_API char *ar_results_to_json(const ar_results *r, int hide_urls);
-/* The seed's segment block per hit ("- *Corpus ID:* ...", "- *Score:* " shortest round-trip
- * double (the hit's score; in hybrid mode its dense cosine, the seed's meaning of Score), "- *URL:* " deep link or "oculto", Início/Fim HH:MM:SS, Transcrição), hits separated by
- * a blank line. malloc'd; NULL when out of memory. */
+/* The evaluation report format's segment block per hit (docs/report-format.md; src/present/):
+ * "- *Corpus ID:* ...", "- *Score:* " full-precision real (the hit's score; in hybrid mode its
+ * dense cosine, the format's meaning of Score), "- *URL:* " deep link, "(sem URL)" or "oculto",
+ * Início/Fim HH:MM:SS, Transcrição on one line), hits separated by a blank line. malloc'd; NULL
+ * when out of memory. */
 AR_API char *ar_results_to_text(const ar_results *r, int hide_urls);
 /* The heading above that block: the seed's "**Segmentos recuperados pelo E5**:" for dense results;
  * lexical and hybrid results say what scored them, so a BM25 score is never labelled E5. */
@@ -651,6 +653,19 @@ AR_API ar_server_params ar_server_default_params(void);
  * address cannot be bound, or with the index/model's error when they cannot be opened. */
 AR_API ar_status ar_server_run(const char *index_path, const ar_server_params *p, volatile int *stop,
                                ar_error *err);
+
+/* ---- architecture: one parser, one presentation (issue #16) ---- */
+/* "auto", "lexical", "dense" or "hybrid" (as ar_search_mode_name writes them) -> *out;
+ * AR_ERR_INVALID for any other name (NULL included), *out unchanged. */
+AR_API ar_status ar_search_mode_parse(const char *name, ar_search_mode *out, ar_error *err);
+/* Parts of an answer as text, in the evaluation report format (docs/report-format.md). */
+enum { AR_TEXT_SEGMENTS = 1, AR_TEXT_ANSWER = 2, AR_TEXT_REFERENCES = 4, AR_TEXT_ALL = 7 };
+/* SEGMENTS: the heading and ar_results_to_text's block, then a blank line; ANSWER: "**Resposta**:"
+ * (extractive) or "**Resposta gerada pelo LLM**:", a space and the text (none yet when NULL, for a
+ * streamed answer); REFERENCES: "\n\n**Referências**:\n" and one markdown link a line (title
+ * brackets escaped, link spaces/parentheses percent-encoded), "(nenhuma)" when there are none,
+ * or the hidden-reference line each with hide_urls. malloc'd; NULL when out of memory. */
+AR_API char *ar_answer_to_text(const ar_answer *a, int hide_urls, int parts);
 
 #ifdef __cplusplus
 }

@@ -66,3 +66,21 @@ char *ar_deep_link(const char *url, double start_s) {
   ar_buf_printf(&b, "#t=%lld", t);
   return ar_buf_steal(&b);
 }
+
+char *ar_one_line(const char *s) {
+  if (!s) return ar_strdup("");
+  ar_buf b = {0};
+  for (const char *p = s; *p; p++) {
+    if (*p == '\r') continue;
+    ar_buf_append(&b, *p == '\n' ? " " : p, 1);
+  }
+  if (b.oom) { ar_buf_free(&b); return NULL; }
+  char *r = ar_buf_steal(&b);
+  if (!r) return NULL;
+  size_t n = strlen(r), i = 0;
+  while (i < n && (r[i] == ' ' || r[i] == '\t')) i++;
+  while (n > i && (r[n - 1] == ' ' || r[n - 1] == '\t')) n--;
+  memmove(r, r + i, n - i);
+  r[n - i] = 0;
+  return r;
+}

@@ -39,11 +39,7 @@ unsigned ar_srv_query_make(const ar_srv *s, const char *q, const char *k, const 
     out->k = (int)v;
   }
   if (mode && *mode) {
-    if (!strcmp(mode, "auto")) out->mode = AR_MODE_AUTO;
-    else if (!strcmp(mode, "lexical")) out->mode = AR_MODE_LEXICAL;
-    else if (!strcmp(mode, "dense")) out->mode = AR_MODE_DENSE;
-    else if (!strcmp(mode, "hybrid")) out->mode = AR_MODE_HYBRID;
-    else {
+    if (ar_search_mode_parse(mode, &out->mode, NULL) != AR_OK) {
       snprintf(msg, msg_size, "mode must be lexical, dense, hybrid or auto, got '%.40s'", mode);
       return 400;
     }
