@@ -458,7 +458,7 @@ TEST(model_load_oom) {
   }
 }
 
-#include "model/pool.h"
+#include "core/pool.h"
 #include <stdatomic.h>
 
 static void add_task(void *ctx, int task, int worker) {

@@ -2,7 +2,7 @@
  * The encoder runs ~6 jobs per layer, so hand-off latency matters: idle workers spin for a short
  * while (a query's jobs come back to back) before sleeping on a condition variable. Every worker
  * checks in at the end of every job, so no straggler can touch the next job's counters. */
-#include "model/pool.h"
+#include "core/pool.h"
 #include "core/util.h"
 #include <pthread.h>
 #include <sched.h>

@@ -1,4 +1,4 @@
-/* pool.h - a small fork-join thread pool for the encoder: workers spin briefly, then sleep. */
+/* pool.h - the one fork-join thread pool (the encoder, the dense scan): workers spin briefly, then sleep. */
 #ifndef AR_POOL_H
 #define AR_POOL_H
 
