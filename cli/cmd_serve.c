@@ -1,6 +1,7 @@
 /* cmd_serve.c - `aularag serve`: the HTTP API and the student page over one index. */
 #include "cli.h"
 #include <getopt.h>
+#include <signal.h>
 #include <string.h>
 
 static const char usage[] =
@@ -39,6 +40,16 @@ static const char usage[] =
     "      --course ID        scope of requests that name no course (course= empty: all courses)\n"
     "  -v, --verbose          log every request to stderr\n"
     "  -h, --help             this help\n";
+
+/* SIGINT/SIGTERM stop the server (ar_server_stop is async-signal-safe). Handlers go in before the
+ * port opens: whoever sees the "listening" line may signal at once; until the server exists, a
+ * signal is remembered and stops it as soon as it does. */
+static ar_server *volatile running;
+static volatile sig_atomic_t got_signal;
+static void on_signal(int sig) {
+  got_signal = sig;
+  ar_server_stop(running);
+}
 
 static void log_line(const char *line, void *user_data) {
   (void)user_data;
@@ -102,8 +113,26 @@ int cmd_serve(int argc, char **argv) {
 
   int rc = cli_embed_open(&ce, NULL, &p.ask.search.embedder);   /* the queries' embedder, shared by the workers */
   if (rc) return rc;
+  struct sigaction sa, old_int, old_term, old_pipe;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  sa.sa_handler = SIG_IGN;   /* a client that hangs up mid-response must not kill the process */
+  sigaction(SIGPIPE, &sa, &old_pipe);
   ar_error err = {0};
-  ar_status st = ar_server_run(index, &p, NULL, &err);
+  ar_server *srv = NULL;
+  ar_status st = ar_server_start(index, &p, &srv, &err);
+  if (st == AR_OK) {
+    running = srv;
+    if (got_signal) ar_server_stop(srv);  /* a signal before the server existed */
+    st = ar_server_wait(srv);
+    running = NULL;
+  }
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGPIPE, &old_pipe, NULL);
   cli_embed_close(&ce);
   return st ? cli_fail(&err) : EXIT_OK;
 }

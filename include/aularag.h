@@ -239,8 +239,8 @@ typedef enum ar_precision {
 } ar_precision;
 
 typedef struct ar_model_params {
-  int n_threads;         /* 0 = all cores. The model runs its own pool of n_threads and sets OpenBLAS
-                            to one thread, process-wide (no oversubscription). */
+  int n_threads;         /* 0 = all cores. The model runs its own pool of n_threads; OpenBLAS inside
+                            it should be single-threaded: see ar_blas_single_thread. */
   int ids_only;          /* load without a tokenizer: only ar_model_embed_ids works (tests, tools) */
   ar_gemm_backend gemm;  /* matrix products of the forward pass (fp32) */
   ar_kernel kernel;      /* SIMD of AR_GEMM_PACKED; one this CPU lacks is an error at load */
@@ -648,9 +648,11 @@ typedef struct ar_server_params {
 } ar_server_params;
 
 AR_API ar_server_params ar_server_default_params(void);
-/* Serves until SIGINT/SIGTERM (or *stop becomes non-zero; stop may be NULL), then stops accepting,
- * lets in-flight requests finish (up to drain_s) and returns AR_OK. Fails (AR_ERR_IO) when the
- * address cannot be bound, or with the index/model's error when they cannot be opened. */
+/* Serves until *stop becomes non-zero (stop may be NULL: then until the process ends), then stops
+ * accepting, lets in-flight requests finish (up to drain_s) and returns AR_OK. Fails (AR_ERR_IO)
+ * when the address cannot be bound, or with the index/model's error when they cannot be opened.
+ * The library installs no signal handlers (see ar_server_start for stopping on a signal); a
+ * program should ignore SIGPIPE, as for any socket server. */
 AR_API ar_status ar_server_run(const char *index_path, const ar_server_params *p, volatile int *stop,
                                ar_error *err);
 
@@ -666,6 +668,22 @@ enum { AR_TEXT_SEGMENTS = 1, AR_TEXT_ANSWER = 2, AR_TEXT_REFERENCES = 4, AR_TEXT
  * brackets escaped, link spaces/parentheses percent-encoded), "(nenhuma)" when there are none,
  * or the hidden-reference line each with hide_urls. malloc'd; NULL when out of memory. */
 AR_API char *ar_answer_to_text(const ar_answer *a, int hide_urls, int parts);
+
+/* ar_server_run in steps, so a program can stop the server from a signal handler:
+ * ar_server_start binds and opens everything (the "listening" line is logged) or fails as
+ * ar_server_run does; ar_server_wait serves until ar_server_stop, drains, frees the server and
+ * returns AR_OK. ar_server_stop only sets a flag the serving loop polls: async-signal-safe. */
+typedef struct ar_server ar_server;
+AR_API ar_status ar_server_start(const char *index_path, const ar_server_params *p, ar_server **out,
+                                 ar_error *err);
+AR_API ar_status ar_server_wait(ar_server *s);
+AR_API void ar_server_stop(ar_server *s);
+
+/* OpenBLAS to one thread, process-wide. The encoder's own pool runs the parallel work and calls
+ * OpenBLAS (attention; AR_GEMM_OPENBLAS) inside its tasks, where more OpenBLAS threads only
+ * oversubscribe the cores. ar_model_load does not change this process-wide setting behind the
+ * program's back: a program that embeds calls this once at start (the CLI, tests and benches do). */
+AR_API void ar_blas_single_thread(void);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
 /* pool.c - fork-join thread pool: one job at a time, tasks handed out by an atomic counter.
+ * Used by the encoder (ar_model's pool) and the dense scan (one pool per vector matrix).
  * The encoder runs ~6 jobs per layer, so hand-off latency matters: idle workers spin for a short
  * while (a query's jobs come back to back) before sleeping on a condition variable. Every worker
  * checks in at the end of every job, so no straggler can touch the next job's counters. */
@@ -26,6 +27,7 @@ struct ar_pool {
   pthread_t *th;
   pthread_mutex_t mu;
   pthread_cond_t cv;
+  pthread_mutex_t run_mu;      /* one job at a time */
   atomic_uint gen;             /* bumped for every job (and for shutdown) */
   atomic_int next, stop;
   atomic_int checked_in;       /* workers finished with the current job */
@@ -81,6 +83,7 @@ ar_pool *ar_pool_new(int n_threads) {
   p->n = n_threads < 1 ? 1 : n_threads;
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->cv, NULL);
+  pthread_mutex_init(&p->run_mu, NULL);
   if (p->n > 1) {
     p->th = ar_calloc((size_t)p->n, sizeof *p->th);
     if (!p->th) { ar_pool_free(p); return NULL; }
@@ -97,13 +100,14 @@ ar_pool *ar_pool_new(int n_threads) {
   return p;
 }
 
-int ar_pool_threads(const ar_pool *p) { return p->n; }
+int ar_pool_threads(const ar_pool *p) { return p ? p->n : 1; }
 
 void ar_pool_run(ar_pool *p, int n_tasks, ar_task_fn fn, void *ctx) {
   if (!p || p->n == 1 || n_tasks <= 1) {  /* no pool: this thread alone */
     for (int t = 0; t < n_tasks; t++) fn(ctx, t, 0);
     return;
   }
+  pthread_mutex_lock(&p->run_mu);
   p->fn = fn;
   p->ctx = ctx;
   p->n_tasks = n_tasks;
@@ -120,6 +124,7 @@ void ar_pool_run(ar_pool *p, int n_tasks, ar_task_fn fn, void *ctx) {
     cpu_relax();
     if (spins > 4096) sched_yield(); /* a worker was descheduled: give it the core */
   }
+  pthread_mutex_unlock(&p->run_mu);
 }
 
 void ar_pool_free(ar_pool *p) {
@@ -135,5 +140,6 @@ void ar_pool_free(ar_pool *p) {
   }
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->cv);
+  pthread_mutex_destroy(&p->run_mu);
   ar_free(p);
 }

@@ -456,8 +456,6 @@ ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_e
   if (s) goto fail;
   m->max_tokens = AR_MIN(512, m->c.max_pos - m->c.pos_offset);
   m->n_threads = p.n_threads > 0 ? p.n_threads : ar_n_cores();
-  /* our pool owns the parallelism; OpenBLAS runs single-threaded inside its tasks (no oversubscription) */
-  openblas_set_num_threads(1);
   m->pool = ar_pool_new(m->n_threads);
   if (!m->pool) { s = ar_fail(err, AR_ERR_NOMEM, "cannot start %d threads", m->n_threads); goto fail; }
   if ((s = make_fingerprint(m, err))) goto fail;
@@ -499,3 +497,7 @@ int ar_precision_parse(const char *s) {
   if (s && !strcmp(s, "int8")) return AR_PRECISION_INT8;
   return -1;
 }
+
+/* Our pool owns the parallelism; OpenBLAS (attention, AR_GEMM_OPENBLAS) should run single-threaded
+ * inside its tasks. Process-wide, so the program calls it, not ar_model_load. */
+void ar_blas_single_thread(void) { openblas_set_num_threads(1); }

@@ -1,4 +1,6 @@
-/* server.c - the daemon's life: bind, serve until a signal or *stop, drain in-flight requests, close. */
+/* server.c - the daemon's life: bind, serve until ar_server_stop or *stop, drain in-flight requests,
+ * close. The library installs no signal handlers: the program decides (cli/cmd_serve.c calls
+ * ar_server_stop from its SIGINT/SIGTERM handler). */
 #include "server/server.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,9 +27,11 @@ ar_server_params ar_server_default_params(void) {
   return p;
 }
 
-/* Signals only set a flag; the serving loop polls it (nothing else is async-signal-safe). */
-static volatile sig_atomic_t got_signal;
-static void on_signal(int sig) { got_signal = sig; }
+struct ar_server {
+  ar_srv *s;
+  struct MHD_Daemon *d;
+  volatile sig_atomic_t stop;  /* set by ar_server_stop, maybe from a signal handler; polled */
+};
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
   const ar_srv *s = cls;
@@ -71,33 +75,36 @@ static ar_status check_params(const ar_server_params *p, ar_error *err) {
   return AR_OK;
 }
 
-ar_status ar_server_run(const char *index_path, const ar_server_params *params, volatile int *stop,
-                        ar_error *err) {
+/* After a failed start or a finished run: what is left of the server. */
+static void server_free(ar_server *h) {
+  if (h->d) MHD_stop_daemon(h->d);
+  ar_srv *s = h->s;
+  if (s && atomic_load(&s->producers) == 0) {
+    ar_srv_workers_close(s);
+    ar_srv_cache_free(s->cache);
+    ar_free(s);
+  } /* else: a stuck stream still holds a worker; leaking beats a use-after-free at exit */
+  ar_free(h);
+}
+
+ar_status ar_server_start(const char *index_path, const ar_server_params *params, ar_server **out, ar_error *err) {
+  *out = NULL;
   ar_server_params defaults = ar_server_default_params();
   const ar_server_params *p = params ? params : &defaults;
   ar_status st = check_params(p, err);
   if (st) return st;
 
-  ar_srv *s = ar_calloc(1, sizeof *s);
-  if (!s) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  ar_server *h = ar_calloc(1, sizeof *h);
+  ar_srv *s = h ? ar_calloc(1, sizeof *s) : NULL;
+  if (!s) { ar_free(h); return ar_fail(err, AR_ERR_NOMEM, "out of memory"); }
+  h->s = s;
   s->index_path = index_path;
   s->p = *p;
   if (!s->p.host || !*s->p.host) s->p.host = "127.0.0.1";
 
   struct sockaddr_storage addr;
-  struct MHD_Daemon *d = NULL;
-  /* Handlers go in before the port opens: whoever sees the "listening" line may signal at once. */
-  struct sigaction sa, old_int, old_term, old_pipe;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  got_signal = 0;
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-  sa.sa_handler = SIG_IGN;   /* a client that hangs up mid-response must not kill the process */
-  sigaction(SIGPIPE, &sa, &old_pipe);
-  if ((st = resolve(s->p.host, s->p.port, &addr, err))) goto out;
-  if ((st = ar_srv_workers_open(s, err))) goto out;
+  if ((st = resolve(s->p.host, s->p.port, &addr, err))) goto fail;
+  if ((st = ar_srv_workers_open(s, err))) goto fail;
   s->cache = ar_srv_cache_new(index_path, (size_t)s->p.search_cache);
 
   /* One thread per connection: handlers may block (a worker, the encoder, an LLM stream) without
@@ -105,54 +112,65 @@ ar_status ar_server_run(const char *index_path, const ar_server_params *params, 
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
                    MHD_USE_ERROR_LOG;
   if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-  d = MHD_start_daemon(flags, (uint16_t)s->p.port, NULL, NULL, ar_srv_on_request, s,
-                       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,   /* first, so every message goes through it */
-                       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                       MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
-                       MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->p.max_per_ip,
-                       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->p.timeout_s,
-                       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-                       MHD_OPTION_LISTEN_BACKLOG_SIZE, 511u,
-                       MHD_OPTION_NOTIFY_COMPLETED, ar_srv_on_completed, s,
-                       MHD_OPTION_END);
-  if (!d) {
+  h->d = MHD_start_daemon(flags, (uint16_t)s->p.port, NULL, NULL, ar_srv_on_request, s,
+                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,   /* first, so every message goes through it */
+                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
+                          MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->p.max_per_ip,
+                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->p.timeout_s,
+                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+                          MHD_OPTION_LISTEN_BACKLOG_SIZE, 511u,
+                          MHD_OPTION_NOTIFY_COMPLETED, ar_srv_on_completed, s,
+                          MHD_OPTION_END);
+  if (!h->d) {
     st = ar_fail(err, AR_ERR_IO, "cannot listen on %s:%d: %s", s->p.host, s->p.port,
                  errno ? strerror(errno) : "address in use or not available");
-    goto out;
+    goto fail;
   }
-  const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
   int port = di ? di->port : s->p.port;
   int ipv6 = addr.ss_family == AF_INET6;
   ar_srv_log(s, "listening on http://%s%s%s:%d/ (index %s, %d workers, %s, %s answers)", ipv6 ? "[" : "",
              s->p.host, ipv6 ? "]" : "", port, index_path, s->p.threads,
              s->has_emb ? "lexical+dense" : "lexical only",
              s->p.ask.llm.base_url && *s->p.ask.llm.base_url ? "LLM" : "extractive");
+  *out = h;
+  return AR_OK;
+fail:
+  server_free(h);
+  return st;
+}
 
-  while (!got_signal && !(stop && *stop)) sleep_ms(50);
+void ar_server_stop(ar_server *h) {
+  if (h) h->stop = 1;
+}
+
+/* Serves until stopped (ar_server_stop, or *stop non-zero), then drains and frees the server. */
+static ar_status serve(ar_server *h, volatile int *stop) {
+  ar_srv *s = h->s;
+  while (!h->stop && !(stop && *stop)) sleep_ms(50);
 
   /* Drain: stop accepting, let requests in flight (streams included) finish, then close. */
   ar_srv_log(s, "shutting down: %d request(s) in flight", atomic_load(&s->active));
-  MHD_socket lfd = MHD_quiesce_daemon(d);
+  MHD_socket lfd = MHD_quiesce_daemon(h->d);
   if (lfd != MHD_INVALID_SOCKET) close(lfd);
   double t0 = ar_now_s();
   while ((atomic_load(&s->active) > 0 || atomic_load(&s->producers) > 0) && ar_now_s() - t0 < s->p.drain_s)
     sleep_ms(20);
-  MHD_stop_daemon(d);
-  d = NULL;
+  MHD_stop_daemon(h->d);
+  h->d = NULL;
   /* A streaming thread outlives its response by a few instructions; wait for it to let go. */
   while (atomic_load(&s->producers) > 0 && ar_now_s() - t0 < s->p.drain_s + 5.0) sleep_ms(10);
   ar_srv_log(s, "stopped after %ld request(s)", atomic_load(&s->served));
-  st = AR_OK;
+  server_free(h);
+  return AR_OK;
+}
 
-out:
-  if (d) MHD_stop_daemon(d);
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
-  sigaction(SIGPIPE, &old_pipe, NULL);
-  if (atomic_load(&s->producers) == 0) {
-    ar_srv_workers_close(s);
-    ar_srv_cache_free(s->cache);
-    ar_free(s);
-  } /* else: a stuck stream still holds a worker; leaking beats a use-after-free at exit */
-  return st;
+ar_status ar_server_wait(ar_server *h) { return serve(h, NULL); }
+
+ar_status ar_server_run(const char *index_path, const ar_server_params *params, volatile int *stop,
+                        ar_error *err) {
+  ar_server *h;
+  ar_status st = ar_server_start(index_path, params, &h, err);
+  return st ? st : serve(h, stop);
 }

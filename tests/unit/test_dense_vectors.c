@@ -429,7 +429,7 @@ TEST(vectors_shared_between_handles_and_mapped) {
   ASSERT(ix2->vcache != old && ix->vcache == old);
   ar_dense_hit h[3];
   size_t nh;
-  ASSERT(ar_dense_topk(&old->m, q, 3, 1, NULL, h, &nh, &err) == AR_OK && nh == 3);   /* still readable */
+  ASSERT(ar_dense_topk(&old->m, q, 3, NULL, NULL, h, &nh, &err) == AR_OK && nh == 3);   /* still readable */
   ASSERT(same_as_ref(ix, q, 5));                          /* its next query sees the change */
   ASSERT(ix->vcache == ix2->vcache);
   ar_index_close(ix2);
