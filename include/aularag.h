@@ -398,6 +398,9 @@ AR_API void ar_courses_free(ar_courses *c);
 /* LLM response cache (key: hex digest computed by the caller). *value is malloc'd; NULL if absent. */
 AR_API ar_status ar_index_cache_get(ar_index *ix, const char *key, char **value, ar_error *err);
 AR_API ar_status ar_index_cache_put(ar_index *ix, const char *key, const char *value, ar_error *err);
+/* That table as the LLM client's cache (ar_llm_params.cache); ix NULL: no cache. Used by one thread
+ * at a time, as ix is. */
+AR_API struct ar_llm_cache ar_index_llm_cache(ar_index *ix);
 
 /* ---------------------------------------------------------------------------------------------
  * Ingest: files/folders + manifest -> index (optionally embedding)               (src/ingest/)
@@ -505,6 +508,15 @@ AR_API const char *ar_results_heading(ar_search_mode m);
 /* ---------------------------------------------------------------------------------------------
  * LLM client: OpenAI-compatible /v1/chat/completions over libcurl          (src/llm/)
  * ------------------------------------------------------------------------------------------- */
+/* Where LLM replies are cached, as two callbacks, so the client needs nothing of what stores them:
+ * get sets *value (malloc'd) on a hit and leaves it NULL on a miss; put stores, best effort. A
+ * failing cache is a miss. get NULL: no cache. ar_index_llm_cache gives an index's cache table. */
+typedef struct ar_llm_cache {
+  ar_status (*get)(void *ctx, const char *key, char **value);
+  void (*put)(void *ctx, const char *key, const char *value);
+  void *ctx;
+} ar_llm_cache;
+
 typedef struct ar_llm_params {
   const char *base_url;  /* e.g. http://127.0.0.1:11434 ; NULL/"" = no LLM */
   const char *model;
@@ -518,8 +530,8 @@ typedef struct ar_llm_params {
   int retry_base_ms;     /* first backoff wait (doubles each retry, with jitter), default 500 */
   int retry_max_ms;      /* cap on one wait, Retry-After included, default 30000 */
   int stream;            /* use SSE */
-  int use_cache;         /* default 1 (needs cache_index); cache errors count as a miss */
-  ar_index *cache_index; /* where replies are cached (keyed by endpoint, model, messages, params) */
+  int use_cache;         /* default 1 (needs cache); cache errors count as a miss */
+  ar_llm_cache cache;    /* where replies are cached (keyed by endpoint, model, messages, params) */
   /* Called with each piece of text as it arrives (whole UTF-8 sequences only) when stream is set,
    * and once with the whole text for a cached reply. */
   void (*on_token)(const char *text, size_t len, void *user_data);
@@ -546,7 +558,7 @@ AR_API void ar_llm_params_from_env(ar_llm_params *p);
 /* One chat completion. Errors: AR_ERR_HTTP (endpoint unreachable or an error status, after the
  * retries), AR_ERR_TIMEOUT, AR_ERR_PARSE (a reply that is not the expected JSON), AR_ERR_INVALID
  * (no base_url). Messages name the endpoint, never the API key. Thread-safe for distinct params
- * (cache_index: one per thread, as for any ar_index). */
+ * (cache: one per thread when it wraps an ar_index). */
 AR_API ar_status ar_llm_chat(const ar_llm_params *p, const ar_chat_msg *msgs, int n_msgs, ar_llm_reply *out,
                              ar_error *err);
 AR_API void ar_llm_reply_free(ar_llm_reply *r);

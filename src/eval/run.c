@@ -72,7 +72,7 @@ static void process(run *r, ar_index *ix, size_t i, ar_eval_item *it) {
   copy_question(&r->qs->v[i], i, it);
   ar_ask_params ap = p->ask;
   if (it->q.course) ap.search.course = it->q.course;   /* the question's own scope wins */
-  ap.llm.cache_index = ap.llm.use_cache ? ix : NULL;
+  ap.llm.cache = ar_index_llm_cache(ap.llm.use_cache ? ix : NULL);
   int has_llm = ap.llm.base_url && *ap.llm.base_url;
   if (has_llm) ar_pacer_wait(&r->pacer);  /* the answer call (cached or not: ar_ask decides inside) */
   ar_answer a;
@@ -123,7 +123,7 @@ static void process(run *r, ar_index *ix, size_t i, ar_eval_item *it) {
   ar_llm_params jp;
   if (r->judge) {
     jp = *r->judge;
-    jp.cache_index = jp.use_cache ? ix : NULL;
+    jp.cache = ar_index_llm_cache(jp.use_cache ? ix : NULL);
   }
   ar_judge_ctx jc = {r->judge ? &jp : NULL, &r->pacer, r->labels, r->n_labels, p->context_judge, p->groundedness_judge};
   t0 = ar_now_s();

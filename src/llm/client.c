@@ -142,7 +142,7 @@ ar_status ar_llm_chat(const ar_llm_params *p, const ar_chat_msg *msgs, int n_msg
   if (!p || !p->base_url || !*p->base_url) return ar_fail(err, AR_ERR_INVALID, "no LLM endpoint configured");
   if (n_msgs <= 0 || !msgs) return ar_fail(err, AR_ERR_INVALID, "no messages to send to the LLM");
   char key[65];
-  int cache = p->use_cache && p->cache_index && ar_llm_cache_key(p, msgs, n_msgs, key, NULL) == AR_OK;
+  int cache = p->use_cache && p->cache.get && ar_llm_cache_key(p, msgs, n_msgs, key, NULL) == AR_OK;
   if (cache) {
     double t0 = ar_now_s();
     if (ar_llm_cache_lookup(p, key, out)) {

@@ -100,7 +100,7 @@ ar_status ar_srv_answer(ar_srv *s, const ar_srv_query *q, const ar_llm_params *l
   if (st) return st;
   if (on_results) on_results(&out->results, user_data);
   w = ar_srv_worker_get(&s->answer);
-  ap.llm.cache_index = w->ix;
+  ap.llm.cache = ar_index_llm_cache(w->ix);
   st = ar_answer_from_results(w->ix, q->question, &ap, out, err);
   ar_srv_worker_put(&s->answer, w);
   return st;
