@@ -83,6 +83,13 @@ int cli_llm_opt(cli_llm *o, const char *verb, int c, const char *arg);
 /* The flags given into *llm (and *context_tokens, which may be NULL), then ar_llm_params_from_env. */
 void cli_llm_apply(const cli_llm *o, ar_llm_params *llm, int *context_tokens);
 
+/* The library's messages name no flags (cli/options.c): a dense or hybrid --mode without --model or
+ * --embed-url is a usage error here (0, or -1 after printing), and cli_fail_index prints err plus
+ * the command that helps (a course not found, an index without vectors or not there). */
+int cli_check_embedder(const char *verb, const char *usage, ar_search_mode mode, const char *model,
+                       const cli_embed *ce);
+int cli_fail_index(const ar_error *err, const char *index);
+
 /* One verb per file: cli/cmd_<verb>.c */
 int cmd_ingest(int argc, char **argv);
 int cmd_search(int argc, char **argv);

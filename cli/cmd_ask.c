@@ -75,6 +75,7 @@ int cmd_ask(int argc, char **argv) {
   }
   index = cli_env_default(index, "AULARAG_INDEX");
   if (cli_embed_resolve(&ce, "ask", usage, &model)) return EXIT_USAGE;
+  if (cli_check_embedder("ask", usage, ap.search.mode, model, &ce)) return EXIT_USAGE;
   ar_model_params mp = ar_model_default_params();
   if (cli_precision("ask", usage, precision, &mp)) return EXIT_USAGE;
   cli_llm_apply(&lo, &ap.llm, &ap.context_tokens);
@@ -99,7 +100,7 @@ int cmd_ask(int argc, char **argv) {
     ar_error err2 = {0};
     if (ar_index_open(index, ip, &ix, &err2) == AR_OK) st = AR_OK;
   }
-  if (st != AR_OK) { free(q); return cli_fail(&err); }
+  if (st != AR_OK) { free(q); return cli_fail_index(&err, index); }
   int erc = 0;
   if (model && ap.search.mode != AR_MODE_LEXICAL &&  /* the model embeds the question for dense/hybrid */
       ar_model_load(model, mp, &ap.search.model, &err) != AR_OK)
@@ -129,7 +130,7 @@ int cmd_ask(int argc, char **argv) {
   int rc = EXIT_OK;
   if (st != AR_OK) {
     if (live) printf("\n");
-    rc = cli_fail(&err);
+    rc = cli_fail_index(&err, index);
   } else if (json) {
     char *out = ar_answer_to_json(&a, hide);
     if (out) { puts(out); free(out); }

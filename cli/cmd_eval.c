@@ -102,6 +102,7 @@ int cmd_eval(int argc, char **argv) {
   if (optind < argc) return cli_usage_error("eval", usage, "unexpected argument '%s'", argv[optind]);
   index = cli_env_default(index, "AULARAG_INDEX");
   if (cli_embed_resolve(&ce, "eval", usage, &model)) return EXIT_USAGE;
+  if (cli_check_embedder("eval", usage, p.ask.search.mode, model, &ce)) return EXIT_USAGE;
   ar_model_params mp = ar_model_default_params();
   if (cli_precision("eval", usage, precision, &mp)) return EXIT_USAGE;
   if (!index) return cli_usage_error("eval", usage, "no index: give -i INDEX or set AULARAG_INDEX");
@@ -132,7 +133,7 @@ int cmd_eval(int argc, char **argv) {
   ar_status st = ar_eval_run(index, questions, out, &p, &summary, &err);
   ar_model_free(p.ask.search.model);
   cli_embed_close(&ce);
-  if (st != AR_OK) return cli_fail(&err);
+  if (st != AR_OK) return cli_fail_index(&err, index);
   if (summary) fputs(summary, stdout);
   printf("reports: %s/report.md, %s/report.json, %s/report.html\n", out, out, out);
   free(summary);

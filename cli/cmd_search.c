@@ -56,6 +56,7 @@ int cmd_search(int argc, char **argv) {
   }
   index = cli_env_default(index, "AULARAG_INDEX");
   if (cli_embed_resolve(&ce, "search", usage, &model)) return EXIT_USAGE;
+  if (cli_check_embedder("search", usage, sp.mode, model, &ce)) return EXIT_USAGE;
   ar_model_params mp = ar_model_default_params();
   if (cli_precision("search", usage, precision, &mp)) return EXIT_USAGE;
   if (!index) return cli_usage_error("search", usage, "no index: give -i INDEX or set AULARAG_INDEX");
@@ -68,7 +69,7 @@ int cmd_search(int argc, char **argv) {
   ar_index_params ip = ar_index_default_params();
   ip.read_only = 1;
   ip.create = 0;
-  if (ar_index_open(index, ip, &ix, &err) != AR_OK) { free(q); return cli_fail(&err); }
+  if (ar_index_open(index, ip, &ix, &err) != AR_OK) { free(q); return cli_fail_index(&err, index); }
   int rc = 0;
   if (model && sp.mode != AR_MODE_LEXICAL &&   /* the model embeds the question for dense/hybrid */
       ar_model_load(model, mp, &sp.model, &err) != AR_OK)
@@ -83,7 +84,7 @@ int cmd_search(int argc, char **argv) {
   ar_results r;
   ar_status st = ar_search(ix, q, &sp, &r, &err);
   free(q);
-  if (st != AR_OK) { ar_index_close(ix); ar_model_free(sp.model); cli_embed_close(&ce); return cli_fail(&err); }
+  if (st != AR_OK) { ar_index_close(ix); ar_model_free(sp.model); cli_embed_close(&ce); return cli_fail_index(&err, index); }
   char *out = json ? ar_results_to_json(&r, hide) : ar_results_to_text(&r, hide);
   if (out) {
     fputs(out, stdout);

@@ -134,5 +134,5 @@ int cmd_serve(int argc, char **argv) {
   sigaction(SIGTERM, &old_term, NULL);
   sigaction(SIGPIPE, &old_pipe, NULL);
   cli_embed_close(&ce);
-  return st ? cli_fail(&err) : EXIT_OK;
+  return st ? cli_fail_index(&err, index) : EXIT_OK;
 }

@@ -53,3 +53,24 @@ void cli_llm_apply(const cli_llm *o, ar_llm_params *llm, int *context_tokens) {
   if (o->set_retries) llm->max_retries = o->retries;
   ar_llm_params_from_env(llm);
 }
+
+int cli_check_embedder(const char *verb, const char *usage, ar_search_mode mode, const char *model,
+                       const cli_embed *ce) {
+  if ((mode == AR_MODE_DENSE || mode == AR_MODE_HYBRID) && !model && !ce->url) {
+    cli_usage_error(verb, usage, "--mode %s needs an embedder: give --model DIR or --embed-url URL (or set "
+                    "AULARAG_MODEL or AULARAG_EMBED_URL)", ar_search_mode_name(mode));
+    return -1;
+  }
+  return 0;
+}
+
+int cli_fail_index(const ar_error *err, const char *index) {
+  int rc = cli_fail(err);
+  if (err->status == AR_ERR_NOTFOUND && strstr(err->msg, "course '"))
+    fprintf(stderr, "aularag: `aularag info -i %s` lists the courses\n", index);
+  else if (err->status == AR_ERR_NOTFOUND && strstr(err->msg, "no vectors"))
+    fprintf(stderr, "aularag: ingest with --model DIR (or --embed-url URL) to add them\n");
+  else if (err->status == AR_ERR_NOTFOUND && strstr(err->msg, "no such index"))
+    fprintf(stderr, "aularag: create it with `aularag ingest -i %s PATH...`\n", index);
+  return rc;
+}

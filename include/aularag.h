@@ -17,13 +17,19 @@
  * Conventions
  *  - Every function that can fail returns ar_status (AR_OK == 0) and fills the caller's
  *    ar_error (may be NULL) with a message that names the file and line/offset when there is one.
+ *    Messages say what is wrong in the library's terms, never a command-line flag (the CLI adds
+ *    those). Returning something else: the functions that return a size or a parsed value
+ *    (ar_tokenizer_encode/count: llama_tokenize's negative counts, INT_MIN on bad input;
+ *    ar_precision_parse: -1), and pointers that are NULL when out of memory, say so where declared.
  *  - Handles are opaque; create/free come in pairs. Params structs are passed by value (or by
  *    const pointer when large) and obtained from *_default_params().
  *  - Thread safety: a handle is used by one thread at a time unless its section says otherwise.
  *  - Times are seconds as double, and field names carry the unit (start_s, timeout_ms).
  *  - Strings are UTF-8. Strings returned inside result structs are owned by the struct and freed
  *    by its *_free function.
- *  - The library never calls exit() and never prints, except through callbacks it is given.
+ *  - The library never calls exit() and never prints, except through callbacks it is given. It
+ *    changes no process-wide state behind the program's back: no signal handlers (see
+ *    ar_server_stop), no OpenBLAS threading (see ar_blas_single_thread), no environment writes.
  */
 #ifndef AULARAG_H
 #define AULARAG_H

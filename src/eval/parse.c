@@ -211,7 +211,7 @@ ar_status ar_labels_parse(const char *spec, char ***labels, int *n, ar_error *er
     while (e > p && e[-1] == ' ') e--;
     if (e == p || k == AR_MAX_LABELS) {
       ar_labels_free(v, k);
-      return ar_fail(err, AR_ERR_INVALID, "--labels \"%s\": expected 2 to %d non-empty comma-separated labels",
+      return ar_fail(err, AR_ERR_INVALID, "label set \"%s\": expected 2 to %d non-empty comma-separated labels",
                      spec, AR_MAX_LABELS);
     }
     v[k] = ar_strndup(p, (size_t)(e - p));
@@ -219,7 +219,7 @@ ar_status ar_labels_parse(const char *spec, char ***labels, int *n, ar_error *er
     for (int i = 0; i < k; i++)
       if (!strcasecmp(v[i], v[k])) {
         ar_labels_free(v, k + 1);
-        return ar_fail(err, AR_ERR_INVALID, "--labels \"%s\": label repeated", spec);
+        return ar_fail(err, AR_ERR_INVALID, "label set \"%s\": label repeated", spec);
       }
     k++;
     if (!c) break;
@@ -227,7 +227,7 @@ ar_status ar_labels_parse(const char *spec, char ***labels, int *n, ar_error *er
   }
   if (k < 2) {
     ar_labels_free(v, k);
-    return ar_fail(err, AR_ERR_INVALID, "--labels \"%s\": expected at least 2 labels", spec);
+    return ar_fail(err, AR_ERR_INVALID, "label set \"%s\": expected at least 2 labels", spec);
   }
   *labels = v;
   *n = k;

@@ -305,11 +305,10 @@ ar_status ar_eval_run(const char *index_path, const char *questions_path, const 
       for (size_t c = 0; c < cs.n && !found; c++) found = !strcmp(cs.v[c].id, want);
       if (found) continue;
       if (i < qs.n)
-        st = ar_fail(err, AR_ERR_NOTFOUND, "%s:%d: course '%s' is not in %s (`aularag info -i %s` lists the courses)",
-                     questions_path, qs.v[i].line, want, index_path, index_path);
+        st = ar_fail(err, AR_ERR_NOTFOUND, "%s:%d: course '%s' is not in %s", questions_path, qs.v[i].line, want,
+                     index_path);
       else
-        st = ar_fail(err, AR_ERR_NOTFOUND, "course '%s' is not in %s (`aularag info -i %s` lists the courses)", want,
-                     index_path, index_path);
+        st = ar_fail(err, AR_ERR_NOTFOUND, "course '%s' is not in %s", want, index_path);
     }
     ar_courses_free(&cs);
     if (st != AR_OK) goto out_q;

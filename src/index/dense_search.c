@@ -10,12 +10,12 @@ ar_search_mode ar_search_auto_mode(ar_index *ix, const ar_search_params *p) {
 
 ar_status ar_search_dense_check(ar_index *ix, const ar_search_params *p, ar_search_mode mode, ar_error *err) {
   if (!p->embedder && !p->model)
-    return ar_fail(err, AR_ERR_INVALID, "--mode %s needs an embedder: give --model DIR or --embed-url URL (or set "
-                   "AULARAG_MODEL or AULARAG_EMBED_URL)", ar_search_mode_name(mode));
+    return ar_fail(err, AR_ERR_INVALID, "%s search needs an embedder (a model or an embeddings server) to embed the "
+                   "query", ar_search_mode_name(mode));
   int any = ar_vectors_any(ix);
   if (any < 0) return ar_index_db_fail(ix, err, "reading vectors");
   if (!any)
-    return ar_fail(err, AR_ERR_NOTFOUND, "%s has no vectors for --mode %s: ingest with --model DIR first",
+    return ar_fail(err, AR_ERR_NOTFOUND, "%s has no vectors for %s search: ingest with a model first",
                    ix->path, ar_search_mode_name(mode));
   return AR_OK;
 }

@@ -470,8 +470,7 @@ static ar_status get_matrix(ar_index *ix, const char *fingerprint, int dim, ar_v
   if (st) return st;
   ar_vcache *c = ix->vcache;
   if (c->m.n == 0)
-    return ar_fail(err, AR_ERR_NOTFOUND, "%s has no vectors: ingest with --model DIR (or $AULARAG_MODEL) first",
-                   ix->path);
+    return ar_fail(err, AR_ERR_NOTFOUND, "%s has no vectors: ingest with a model first", ix->path);
   if (strcmp(c->stamp.model, fingerprint) != 0 || c->stamp.dim != dim)
     return ar_fail(err, AR_ERR_MISMATCH,
                    "%s: its vectors were made with model %s (dim %d), not with %s (dim %d); query with that model",

@@ -42,8 +42,7 @@ ar_status ar_srv_workers_open(ar_srv *s, ar_error *err) {
     for (size_t i = 0; i < cs.n && !found; i++) found = !strcmp(cs.v[i].id, course);
     ar_courses_free(&cs);
     if (!found)
-      return ar_fail(err, AR_ERR_NOTFOUND, "%s has no course '%s' (`aularag info -i %s` lists the courses)",
-                     s->index_path, course, s->index_path);
+      return ar_fail(err, AR_ERR_NOTFOUND, "%s has no course '%s'", s->index_path, course);
   }
   if (s->p.ask.search.embedder) {   /* the caller's: thread-safe, no lock */
     s->emb = *s->p.ask.search.embedder;
