@@ -10,11 +10,7 @@ ar_llm_params ar_llm_default_params(void) {
   memset(&p, 0, sizeof p);
   p.temperature = 0;
   p.seed = 42;
-  p.connect_timeout_ms = 10000;
-  p.timeout_ms = 120000;
-  p.max_retries = 4;
-  p.retry_base_ms = 500;
-  p.retry_max_ms = 30000;
+  AR_HTTP_DEFAULT_RETRY(&p);
   p.use_cache = 1;
   return p;
 }
