@@ -1,4 +1,4 @@
-/* cmd_search.c - `aularag search`: the segments that best match a question (seed format or JSON). */
+/* cmd_search.c - `aularag search`: the segments that best match a question (report format or JSON). */
 #include "cli.h"
 #include <getopt.h>
 #include <stdlib.h>

@@ -507,7 +507,7 @@ AR_API char *ar_results_to_json(const ar_results *r, int hide_urls);
  * Início/Fim HH:MM:SS, Transcrição on one line), hits separated by a blank line. malloc'd; NULL
  * when out of memory. */
 AR_API char *ar_results_to_text(const ar_results *r, int hide_urls);
-/* The heading above that block: the seed's "**Segmentos recuperados pelo E5**:" for dense results;
+/* The heading above that block: "**Segmentos recuperados pelo E5**:" for dense results;
  * lexical and hybrid results say what scored them, so a BM25 score is never labelled E5. */
 AR_API const char *ar_results_heading(ar_search_mode m);
 

@@ -54,7 +54,7 @@ int ar_buf_append_utf8(ar_buf *b, const char *s, size_t n);
 void ar_format_double(double v, char out[32]);
 /* Newlines to spaces, CRs dropped, ends trimmed (report fields are one line each). malloc'd. */
 char *ar_one_line(const char *s);
-/* The same, but an integral value keeps ".0" (Python's repr: the seed's scores are printed so). */
+/* The same, but an integral value keeps ".0" (Python's repr: the report format's scores are printed so). */
 void ar_format_real(double v, char out[32]);
 
 /* UTF-8: length of the valid sequence at s (1..4), or 0 if invalid/truncated (n bytes available). */

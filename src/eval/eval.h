@@ -26,7 +26,7 @@ int ar_parse_score(const char *reply, int max_score, const char **why);
  * must be one of labels[0..n_labels) (case-insensitive). Returns its index, or -1 with *why. */
 int ar_parse_label(const char *reply, char *const *labels, int n_labels, const char **why);
 
-/* The reasoning text as the seed shows it: from the first "Criteria:" on (the whole reply when
+/* The reasoning text as the report format shows it: from the first "Criteria:" on (the whole reply when
  * absent), each newline replaced by one space, CRs dropped, ends trimmed. malloc'd. */
 char *ar_cot_text(const char *reply);
 
@@ -189,7 +189,7 @@ void ar_eval_summarize(const ar_eval_item *items, size_t n, const ar_eval_run_in
 int ar_eval_item_retrieval(const ar_eval_item *it, ar_match m, double tol_s, ar_retrieval *out);
 
 /* ---- reports (report_md.c, report_json.c, report_html.c, summary.c) ------------------------ */
-/* The seed's format, one block per item, in the order given. malloc'd. */
+/* The evaluation report format (docs/report-format.md), one block per item, in the order given. malloc'd. */
 char *ar_report_md(const ar_eval_item *items, size_t n, const ar_eval_run_info *info);
 char *ar_report_json(const ar_eval_item *items, size_t n, const ar_eval_run_info *info, const ar_eval_summary *s);
 char *ar_report_html(const ar_eval_item *items, size_t n, const ar_eval_run_info *info, const ar_eval_summary *s);

@@ -74,7 +74,7 @@ ar_status ar_search_dense(ar_index *ix, const char *query, const ar_search_param
       goto done;
     }
     for (size_t i = 0; i < n; i++) ids[i] = f[i].id;
-    /* the cosine of every hit, also those only BM25 found: the seed's Score is the E5 cosine */
+    /* the cosine of every hit, also those only BM25 found: the report format's Score is the E5 cosine */
     if ((st = ar_vectors_cosines(ix, fp, qv, dim, ids, n, cos, err))) goto done;
     for (size_t i = 0; i < n; i++) {
       ar_hit *h = &out->hits[i];
