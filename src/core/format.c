@@ -69,18 +69,14 @@ char *ar_deep_link(const char *url, double start_s) {
 
 char *ar_one_line(const char *s) {
   if (!s) return ar_strdup("");
-  ar_buf b = {0};
-  for (const char *p = s; *p; p++) {
-    if (*p == '\r') continue;
-    ar_buf_append(&b, *p == '\n' ? " " : p, 1);
-  }
-  if (b.oom) { ar_buf_free(&b); return NULL; }
-  char *r = ar_buf_steal(&b);
+  size_t n = strlen(s), k = 0, i = 0;
+  char *r = ar_malloc(n + 1);   /* one pass, no growth: every segment's text goes through here */
   if (!r) return NULL;
-  size_t n = strlen(r), i = 0;
-  while (i < n && (r[i] == ' ' || r[i] == '\t')) i++;
-  while (n > i && (r[n - 1] == ' ' || r[n - 1] == '\t')) n--;
-  memmove(r, r + i, n - i);
-  r[n - i] = 0;
+  for (size_t j = 0; j < n; j++)
+    if (s[j] != '\r') r[k++] = s[j] == '\n' ? ' ' : s[j];
+  while (i < k && (r[i] == ' ' || r[i] == '\t')) i++;
+  while (k > i && (r[k - 1] == ' ' || r[k - 1] == '\t')) k--;
+  memmove(r, r + i, k - i);
+  r[k - i] = 0;
   return r;
 }

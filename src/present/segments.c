@@ -10,6 +10,12 @@ const char *ar_results_heading(ar_search_mode m) {
   }
 }
 
+/* Segment text is one line already, almost always: then it is printed as it is (no copy). */
+static int is_one_line(const char *t) {
+  size_t n = strlen(t);
+  return !strpbrk(t, "\r\n") && !(n && (t[0] == ' ' || t[0] == '\t' || t[n - 1] == ' ' || t[n - 1] == '\t'));
+}
+
 void ar_present_segments(ar_buf *b, const ar_hit *hits, size_t n, ar_search_mode mode, const ar_present_opts *o) {
   for (size_t i = 0; i < n; i++) {
     const ar_hit *h = &hits[i];
@@ -20,15 +26,17 @@ void ar_present_segments(ar_buf *b, const ar_hit *hits, size_t n, ar_search_mode
     ar_format_hms(h->end_s, e_hms);
     const char *url = h->url ? h->url : "";
     char *link = !o->hide_urls && o->deep_links && *url ? ar_deep_link(url, h->start_s) : NULL;
-    char *text = ar_one_line(h->text);
+    const char *t = h->text ? h->text : "";
+    char *copy = is_one_line(t) ? NULL : ar_one_line(t);
+    const char *text = copy ? copy : t;
     const char *shown = o->hide_urls ? AR_PRESENT_HIDDEN_URL : link ? link : o->deep_links ? "" : *url ? url : "(sem URL)";
-    if ((!o->hide_urls && o->deep_links && *url && !link) || !text) b->oom = 1;
+    if ((!o->hide_urls && o->deep_links && *url && !link) || (!copy && !is_one_line(t))) b->oom = 1;
     else
       ar_buf_printf(b, "%s- *Corpus ID:* %lld\n- *Score:* %s\n- *URL:* %s\n- *Início:* %s\n- *Fim:* %s\n"
                     "- *Transcrição:* %s\n",
                     i ? "\n" : "", (long long)h->corpus_id, score, shown, s_hms, e_hms, text);
     ar_free(link);
-    ar_free(text);
+    ar_free(copy);
   }
 }
 
