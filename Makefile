@@ -7,8 +7,16 @@ PKGS    := sqlite3 libcurl jansson libmicrohttpd libutf8proc
 TRIPLE  := $(shell $(CC) -dumpmachine)
 MARCH   := $(if $(filter x86_64-%,$(TRIPLE)),-march=x86-64-v3)
 CFLAGS  ?= -O2 -g
+# OpenBLAS's cblas.h: where pkg-config says (it follows PKG_CONFIG_LIBDIR in cross builds), else the
+# first of Debian's multiarch folders that exists.
+BLAS_INC:= $(shell pkg-config --cflags openblas 2>/dev/null)
+BLAS_INC:= $(or $(BLAS_INC),$(addprefix -I,$(firstword $(wildcard /usr/include/$(TRIPLE)/openblas-pthread \
+             /usr/include/$(TRIPLE)/openblas-openmp /usr/include/$(TRIPLE)/openblas-serial /usr/include/openblas))))
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -Iinclude -Isrc \
-           -I/usr/include/$(TRIPLE)/openblas-pthread -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+           $(BLAS_INC) -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# Each object records the headers it includes (build/.../x.d, read back below), so a header edit
+# rebuilds only what uses it; -MP keeps a deleted or moved header from breaking the build.
+DEPFLAGS:= -MMD -MP
 OPT     := -O3 $(MARCH) -ffp-contract=off
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstemmer -lopenblas -lpthread -lm
 
@@ -56,10 +64,10 @@ $(B)/libaularag.a: $(OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(B)/aularag: $(CLI_OBJ) $(B)/libaularag.a
 	$(CC) $(CFLAGS) $(OPT) -o $@ $^ $(LDLIBS)
-$(B)/%.o: %.c $(wildcard include/*.h src/*/*.h cli/*.h)
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo 'CC      $<'
-	@$(CC) $(CFLAGS) $(OPT) -c -o $@ $<
+	@$(CC) $(CFLAGS) $(DEPFLAGS) $(OPT) -c -o $@ $<
 
 # Test build: sanitizers on, same sources.
 $(BT)/libaularag.a: $(TOBJ)
@@ -68,10 +76,10 @@ $(BT)/aularag: $(TCLI_OBJ) $(BT)/libaularag.a
 	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS)
 $(BT)/unit_tests: $(TTEST_OBJ) $(BT)/libaularag.a
 	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS)
-$(BT)/%.o: %.c $(wildcard include/*.h src/*/*.h cli/*.h tests/unit/*.h)
+$(BT)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo 'CC asan $<'
-	@$(CC) $(CFLAGS) $(TOPT) $(MARCH) -ffp-contract=off $(SAN) -c -o $@ $<
+	@$(CC) $(CFLAGS) $(DEPFLAGS) $(TOPT) $(MARCH) -ffp-contract=off $(SAN) -c -o $@ $<
 
 # ThreadSanitizer build of the library and the concurrent-search check (tests/tsan/).
 BTS      := build/tsan
@@ -80,10 +88,10 @@ $(BTS)/libaularag.a: $(TSOBJ)
 	rm -f $@ && ar rcs $@ $^
 $(BTS)/parallel_search: tests/tsan/parallel_search.c $(BTS)/libaularag.a
 	$(CC) $(CFLAGS) -O1 $(MARCH) -fsanitize=thread -o $@ $^ $(LDLIBS)
-$(BTS)/%.o: %.c $(wildcard include/*.h src/*/*.h cli/*.h)
+$(BTS)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo 'CC tsan $<'
-	@$(CC) $(CFLAGS) -O1 $(MARCH) -fsanitize=thread -c -o $@ $<
+	@$(CC) $(CFLAGS) $(DEPFLAGS) -O1 $(MARCH) -fsanitize=thread -c -o $@ $<
 
 # The header must stay valid C on its own (whisper.cpp's test-c.c idea).
 check-header:
@@ -118,16 +126,19 @@ FOBJ     := $(SRC:%.c=$(BF)/%.o) $(BF)/$(WEB_GEN:.c=.o) $(BF)/$(ANN_GEN:.c=.o)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BF)/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 $(BF)/libaularag.a: $(FOBJ)
 	rm -f $@ && ar rcs $@ $^
-$(BF)/%.o: %.c $(wildcard include/*.h src/*/*.h)
+$(BF)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo 'CC fuzz $<'
-	@$(FUZZ_CC) $(CFLAGS) -O1 -march=x86-64-v3 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+	@$(FUZZ_CC) $(CFLAGS) $(DEPFLAGS) -O1 -march=x86-64-v3 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
 $(BF)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/unit/charsmap_build.c $(BF)/libaularag.a
 	$(FUZZ_CC) $(CFLAGS) -O1 -march=x86-64-v3 $(FUZZ_SAN) -fsanitize=fuzzer -Itests/unit -o $@ $< \
 	  tests/unit/charsmap_build.c $(BF)/libaularag.a $(LDLIBS)
 fuzz-bins: $(FUZZ_BIN)
 fuzz: fuzz-bins $(B)/aularag
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+# the header lists the compiler wrote (a missing one is fine: that object is not built yet)
+-include $(patsubst %.o,%.d,$(OBJ) $(CLI_OBJ) $(TOBJ) $(TCLI_OBJ) $(TTEST_OBJ) $(TSOBJ) $(FOBJ))
 
 lint:
 	cppcheck --quiet --enable=warning,performance --std=c11 -Iinclude -Isrc src cli

@@ -18,6 +18,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: ask INDEX [--llm URL] [--no-cache] [--model DIR [--mode dense|hybrid]] < questions\n");
     return 2;
   }
+  ar_blas_single_thread();
   ar_error err = {0};
   ar_index *ix;
   ar_index_params ip = ar_index_default_params();

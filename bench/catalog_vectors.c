@@ -32,6 +32,7 @@ static ar_status random_unit(void *ctx, ar_embed_kind kind, const char *const *t
 
 int main(int argc, char **argv) {
   if (argc != 3) { fprintf(stderr, "usage: %s INDEX MODEL_DIR\n", argv[0]); return 2; }
+  ar_blas_single_thread();
   ar_error err;
   ar_model *m = NULL;
   ar_model_params mp = ar_model_default_params();

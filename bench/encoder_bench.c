@@ -88,6 +88,7 @@ int main(int argc, char **argv) {
   ar_model *m;
   ar_error err;
   double t0 = now();
+  ar_blas_single_thread();
   if (ar_model_load(argv[2], p, &m, &err) != AR_OK) { fprintf(stderr, "%s\n", err.msg); return 1; }
   double load_s = now() - t0;
   int H = ar_model_dim(m);

@@ -200,6 +200,7 @@ static int filter(const char *path, long allowed, int reps) {
 }
 
 int main(int argc, char **argv) {
+  ar_blas_single_thread();
   if (argc == 5 && !strcmp(argv[1], "build")) return build(argv[2], argv[3], atol(argv[4]));
   if ((argc == 6 || argc == 7) && !strcmp(argv[1], "qps"))
     return qps(argv[2], argv[3], atoi(argv[4]), atof(argv[5]), argc == 7 ? atoi(argv[6]) : 0);

@@ -31,6 +31,8 @@ int main(int argc, char **argv) {
   float *m = read_f32(argv[1], n * dim), *q = read_f32(argv[4], nq * dim);
   if (!m || !q) return 1;
   ar_dense_matrix dm = {.v = m, .n = n, .dim = dim};
+  if (threads <= 0) threads = ar_n_cores();
+  ar_pool *pool = threads > 1 ? ar_pool_new(threads) : NULL;  /* as the index: one pool for every query */
   ar_error err;
   double t0 = ar_now_s();
   if (ar_dense_prepare(&dm, &err) != AR_OK) { fprintf(stderr, "%s\n", err.msg); return 1; }
@@ -42,10 +44,10 @@ int main(int argc, char **argv) {
   int mismatches = 0;
   for (int path = 1; path >= 0; path--) {
     size_t nh;
-    ar_dense_topk_path(&dm, q, k, threads, NULL, path, h, &nh, &err);   /* warm-up */
+    ar_dense_topk_path(&dm, q, k, pool, NULL, path, h, &nh, &err);   /* warm-up */
     for (size_t i = 0; i < nq; i++) {
       double a = ar_now_s();
-      if (ar_dense_topk_path(&dm, q + i * dim, k, threads, NULL, path, h, &nh, &err) != AR_OK) {
+      if (ar_dense_topk_path(&dm, q + i * dim, k, pool, NULL, path, h, &nh, &err) != AR_OK) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
       }
@@ -54,7 +56,7 @@ int main(int argc, char **argv) {
         for (size_t j = 0; j < nh; j++) fprintf(ids, "%lld%c", (long long)h[j].id, j + 1 < nh ? ' ' : '\n');
       } else {  /* check the two paths agree on this query */
         size_t n2;
-        ar_dense_topk_path(&dm, q + i * dim, k, threads, NULL, 1, h2, &n2, &err);
+        ar_dense_topk_path(&dm, q + i * dim, k, pool, NULL, 1, h2, &n2, &err);
         for (size_t j = 0; j < nh; j++) mismatches += h[j].id != h2[j].id || h[j].score != h2[j].score;
       }
     }

@@ -58,13 +58,45 @@ enum { CLI_O_PRECISION = 1010 };  /* after CLI_O_EMBED_* */
 #define CLI_PRECISION_HELP "  --precision P        encoder arithmetic: fp32 (default) or int8 (default $AULARAG_PRECISION)\n"
 int cli_precision(const char *verb, const char *usage, const char *value, ar_model_params *mp);
 
+/* --mode (cli/options.c): "hybrid", "dense", "lexical", and "auto" where allow_auto; 0, or -1 after
+ * printing a usage error. */
+int cli_parse_mode(const char *verb, const char *usage, const char *arg, int allow_auto, ar_search_mode *out);
+
+/* The answering LLM's flags, one table for ask, eval and serve (cli/options.c): a verb adds
+ * CLI_LLM_LONGOPTS to its options, hands each getopt result to cli_llm_opt, and after parsing calls
+ * cli_llm_apply (flags, then the environment for what no flag set). */
+enum { CLI_O_LLM_URL = 1020, CLI_O_LLM_MODEL, CLI_O_NO_CACHE, CLI_O_CONTEXT_TOKENS, CLI_O_TEMPERATURE, CLI_O_SEED,
+       CLI_O_TIMEOUT, CLI_O_RETRIES };  /* after CLI_O_PRECISION */
+#define CLI_LLM_LONGOPTS                                                                                      \
+  {"llm-url", required_argument, 0, CLI_O_LLM_URL}, {"llm-model", required_argument, 0, CLI_O_LLM_MODEL},      \
+  {"no-cache", no_argument, 0, CLI_O_NO_CACHE}, {"context-tokens", required_argument, 0, CLI_O_CONTEXT_TOKENS}, \
+  {"temperature", required_argument, 0, CLI_O_TEMPERATURE}, {"seed", required_argument, 0, CLI_O_SEED},        \
+  {"timeout", required_argument, 0, CLI_O_TIMEOUT}, {"retries", required_argument, 0, CLI_O_RETRIES}
+typedef struct cli_llm {
+  const char *url, *model;
+  int no_cache, context_tokens, seed, retries;   /* context_tokens 0: not given */
+  double temperature, timeout_s;                 /* timeout_s 0: not given */
+  int set_temperature, set_seed, set_retries;
+} cli_llm;
+/* 1 when c was one of the LLM options (taken), 0 when not, -1 after a usage error. */
+int cli_llm_opt(cli_llm *o, const char *verb, int c, const char *arg);
+/* The flags given into *llm (and *context_tokens, which may be NULL), then ar_llm_params_from_env. */
+void cli_llm_apply(const cli_llm *o, ar_llm_params *llm, int *context_tokens);
+
+/* The library's messages name no flags (cli/options.c): a dense or hybrid --mode without --model or
+ * --embed-url is a usage error here (0, or -1 after printing), and cli_fail_index prints err plus
+ * the command that helps (a course not found, an index without vectors or not there). */
+int cli_check_embedder(const char *verb, const char *usage, ar_search_mode mode, const char *model,
+                       const cli_embed *ce);
+int cli_fail_index(const ar_error *err, const char *index);
+
 /* ---- models and reranking (issue #15, cli/models.c) ----
  * --rerank DIR / --rerank-top N (default $AULARAG_RERANK) on search, ask, eval, serve; --query-prefix /
  * --passage-prefix (the prompts, overriding the model's files) on the verbs that embed. A verb adds
  * CLI_MODELS_LONGOPTS (or CLI_PROMPT_LONGOPTS alone), hands getopt results to cli_models_opt first, calls
  * cli_models_resolve after parsing, cli_models_prefixes on the model it loads and cli_models_open to
  * load the reranker into its search params (freed with ar_model_free(sp.reranker)). */
-enum { CLI_O_RERANK = 1020, CLI_O_RERANK_TOP, CLI_O_QUERY_PREFIX, CLI_O_PASSAGE_PREFIX };
+enum { CLI_O_RERANK = 1040, CLI_O_RERANK_TOP, CLI_O_QUERY_PREFIX, CLI_O_PASSAGE_PREFIX };
 #define CLI_PROMPT_LONGOPTS                                                                                \
   {"query-prefix", required_argument, 0, CLI_O_QUERY_PREFIX}, {"passage-prefix", required_argument, 0, CLI_O_PASSAGE_PREFIX}
 #define CLI_MODELS_LONGOPTS                                                                                \

@@ -1,8 +1,13 @@
 /* cmd_annotate.c - `aularag annotate`: the page to label a finished eval run's answers by hand. */
 #include "cli.h"
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* SIGINT/SIGTERM stop the page: the library installs no handlers and polls this flag. */
+static volatile int stop_flag;
+static void on_signal(int sig) { stop_flag = sig; }
 
 static const char usage[] =
     "usage: aularag annotate --run DIR [--annotator NAME] [--port N] [--host 127.0.0.1] [--show-judge] [-v]\n"
@@ -57,6 +62,17 @@ int cmd_annotate(int argc, char **argv) {
   p.server.log = log_line;
   setvbuf(stderr, NULL, _IOLBF, 0);
   ar_error err = {0};
-  ar_status st = ar_annotate_run(run, &p, NULL, &err);
+  struct sigaction sa, old_int, old_term, old_pipe;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  sa.sa_handler = SIG_IGN;   /* a browser that hangs up mid-response must not kill the process */
+  sigaction(SIGPIPE, &sa, &old_pipe);
+  ar_status st = ar_annotate_run(run, &p, &stop_flag, &err);
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGPIPE, &old_pipe, NULL);
   return st ? cli_fail(&err) : EXIT_OK;
 }

@@ -40,95 +40,39 @@ static void on_token(const char *t, size_t n, void *ud) {
   fflush(stdout);
 }
 
-/* Markdown link text: brackets escaped so a title cannot end the link early. */
-static void put_md_text(const char *s) {
-  for (; *s; s++) {
-    if (*s == '[' || *s == ']' || *s == '\\') putchar('\\');
-    putchar(*s);
-  }
-}
-
-/* Markdown link target: spaces and parentheses percent-encoded. */
-static void put_md_url(const char *s) {
-  for (; *s; s++) {
-    if (*s == ' ') fputs("%20", stdout);
-    else if (*s == '(') fputs("%28", stdout);
-    else if (*s == ')') fputs("%29", stdout);
-    else putchar(*s);
-  }
-}
-
-static void print_refs(const ar_answer *a, int hide) {
-  printf("\n\n**Referências**:\n");
-  if (!a->n_refs) printf("(nenhuma)\n");
-  for (size_t i = 0; i < a->n_refs; i++) {
-    const ar_reference *r = &a->refs[i];
-    if (hide) { printf("- [Vídeo de referência oculto]()\n"); continue; }
-    char s[16], e[16];
-    ar_format_hms(r->start_s, s);
-    ar_format_hms(r->end_s, e);
-    fputs("- [", stdout);
-    put_md_text(r->title && *r->title ? r->title : r->video_id);
-    printf(" (%s–%s)](", s, e);
-    put_md_url(r->link);
-    fputs(")\n", stdout);
-  }
-}
-
 int cmd_ask(int argc, char **argv) {
-  enum { O_MODE = 256, O_MODEL, O_JSON, O_HIDE, O_NOCACHE, O_STREAM, O_NOSTREAM, O_URL, O_LMODEL, O_CTX, O_TEMP,
-         O_SEED, O_TIMEOUT, O_RETRIES, O_COURSE };
+  enum { O_MODE = 256, O_MODEL, O_JSON, O_HIDE, O_STREAM, O_NOSTREAM, O_COURSE };
   static const struct option opts[] = {
     {"index", required_argument, 0, 'i'}, {"mode", required_argument, 0, O_MODE},
     {"model", required_argument, 0, O_MODEL}, {"json", no_argument, 0, O_JSON},
-    {"hide-urls", no_argument, 0, O_HIDE}, {"no-cache", no_argument, 0, O_NOCACHE},
-    {"stream", no_argument, 0, O_STREAM}, {"no-stream", no_argument, 0, O_NOSTREAM},
-    {"llm-url", required_argument, 0, O_URL}, {"llm-model", required_argument, 0, O_LMODEL},
-    {"context-tokens", required_argument, 0, O_CTX}, {"temperature", required_argument, 0, O_TEMP},
-    {"seed", required_argument, 0, O_SEED}, {"timeout", required_argument, 0, O_TIMEOUT},
-    {"retries", required_argument, 0, O_RETRIES}, {"course", required_argument, 0, O_COURSE},
+    {"hide-urls", no_argument, 0, O_HIDE}, {"stream", no_argument, 0, O_STREAM},
+    {"no-stream", no_argument, 0, O_NOSTREAM}, {"course", required_argument, 0, O_COURSE},
     {"precision", required_argument, 0, CLI_O_PRECISION}, {"help", no_argument, 0, 'h'}, CLI_EMBED_LONGOPTS,
-    CLI_MODELS_LONGOPTS, {0, 0, 0, 0}};
+    CLI_MODELS_LONGOPTS, CLI_LLM_LONGOPTS, {0, 0, 0, 0}};
   cli_embed ce = {0};
   cli_models cm = {0};
+  cli_llm lo = {0};
   const char *index = NULL, *model = NULL, *precision = NULL;
   int json = 0, hide = 0, stream = -1, c;
-  double d;
   ar_ask_params ap = ar_ask_default_params();
   opterr = 0;
   optind = 1;
   while ((c = getopt_long(argc, argv, ":i:k:h", opts, NULL)) != -1) {
     int e = cli_embed_opt(&ce, "ask", c, optarg);
     if (!e) e = cli_models_opt(&cm, "ask", c, optarg);
+    if (!e) e = cli_llm_opt(&lo, "ask", c, optarg);
     if (e) { if (e < 0) return EXIT_USAGE; continue; }
     switch (c) {
     case 'i': index = optarg; break;
     case 'k': if (cli_parse_int("ask", "-k", optarg, 1, 1000, &ap.search.k)) return EXIT_USAGE; break;
-    case O_MODE:
-      if (!strcmp(optarg, "lexical")) ap.search.mode = AR_MODE_LEXICAL;
-      else if (!strcmp(optarg, "dense")) ap.search.mode = AR_MODE_DENSE;
-      else if (!strcmp(optarg, "hybrid")) ap.search.mode = AR_MODE_HYBRID;
-      else return cli_usage_error("ask", usage, "--mode expects hybrid, dense or lexical, got '%s'", optarg);
-      break;
+    case O_MODE: if (cli_parse_mode("ask", usage, optarg, 0, &ap.search.mode)) return EXIT_USAGE; break;
     case O_MODEL: model = optarg; break;
     case O_COURSE: ap.search.course = optarg; break;
     case CLI_O_PRECISION: precision = optarg; break;
     case O_JSON: json = 1; break;
     case O_HIDE: hide = 1; break;
-    case O_NOCACHE: ap.llm.use_cache = 0; break;
     case O_STREAM: stream = 1; break;
     case O_NOSTREAM: stream = 0; break;
-    case O_URL: ap.llm.base_url = optarg; break;
-    case O_LMODEL: ap.llm.model = optarg; break;
-    case O_CTX: if (cli_parse_int("ask", "--context-tokens", optarg, 100, 10000000, &ap.context_tokens)) return EXIT_USAGE; break;
-    case O_TEMP: if (cli_parse_double("ask", "--temperature", optarg, 0, 2, &ap.llm.temperature)) return EXIT_USAGE; break;
-    case O_SEED: if (cli_parse_int("ask", "--seed", optarg, -2147483647, 2147483647, &ap.llm.seed)) return EXIT_USAGE; break;
-    case O_TIMEOUT:
-      if (cli_parse_double("ask", "--timeout", optarg, 0.001, 86400, &d)) return EXIT_USAGE;
-      ap.llm.timeout_ms = (int)(d * 1000 + 0.5);
-      if (ap.llm.connect_timeout_ms > ap.llm.timeout_ms) ap.llm.connect_timeout_ms = ap.llm.timeout_ms;
-      break;
-    case O_RETRIES: if (cli_parse_int("ask", "--retries", optarg, 0, 20, &ap.llm.max_retries)) return EXIT_USAGE; break;
     case 'h': fputs(usage, stdout); return EXIT_OK;
     case ':': return cli_usage_error("ask", usage, "option '%s' needs a value", argv[optind - 1]);
     default: return cli_usage_error("ask", usage, "unknown option '%s'", argv[optind - 1]);
@@ -137,9 +81,10 @@ int cmd_ask(int argc, char **argv) {
   index = cli_env_default(index, "AULARAG_INDEX");
   if (cli_embed_resolve(&ce, "ask", usage, &model)) return EXIT_USAGE;
   if (cli_models_resolve(&cm, "ask", usage)) return EXIT_USAGE;
+  if (cli_check_embedder("ask", usage, ap.search.mode, model, &ce)) return EXIT_USAGE;
   ar_model_params mp = ar_model_default_params();
   if (cli_precision("ask", usage, precision, &mp)) return EXIT_USAGE;
-  ar_llm_params_from_env(&ap.llm);
+  cli_llm_apply(&lo, &ap.llm, &ap.context_tokens);
   if (!index) return cli_usage_error("ask", usage, "no index: give -i INDEX or set AULARAG_INDEX");
   if (optind >= argc) return cli_usage_error("ask", usage, "no question given");
   char *q = cli_join_args(argc, argv, optind);
@@ -161,7 +106,7 @@ int cmd_ask(int argc, char **argv) {
     ar_error err2 = {0};
     if (ar_index_open(index, ip, &ix, &err2) == AR_OK) st = AR_OK;
   }
-  if (st != AR_OK) { free(q); return cli_fail(&err); }
+  if (st != AR_OK) { free(q); return cli_fail_index(&err, index); }
   int erc = 0;
   if (model && ap.search.mode != AR_MODE_LEXICAL &&  /* the model embeds the question for dense/hybrid */
       ar_model_load(model, mp, &ap.search.model, &err) != AR_OK)
@@ -182,10 +127,10 @@ int cmd_ask(int argc, char **argv) {
   st = ar_search(ix, q, &ap.search, &a.results, &err);
   const int live = st == AR_OK && stream && use_llm;  /* segments now, then the answer as it arrives */
   if (live) {
-    char *segs = ar_results_to_text(&a.results, hide);
-    printf("%s\n%s\n**Resposta gerada pelo LLM**: ", ar_results_heading(a.results.mode), segs ? segs : "");
+    char *head = ar_answer_to_text(&a, hide, AR_TEXT_SEGMENTS | AR_TEXT_ANSWER);
+    fputs(head ? head : "", stdout);
     fflush(stdout);
-    free(segs);
+    free(head);
     ap.llm.stream = 1;
     ap.llm.on_token = on_token;
   }
@@ -194,19 +139,15 @@ int cmd_ask(int argc, char **argv) {
   int rc = EXIT_OK;
   if (st != AR_OK) {
     if (live) printf("\n");
-    rc = cli_fail(&err);
+    rc = cli_fail_index(&err, index);
   } else if (json) {
     char *out = ar_answer_to_json(&a, hide);
     if (out) { puts(out); free(out); }
     else { fprintf(stderr, "aularag: out of memory\n"); rc = EXIT_RUNTIME; }
   } else {
-    if (!live) {
-      char *segs = ar_results_to_text(&a.results, hide);
-      printf("%s\n%s\n%s %s", ar_results_heading(a.results.mode), segs ? segs : "",
-             a.extractive ? "**Resposta**:" : "**Resposta gerada pelo LLM**:", a.text);
-      free(segs);
-    }
-    print_refs(&a, hide);
+    char *out = ar_answer_to_text(&a, hide, live ? AR_TEXT_REFERENCES : AR_TEXT_ALL);
+    if (out) { fputs(out, stdout); free(out); }
+    else { fprintf(stderr, "aularag: out of memory\n"); rc = EXIT_RUNTIME; }
   }
   ar_answer_free(&a);
   ar_index_close(ix);

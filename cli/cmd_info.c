@@ -50,7 +50,7 @@ int cmd_info(int argc, char **argv) {
   ar_index_params ip = ar_index_default_params();
   ip.read_only = !check;  /* a check opens for writing, like ingest (an older index is upgraded first) */
   ip.create = 0;
-  if (ar_index_open(index, ip, &ix, &err) != AR_OK) { free(model_dir); return cli_fail(&err); }
+  if (ar_index_open(index, ip, &ix, &err) != AR_OK) { free(model_dir); return cli_fail_index(&err, index); }
   ar_index_info in;
   if (ar_index_info_get(ix, &in, &err) != AR_OK) { ar_index_close(ix); free(model_dir); return cli_fail(&err); }
   ar_status cst = AR_OK;

@@ -1,4 +1,4 @@
-/* cmd_search.c - `aularag search`: the segments that best match a question (seed format or JSON). */
+/* cmd_search.c - `aularag search`: the segments that best match a question (report format or JSON). */
 #include "cli.h"
 #include <getopt.h>
 #include <stdlib.h>
@@ -44,12 +44,7 @@ int cmd_search(int argc, char **argv) {
     switch (c) {
     case 'i': index = optarg; break;
     case 'k': if (cli_parse_int("search", "-k", optarg, 1, 1000, &sp.k)) return EXIT_USAGE; break;
-    case 'm':
-      if (!strcmp(optarg, "lexical")) sp.mode = AR_MODE_LEXICAL;
-      else if (!strcmp(optarg, "dense")) sp.mode = AR_MODE_DENSE;
-      else if (!strcmp(optarg, "hybrid")) sp.mode = AR_MODE_HYBRID;
-      else return cli_usage_error("search", usage, "--mode expects hybrid, dense or lexical, got '%s'", optarg);
-      break;
+    case 'm': if (cli_parse_mode("search", usage, optarg, 0, &sp.mode)) return EXIT_USAGE; break;
     case 'M': model = optarg; break;
     case CLI_O_PRECISION: precision = optarg; break;
     case 'r': if (cli_parse_int("search", "--rrf-k", optarg, 0, 1000000, &sp.rrf_k)) return EXIT_USAGE; break;
@@ -66,6 +61,7 @@ int cmd_search(int argc, char **argv) {
   index = cli_env_default(index, "AULARAG_INDEX");
   if (cli_embed_resolve(&ce, "search", usage, &model)) return EXIT_USAGE;
   if (cli_models_resolve(&cm, "search", usage)) return EXIT_USAGE;
+  if (cli_check_embedder("search", usage, sp.mode, model, &ce)) return EXIT_USAGE;
   ar_model_params mp = ar_model_default_params();
   if (cli_precision("search", usage, precision, &mp)) return EXIT_USAGE;
   if (!index) return cli_usage_error("search", usage, "no index: give -i INDEX or set AULARAG_INDEX");
@@ -78,7 +74,7 @@ int cmd_search(int argc, char **argv) {
   ar_index_params ip = ar_index_default_params();
   ip.read_only = 1;
   ip.create = 0;
-  if (ar_index_open(index, ip, &ix, &err) != AR_OK) { free(q); return cli_fail(&err); }
+  if (ar_index_open(index, ip, &ix, &err) != AR_OK) { free(q); return cli_fail_index(&err, index); }
   int rc = 0;
   if (model && sp.mode != AR_MODE_LEXICAL &&   /* the model embeds the question for dense/hybrid */
       ar_model_load(model, mp, &sp.model, &err) != AR_OK)
@@ -97,7 +93,7 @@ int cmd_search(int argc, char **argv) {
   ar_status st = ar_search(ix, q, &sp, &r, &err);
   free(q);
   ar_model_free(sp.reranker);
-  if (st != AR_OK) { ar_index_close(ix); ar_model_free(sp.model); cli_embed_close(&ce); return cli_fail(&err); }
+  if (st != AR_OK) { ar_index_close(ix); ar_model_free(sp.model); cli_embed_close(&ce); return cli_fail_index(&err, index); }
   char *out = json ? ar_results_to_json(&r, hide) : ar_results_to_text(&r, hide);
   if (out) {
     fputs(out, stdout);

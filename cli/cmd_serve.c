@@ -1,6 +1,7 @@
 /* cmd_serve.c - `aularag serve`: the HTTP API and the student page over one index. */
 #include "cli.h"
 #include <getopt.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -45,6 +46,16 @@ static const char usage[] =
     "  -v, --verbose          log every request to stderr\n"
     "  -h, --help             this help\n";
 
+/* SIGINT/SIGTERM stop the server (ar_server_stop is async-signal-safe). Handlers go in before the
+ * port opens: whoever sees the "listening" line may signal at once; until the server exists, a
+ * signal is remembered and stops it as soon as it does. */
+static ar_server *volatile running;
+static volatile sig_atomic_t got_signal;
+static void on_signal(int sig) {
+  got_signal = sig;
+  ar_server_stop(running);
+}
+
 static void log_line(const char *line, void *user_data) {
   (void)user_data;
   fprintf(stderr, "aularag serve: %s\n", line);
@@ -55,26 +66,24 @@ int cmd_serve(int argc, char **argv) {
       {"index", required_argument, 0, 'i'},      {"host", required_argument, 0, 'H'},
       {"port", required_argument, 0, 'p'},       {"model", required_argument, 0, 'm'},
       {"threads", required_argument, 0, 't'},    {"mode", required_argument, 0, 'M'},
-      {"llm-url", required_argument, 0, 'u'},    {"llm-model", required_argument, 0, 'L'},
-      {"timeout", required_argument, 0, 'T'},    {"no-cache", no_argument, 0, 'C'},
-      {"context-tokens", required_argument, 0, 'x'}, {"temperature", required_argument, 0, 'e'},
-      {"seed", required_argument, 0, 's'},       {"retries", required_argument, 0, 'r'},
       {"max-connections", required_argument, 0, 'c'}, {"max-per-ip", required_argument, 0, 'P'},
       {"idle-timeout", required_argument, 0, 'o'}, {"search-cache", required_argument, 0, 'S'},
       {"course", required_argument, 0, 'R'},     {"verbose", no_argument, 0, 'v'},
       {"precision", required_argument, 0, CLI_O_PRECISION},
-      {"help", no_argument, 0, 'h'},             CLI_EMBED_LONGOPTS, CLI_MODELS_LONGOPTS, {0, 0, 0, 0}};
+      {"help", no_argument, 0, 'h'},             CLI_EMBED_LONGOPTS, CLI_MODELS_LONGOPTS, CLI_LLM_LONGOPTS,
+      {0, 0, 0, 0}};
   cli_embed ce = {0};
   cli_models cm = {0};
+  cli_llm lo = {0};
   ar_server_params p = ar_server_default_params();
-  const char *index = NULL, *model = NULL, *precision = NULL, *llm_url = NULL, *llm_model = NULL;
-  double llm_timeout = 120;
+  const char *index = NULL, *model = NULL, *precision = NULL;
   int c;
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":i:k:vh", opts, NULL)) != -1) {
     int e = cli_embed_opt(&ce, "serve", c, optarg);
     if (!e) e = cli_models_opt(&cm, "serve", c, optarg);
+    if (!e) e = cli_llm_opt(&lo, "serve", c, optarg);
     if (e) { if (e < 0) return EXIT_USAGE; continue; }
     switch (c) {
     case 'i': index = optarg; break;
@@ -84,24 +93,8 @@ int cmd_serve(int argc, char **argv) {
     case CLI_O_PRECISION: precision = optarg; break;
     case 't': if (cli_parse_int("serve", "--threads", optarg, 1, 256, &p.threads)) return EXIT_USAGE; break;
     case 'k': if (cli_parse_int("serve", "-k", optarg, 1, p.max_k, &p.ask.search.k)) return EXIT_USAGE; break;
-    case 'M':
-      if (!strcmp(optarg, "auto")) p.ask.search.mode = AR_MODE_AUTO;
-      else if (!strcmp(optarg, "lexical")) p.ask.search.mode = AR_MODE_LEXICAL;
-      else if (!strcmp(optarg, "dense")) p.ask.search.mode = AR_MODE_DENSE;
-      else if (!strcmp(optarg, "hybrid")) p.ask.search.mode = AR_MODE_HYBRID;
-      else return cli_usage_error("serve", usage, "--mode must be auto, lexical, dense or hybrid, got '%s'", optarg);
-      break;
+    case 'M': if (cli_parse_mode("serve", usage, optarg, 1, &p.ask.search.mode)) return EXIT_USAGE; break;
     case 'R': p.ask.search.course = optarg; break;
-    case 'u': llm_url = optarg; break;
-    case 'L': llm_model = optarg; break;
-    case 'T': if (cli_parse_double("serve", "--timeout", optarg, 0.1, 86400, &llm_timeout)) return EXIT_USAGE; break;
-    case 'x':
-      if (cli_parse_int("serve", "--context-tokens", optarg, 100, 1000000, &p.ask.context_tokens)) return EXIT_USAGE;
-      break;
-    case 'e': if (cli_parse_double("serve", "--temperature", optarg, 0, 2, &p.ask.llm.temperature)) return EXIT_USAGE; break;
-    case 's': if (cli_parse_int("serve", "--seed", optarg, -2147483647, 2147483647, &p.ask.llm.seed)) return EXIT_USAGE; break;
-    case 'r': if (cli_parse_int("serve", "--retries", optarg, 0, 20, &p.ask.llm.max_retries)) return EXIT_USAGE; break;
-    case 'C': p.ask.llm.use_cache = 0; break;
     case 'c':
       if (cli_parse_int("serve", "--max-connections", optarg, 1, 100000, &p.max_connections)) return EXIT_USAGE;
       break;
@@ -123,10 +116,7 @@ int cmd_serve(int argc, char **argv) {
   ar_model_params mp = ar_model_default_params();
   if (cli_precision("serve", usage, precision, &mp)) return EXIT_USAGE;
   p.precision = mp.precision;
-  p.ask.llm.base_url = llm_url;
-  p.ask.llm.model = llm_model;
-  ar_llm_params_from_env(&p.ask.llm);
-  p.ask.llm.timeout_ms = (int)(llm_timeout * 1000);
+  cli_llm_apply(&lo, &p.ask.llm, &p.ask.context_tokens);
   p.log = log_line;
   setvbuf(stderr, NULL, _IOLBF, 0);
   /* a socket per connection: lift the soft open-file limit (often 1024) toward what --max-connections needs */
@@ -149,9 +139,27 @@ int cmd_serve(int argc, char **argv) {
   }
   if (!rc) rc = cli_models_open(&cm, mp, &p.ask.search);        /* the reranker, shared by the workers */
   if (rc) { ar_model_free(pm); cli_embed_close(&ce); return rc; }
-  ar_status st = ar_server_run(index, &p, NULL, &err);
+  struct sigaction sa, old_int, old_term, old_pipe;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  sa.sa_handler = SIG_IGN;   /* a client that hangs up mid-response must not kill the process */
+  sigaction(SIGPIPE, &sa, &old_pipe);
+  ar_server *srv = NULL;
+  ar_status st = ar_server_start(index, &p, &srv, &err);
+  if (st == AR_OK) {
+    running = srv;
+    if (got_signal) ar_server_stop(srv);  /* a signal before the server existed */
+    st = ar_server_wait(srv);
+    running = NULL;
+  }
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGPIPE, &old_pipe, NULL);
   ar_model_free(p.ask.search.reranker);
   ar_model_free(pm);
   cli_embed_close(&ce);
-  return st ? cli_fail(&err) : EXIT_OK;
+  return st ? cli_fail_index(&err, index) : EXIT_OK;
 }

@@ -17,13 +17,19 @@
  * Conventions
  *  - Every function that can fail returns ar_status (AR_OK == 0) and fills the caller's
  *    ar_error (may be NULL) with a message that names the file and line/offset when there is one.
+ *    Messages say what is wrong in the library's terms, never a command-line flag (the CLI adds
+ *    those). Returning something else: the functions that return a size or a parsed value
+ *    (ar_tokenizer_encode/count: llama_tokenize's negative counts, INT_MIN on bad input;
+ *    ar_precision_parse: -1), and pointers that are NULL when out of memory, say so where declared.
  *  - Handles are opaque; create/free come in pairs. Params structs are passed by value (or by
  *    const pointer when large) and obtained from *_default_params().
  *  - Thread safety: a handle is used by one thread at a time unless its section says otherwise.
  *  - Times are seconds as double, and field names carry the unit (start_s, timeout_ms).
  *  - Strings are UTF-8. Strings returned inside result structs are owned by the struct and freed
  *    by its *_free function.
- *  - The library never calls exit() and never prints, except through callbacks it is given.
+ *  - The library never calls exit() and never prints, except through callbacks it is given. It
+ *    changes no process-wide state behind the program's back: no signal handlers (see
+ *    ar_server_stop), no OpenBLAS threading (see ar_blas_single_thread), no environment writes.
  */
 #ifndef AULARAG_H
 #define AULARAG_H
@@ -239,8 +245,8 @@ typedef enum ar_precision {
 } ar_precision;
 
 typedef struct ar_model_params {
-  int n_threads;         /* 0 = all cores. The model runs its own pool of n_threads and sets OpenBLAS
-                            to one thread, process-wide (no oversubscription). */
+  int n_threads;         /* 0 = all cores. The model runs its own pool of n_threads; OpenBLAS inside
+                            it should be single-threaded: see ar_blas_single_thread. */
   int ids_only;          /* load without a tokenizer: only ar_model_embed_ids works (tests, tools) */
   ar_gemm_backend gemm;  /* matrix products of the forward pass (fp32) */
   ar_kernel kernel;      /* SIMD of AR_GEMM_PACKED; one this CPU lacks is an error at load */
@@ -401,9 +407,12 @@ AR_API void ar_courses_free(ar_courses *c);
 /* LLM response cache (key: hex digest computed by the caller). *value is malloc'd; NULL if absent. */
 AR_API ar_status ar_index_cache_get(ar_index *ix, const char *key, char **value, ar_error *err);
 AR_API ar_status ar_index_cache_put(ar_index *ix, const char *key, const char *value, ar_error *err);
+/* That table as the LLM client's cache (ar_llm_params.cache); ix NULL: no cache. Used by one thread
+ * at a time, as ix is. */
+AR_API struct ar_llm_cache ar_index_llm_cache(ar_index *ix);
 
 /* ---------------------------------------------------------------------------------------------
- * Ingest: files/folders + manifest -> index (optionally embedding)          (src/index/ingest.c)
+ * Ingest: files/folders + manifest -> index (optionally embedding)               (src/ingest/)
  * ------------------------------------------------------------------------------------------- */
 typedef struct ar_progress {
   const char *stage;     /* "parse", "embed" */
@@ -500,17 +509,28 @@ AR_API char *ar_deep_link(const char *url, double start_s);
  * lexical_rank and dense_score/dense_rank when retrieved that way. hide_urls: url and link are
  * null. malloc'd (free with free()); NULL when out of memory. */
 AR_API char *ar_results_to_json(const ar_results *r, int hide_urls);
-/* The seed's segment block per hit ("- *Corpus ID:* ...", "- *Score:* " shortest round-trip
- * double (the hit's score; in hybrid mode its dense cosine, the seed's meaning of Score), "- *URL:* " deep link or "oculto", Início/Fim HH:MM:SS, Transcrição), hits separated by
- * a blank line. malloc'd; NULL when out of memory. */
+/* The evaluation report format's segment block per hit (docs/report-format.md; src/present/):
+ * "- *Corpus ID:* ...", "- *Score:* " full-precision real (the hit's score; in hybrid mode its
+ * dense cosine, the format's meaning of Score), "- *URL:* " deep link, "(sem URL)" or "oculto",
+ * Início/Fim HH:MM:SS, Transcrição on one line), hits separated by a blank line. malloc'd; NULL
+ * when out of memory. */
 AR_API char *ar_results_to_text(const ar_results *r, int hide_urls);
-/* The heading above that block: the seed's "**Segmentos recuperados pelo E5**:" for dense results;
+/* The heading above that block: "**Segmentos recuperados pelo E5**:" for dense results;
  * lexical and hybrid results say what scored them, so a BM25 score is never labelled E5. */
 AR_API const char *ar_results_heading(ar_search_mode m);
 
 /* ---------------------------------------------------------------------------------------------
  * LLM client: OpenAI-compatible /v1/chat/completions over libcurl          (src/llm/)
  * ------------------------------------------------------------------------------------------- */
+/* Where LLM replies are cached, as two callbacks, so the client needs nothing of what stores them:
+ * get sets *value (malloc'd) on a hit and leaves it NULL on a miss; put stores, best effort. A
+ * failing cache is a miss. get NULL: no cache. ar_index_llm_cache gives an index's cache table. */
+typedef struct ar_llm_cache {
+  ar_status (*get)(void *ctx, const char *key, char **value);
+  void (*put)(void *ctx, const char *key, const char *value);
+  void *ctx;
+} ar_llm_cache;
+
 typedef struct ar_llm_params {
   const char *base_url;  /* e.g. http://127.0.0.1:11434 ; NULL/"" = no LLM */
   const char *model;
@@ -524,8 +544,8 @@ typedef struct ar_llm_params {
   int retry_base_ms;     /* first backoff wait (doubles each retry, with jitter), default 500 */
   int retry_max_ms;      /* cap on one wait, Retry-After included, default 30000 */
   int stream;            /* use SSE */
-  int use_cache;         /* default 1 (needs cache_index); cache errors count as a miss */
-  ar_index *cache_index; /* where replies are cached (keyed by endpoint, model, messages, params) */
+  int use_cache;         /* default 1 (needs cache); cache errors count as a miss */
+  ar_llm_cache cache;    /* where replies are cached (keyed by endpoint, model, messages, params) */
   /* Called with each piece of text as it arrives (whole UTF-8 sequences only) when stream is set,
    * and once with the whole text for a cached reply. */
   void (*on_token)(const char *text, size_t len, void *user_data);
@@ -552,7 +572,7 @@ AR_API void ar_llm_params_from_env(ar_llm_params *p);
 /* One chat completion. Errors: AR_ERR_HTTP (endpoint unreachable or an error status, after the
  * retries), AR_ERR_TIMEOUT, AR_ERR_PARSE (a reply that is not the expected JSON), AR_ERR_INVALID
  * (no base_url). Messages name the endpoint, never the API key. Thread-safe for distinct params
- * (cache_index: one per thread, as for any ar_index). */
+ * (cache: one per thread when it wraps an ar_index). */
 AR_API ar_status ar_llm_chat(const ar_llm_params *p, const ar_chat_msg *msgs, int n_msgs, ar_llm_reply *out,
                              ar_error *err);
 AR_API void ar_llm_reply_free(ar_llm_reply *r);
@@ -654,9 +674,11 @@ typedef struct ar_server_params {
 } ar_server_params;
 
 AR_API ar_server_params ar_server_default_params(void);
-/* Serves until SIGINT/SIGTERM (or *stop becomes non-zero; stop may be NULL), then stops accepting,
- * lets in-flight requests finish (up to drain_s) and returns AR_OK. Fails (AR_ERR_IO) when the
- * address cannot be bound, or with the index/model's error when they cannot be opened. */
+/* Serves until *stop becomes non-zero (stop may be NULL: then until the process ends), then stops
+ * accepting, lets in-flight requests finish (up to drain_s) and returns AR_OK. Fails (AR_ERR_IO)
+ * when the address cannot be bound, or with the index/model's error when they cannot be opened.
+ * The library installs no signal handlers (see ar_server_start for stopping on a signal); a
+ * program should ignore SIGPIPE, as for any socket server. */
 AR_API ar_status ar_server_run(const char *index_path, const ar_server_params *p, volatile int *stop,
                                ar_error *err);
 
@@ -691,7 +713,8 @@ typedef struct ar_annotate_params {
 } ar_annotate_params;
 
 AR_API ar_annotate_params ar_annotate_default_params(void);
-/* Serves the annotation page and its JSON API over run_dir until SIGINT/SIGTERM (or *stop). */
+/* Serves the annotation page and its JSON API over run_dir until *stop is set (the program sets it
+ * from its signal handlers: the library installs none). */
 AR_API ar_status ar_annotate_run(const char *run_dir, const ar_annotate_params *p, volatile int *stop,
                                  ar_error *err);
 /* Rewrites run_dir's report.md, report.json and report.html from report.json plus the annotations
@@ -831,6 +854,34 @@ AR_API float ar_rerank_score(const ar_model *m, const float *logits);
 /* Scores r's first `top` hits with m and orders them by that score (ties keep the first-stage order),
  * the unscored hits after them; keeps the first k; sets rerank_score, first_stage_rank and rank. */
 AR_API ar_status ar_rerank_results(ar_model *m, const char *query, int top, int k, ar_results *r, ar_error *err);
+/* ---- architecture: one parser, one presentation (issue #16) ---- */
+/* "auto", "lexical", "dense" or "hybrid" (as ar_search_mode_name writes them) -> *out;
+ * AR_ERR_INVALID for any other name (NULL included), *out unchanged. */
+AR_API ar_status ar_search_mode_parse(const char *name, ar_search_mode *out, ar_error *err);
+/* Parts of an answer as text, in the evaluation report format (docs/report-format.md). */
+enum { AR_TEXT_SEGMENTS = 1, AR_TEXT_ANSWER = 2, AR_TEXT_REFERENCES = 4, AR_TEXT_ALL = 7 };
+/* SEGMENTS: the heading and ar_results_to_text's block, then a blank line; ANSWER: "**Resposta**:"
+ * (extractive) or "**Resposta gerada pelo LLM**:", a space and the text (none yet when NULL, for a
+ * streamed answer); REFERENCES: "\n\n**Referências**:\n" and one markdown link a line (title
+ * brackets escaped, link spaces/parentheses percent-encoded), "(nenhuma)" when there are none,
+ * or the hidden-reference line each with hide_urls. malloc'd; NULL when out of memory. */
+AR_API char *ar_answer_to_text(const ar_answer *a, int hide_urls, int parts);
+
+/* ar_server_run in steps, so a program can stop the server from a signal handler:
+ * ar_server_start binds and opens everything (the "listening" line is logged) or fails as
+ * ar_server_run does; ar_server_wait serves until ar_server_stop, drains, frees the server and
+ * returns AR_OK. ar_server_stop only sets a flag the serving loop polls: async-signal-safe. */
+typedef struct ar_server ar_server;
+AR_API ar_status ar_server_start(const char *index_path, const ar_server_params *p, ar_server **out,
+                                 ar_error *err);
+AR_API ar_status ar_server_wait(ar_server *s);
+AR_API void ar_server_stop(ar_server *s);
+
+/* OpenBLAS to one thread, process-wide. The encoder's own pool runs the parallel work and calls
+ * OpenBLAS (attention; AR_GEMM_OPENBLAS) inside its tasks, where more OpenBLAS threads only
+ * oversubscribe the cores. ar_model_load does not change this process-wide setting behind the
+ * program's back: a program that embeds calls this once at start (the CLI, tests and benches do). */
+AR_API void ar_blas_single_thread(void);
 
 #ifdef __cplusplus
 }

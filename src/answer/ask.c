@@ -31,7 +31,7 @@ static ar_status answer_llm(ar_index *ix, const char *question, const ar_ask_par
   if (st != AR_OK) return st;
   ar_chat_msg msgs[2] = {{"system", ar_prompt_system()}, {"user", user}};
   ar_llm_params lp = p->llm;
-  if (lp.use_cache && !lp.cache_index) lp.cache_index = ix;
+  if (lp.use_cache && !lp.cache.get) lp.cache = ar_index_llm_cache(ix);
   st = ar_llm_chat(&lp, msgs, 2, &out->llm, err);
   ar_free(user);
   if (st != AR_OK) return st;

@@ -1,7 +1,9 @@
-/* extractive.c - the answer without an LLM: the sentences of the top segments that share the most
- * terms with the question (the index's own language analysis), in reading order, with numbers. */
+/* extractive.c - the answer without an LLM: the sentences of the top segments (text/sentences.c
+ * splits them) that share the most terms with the question (the index's own language analysis), in
+ * reading order, with numbers. */
 #include "answer/answer.h"
 #include "text/analyze.h"
+#include "text/sentences.h"
 #include <math.h>
 
 enum {
@@ -38,32 +40,35 @@ typedef struct span {
   uint64_t hit;          /* question terms present (bit i = q.t[i]) */
   double score;
   int picked;
+  int cut_before, cut_after;  /* a window inside a longer sentence: quoted with "…" */
 } span;
 
-/* Sentence ends: . ! ? … followed by a space. Runs longer than WINDOW_WORDS words are cut. */
-static int split(const char *t, int seg, span **v, size_t *n, size_t *cap) {
-  size_t len = strlen(t), a = 0;
-  while (a < len) {
-    while (a < len && t[a] == ' ') a++;
-    if (a >= len) break;
-    size_t b = a;
+typedef struct spans { span *v; size_t n, cap; const char *t; int seg; } spans;
+
+static int add_span(spans *s, size_t a, size_t b, int cut_before, int cut_after) {
+  if (s->n == s->cap) {
+    size_t nc = s->cap ? s->cap * 2 : 32;
+    span *nv = ar_realloc(s->v, nc * sizeof *nv);
+    if (!nv) return -1;
+    s->v = nv;
+    s->cap = nc;
+  }
+  s->v[s->n++] = (span){s->seg, a, b, 0, 0, 0, cut_before, cut_after};
+  return 0;
+}
+
+/* One sentence (text/sentences.c); transcripts often lack punctuation, so a sentence longer than
+ * WINDOW_WORDS words is cut into windows of that many. */
+static int add_sentence(void *ud, size_t a, size_t b) {
+  spans *s = ud;
+  const char *t = s->t;
+  for (size_t a0 = a; a < b;) {
+    size_t e = a;
     int words = 0;
-    while (b < len) {
-      if (t[b] == ' ' && ++words >= WINDOW_WORDS) break;
-      int end = (t[b] == '.' || t[b] == '!' || t[b] == '?') ||
-                (b + 2 < len && !memcmp(t + b, "\xE2\x80\xA6", 3) && (b += 2, 1));
-      b++;
-      if (end && (b >= len || t[b] == ' ')) break;
-    }
-    if (*n == *cap) {
-      size_t nc = *cap ? *cap * 2 : 32;
-      span *nv = ar_realloc(*v, nc * sizeof *nv);
-      if (!nv) return -1;
-      *v = nv;
-      *cap = nc;
-    }
-    (*v)[(*n)++] = (span){seg, a, b, 0, 0, 0};
-    a = b;
+    while (e < b && !(t[e] == ' ' && ++words >= WINDOW_WORDS)) e++;
+    if (add_span(s, a, e, a > a0, e < b)) return -1;
+    a = e;
+    while (a < b && t[a] == ' ') a++;
   }
   return 0;
 }
@@ -83,14 +88,18 @@ ar_status ar_extractive_answer_cov(const char *question, const ar_results *r, co
   ar_status st = ar_analyzer_new(lang && *lang ? lang : "pt", 0, &an, err);
   if (st != AR_OK) return st;
   qterms q = {{0}, 0};
-  span *v = NULL;
-  size_t n = 0, cap = 0;
+  spans sp = {0};
   int *u = NULL;
   ar_buf b = {0};
   if (ar_analyze(an, question, strlen(question), add_qterm, &q)) goto oom;
   size_t n_seg = AR_MIN(r->n, (size_t)TOP_SEGMENTS);
-  for (size_t s = 0; s < n_seg; s++)
-    if (split(r->hits[s].text ? r->hits[s].text : "", (int)s, &v, &n, &cap)) goto oom;
+  for (size_t s = 0; s < n_seg; s++) {
+    sp.t = r->hits[s].text ? r->hits[s].text : "";
+    sp.seg = (int)s;
+    if (ar_sentences(sp.t, add_sentence, &sp)) goto oom;
+  }
+  span *v = sp.v;
+  size_t n = sp.n;
   /* Score: the question terms in the sentence, each weighted by its rarity among the candidate
    * sentences (a term in every sentence, like the course's subject, says little); ties go to the
    * better-ranked segment. */
@@ -144,25 +153,22 @@ ar_status ar_extractive_answer_cov(const char *question, const ar_results *r, co
       int seen = 0;
       for (int j = 0; j < *n_used; j++) seen |= u[j] == v[i].seg;
       if (!seen) u[(*n_used)++] = v[i].seg;
-      size_t len = strlen(t), a = v[i].a, e = v[i].b;
-      int cut_before = a > 0 && !strchr(".!?", t[a >= 2 ? a - 2 : 0]) &&
-                       !(a >= 4 && !memcmp(t + a - 4, "\xE2\x80\xA6", 3));
-      int cut_after = e < len && !strchr(".!?", t[e - 1]) && !(e >= 3 && !memcmp(t + e - 3, "\xE2\x80\xA6", 3));
-      ar_buf_printf(&b, "%s- %s%.*s%s [%d]", first ? "" : "\n", cut_before ? "…" : "", (int)(e - a), t + a,
-                    cut_after ? "…" : "", v[i].seg + 1);
+      size_t a = v[i].a, e = v[i].b;
+      ar_buf_printf(&b, "%s- %s%.*s%s [%d]", first ? "" : "\n", v[i].cut_before ? "…" : "", (int)(e - a), t + a,
+                    v[i].cut_after ? "…" : "", v[i].seg + 1);
       first = 0;
     }
   }
   if (b.oom) goto oom;
   for (int i = 0; i < q.n; i++) ar_free(q.t[i]);
-  ar_free(v);
+  ar_free(sp.v);
   ar_analyzer_free(an);
   *text = ar_buf_steal(&b);
   *used = u;
   return AR_OK;
 oom:
   for (int i = 0; i < q.n; i++) ar_free(q.t[i]);
-  ar_free(v);
+  ar_free(sp.v);
   ar_free(u);
   ar_buf_free(&b);
   ar_analyzer_free(an);

@@ -66,3 +66,17 @@ char *ar_deep_link(const char *url, double start_s) {
   ar_buf_printf(&b, "#t=%lld", t);
   return ar_buf_steal(&b);
 }
+
+char *ar_one_line(const char *s) {
+  if (!s) return ar_strdup("");
+  size_t n = strlen(s), k = 0, i = 0;
+  char *r = ar_malloc(n + 1);   /* one pass, no growth: every segment's text goes through here */
+  if (!r) return NULL;
+  for (size_t j = 0; j < n; j++)
+    if (s[j] != '\r') r[k++] = s[j] == '\n' ? ' ' : s[j];
+  while (i < k && (r[i] == ' ' || r[i] == '\t')) i++;
+  while (k > i && (r[k - 1] == ' ' || r[k - 1] == '\t')) k--;
+  memmove(r, r + i, k - i);
+  r[k - i] = 0;
+  return r;
+}

@@ -18,4 +18,10 @@ double ar_http_retry_after_s(const char *value);
  * gave one (retry_after_s >= 0), else base_ms doubling per try with jitter; capped at max_ms. */
 double ar_http_backoff_ms(int attempt, double retry_after_s, int base_ms, int max_ms);
 void ar_http_sleep_ms(double ms);
+
+/* The timeouts and retry policy both clients' params start from (ar_llm_params, ar_embed_api_params
+ * have these five fields): connect 10 s, 120 s a request, 4 retries waiting 0.5 s doubling, 30 s at most. */
+#define AR_HTTP_DEFAULT_RETRY(p)                                                                      \
+  ((p)->connect_timeout_ms = 10000, (p)->timeout_ms = 120000, (p)->max_retries = 4, (p)->retry_base_ms = 500, \
+   (p)->retry_max_ms = 30000)
 #endif

@@ -36,6 +36,11 @@ ar_status ar_fail(ar_error *err, ar_status status, const char *fmt, ...) {
   return status;
 }
 
+ar_status ar_pass(ar_error *err, const ar_error *e) {
+  if (err && err != e) *err = *e;
+  return e->status;
+}
+
 /* ---- allocation ---- */
 static _Atomic long fail_countdown = -1;
 

@@ -10,6 +10,8 @@
 /* Sets err (if non-NULL) and returns `status`, so callers can write `return ar_fail(err, ...)`. */
 ar_status ar_fail(ar_error *err, ar_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Hands an error met in a local ar_error on to the caller's err (if non-NULL); returns its status. */
+ar_status ar_pass(ar_error *err, const ar_error *e);
 
 /* One allocation wrapper (redis zmalloc idea): counts live bytes and can be told to fail the Nth
  * call, so out-of-memory paths are testable. Returns NULL on failure; never aborts. */
@@ -50,7 +52,9 @@ int ar_buf_append_utf8(ar_buf *b, const char *s, size_t n);
 
 /* Shortest decimal form that reads back as the same double ("0.1", "7", "nan", "inf"). */
 void ar_format_double(double v, char out[32]);
-/* The same, but an integral value keeps ".0" (Python's repr: the seed's scores are printed so). */
+/* Newlines to spaces, CRs dropped, ends trimmed (report fields are one line each). malloc'd. */
+char *ar_one_line(const char *s);
+/* The same, but an integral value keeps ".0" (Python's repr: the report format's scores are printed so). */
 void ar_format_real(double v, char out[32]);
 
 /* UTF-8: length of the valid sequence at s (1..4), or 0 if invalid/truncated (n bytes available). */

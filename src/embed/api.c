@@ -23,11 +23,7 @@ ar_embed_api_params ar_embed_api_default_params(void) {
   memset(&p, 0, sizeof p);
   p.batch = 32;
   p.concurrency = 4;
-  p.connect_timeout_ms = 10000;
-  p.timeout_ms = 120000;
-  p.max_retries = 4;
-  p.retry_base_ms = 500;
-  p.retry_max_ms = 30000;
+  AR_HTTP_DEFAULT_RETRY(&p);
   return p;
 }
 

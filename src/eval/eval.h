@@ -2,6 +2,7 @@
 #ifndef AR_EVAL_H
 #define AR_EVAL_H
 #include "aularag.h"
+#include "text/sentences.h"  /* ar_split_sentences: the groundedness judge's sentences */
 #include <stdint.h>
 
 #define AR_MAX_LABELS 8
@@ -25,22 +26,13 @@ int ar_parse_score(const char *reply, int max_score, const char **why);
  * must be one of labels[0..n_labels) (case-insensitive). Returns its index, or -1 with *why. */
 int ar_parse_label(const char *reply, char *const *labels, int n_labels, const char **why);
 
-/* The reasoning text as the seed shows it: from the first "Criteria:" on (the whole reply when
+/* The reasoning text as the report format shows it: from the first "Criteria:" on (the whole reply when
  * absent), each newline replaced by one space, CRs dropped, ends trimmed. malloc'd. */
 char *ar_cot_text(const char *reply);
-/* Newlines to spaces, CRs dropped, ends trimmed (fields of report.md are one line each). */
-char *ar_one_line(const char *s);
 
 /* Splits a comma-separated label set ("C,P,I") into *labels (malloc'd strings). */
 ar_status ar_labels_parse(const char *spec, char ***labels, int *n, ar_error *err);
 void ar_labels_free(char **labels, int n);
-
-/* ---- sentences (sentences.c) ------------------------------------------------------------- */
-/* Portuguese-aware sentence split: abbreviations (Sr., Dra., p.ex., etc., ...), decimals (3.5,
- * 3,5), ellipses, initials. Returns the number of sentences; *out malloc'd array of malloc'd
- * trimmed strings. */
-size_t ar_split_sentences(const char *text, char ***out);
-void ar_strings_free(char **v, size_t n);
 
 /* ---- statistics (stats.c) ---------------------------------------------------------------- */
 /* Labels are indices 0..k-1 ordered best first (C=0, P=1, I=2); -1 = missing. */
@@ -223,7 +215,7 @@ void ar_eval_summarize(const ar_eval_item *items, size_t n, const ar_eval_run_in
 int ar_eval_item_retrieval(const ar_eval_item *it, ar_match m, double tol_s, ar_retrieval *out);
 
 /* ---- reports (report_md.c, report_json.c, report_html.c, summary.c) ------------------------ */
-/* The seed's format, one block per item, in the order given. malloc'd. */
+/* The evaluation report format (docs/report-format.md), one block per item, in the order given. malloc'd. */
 char *ar_report_md(const ar_eval_item *items, size_t n, const ar_eval_run_info *info);
 char *ar_report_json(const ar_eval_item *items, size_t n, const ar_eval_run_info *info, const ar_eval_summary *s);
 char *ar_report_html(const ar_eval_item *items, size_t n, const ar_eval_run_info *info, const ar_eval_summary *s);

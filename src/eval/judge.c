@@ -37,7 +37,7 @@ ar_status ar_judge_chat(const ar_llm_params *lp, ar_pacer *pacer, const ar_chat_
   memset(out, 0, sizeof *out);
   ar_status st;
   u->calls++;
-  if (lp->use_cache && lp->cache_index && ar_llm_cache_key(lp, msgs, n, key, NULL) == AR_OK &&
+  if (lp->use_cache && lp->cache.get && ar_llm_cache_key(lp, msgs, n, key, NULL) == AR_OK &&
       ar_llm_cache_lookup(lp, key, out)) {
     out->cached = 1;
     st = AR_OK;
@@ -53,7 +53,7 @@ ar_status ar_judge_chat(const ar_llm_params *lp, ar_pacer *pacer, const ar_chat_
   return AR_OK;
 }
 
-/* ---- prompts (our own wording; the reply template is the seed's Criteria / Supporting Evidence / Score) ---- */
+/* ---- prompts (our own wording; the reply template is the report format's Criteria / Supporting Evidence / Score) ---- */
 static const char *const COT_TEMPLATE =
   "Reply with exactly this template, each field starting on its own line:\n"
   "Criteria: <the criteria you apply to this evaluation>\n"

@@ -190,24 +190,6 @@ int ar_parse_label(const char *reply, char *const *labels, int n_labels, const c
   return -1;
 }
 
-char *ar_one_line(const char *s) {
-  if (!s) return ar_strdup("");
-  ar_buf b = {0};
-  for (const char *p = s; *p; p++) {
-    if (*p == '\r') continue;
-    ar_buf_append(&b, *p == '\n' ? " " : p, 1);
-  }
-  if (b.oom) { ar_buf_free(&b); return NULL; }
-  char *r = ar_buf_steal(&b);
-  if (!r) return NULL;
-  size_t n = strlen(r), i = 0;
-  while (i < n && (r[i] == ' ' || r[i] == '\t')) i++;
-  while (n > i && (r[n - 1] == ' ' || r[n - 1] == '\t')) n--;
-  memmove(r, r + i, n - i);
-  r[n - i] = 0;
-  return r;
-}
-
 char *ar_cot_text(const char *reply) {
   if (!reply) return ar_strdup("");
   const char *c = strstr(reply, "Criteria:");
@@ -229,7 +211,7 @@ ar_status ar_labels_parse(const char *spec, char ***labels, int *n, ar_error *er
     while (e > p && e[-1] == ' ') e--;
     if (e == p || k == AR_MAX_LABELS) {
       ar_labels_free(v, k);
-      return ar_fail(err, AR_ERR_INVALID, "--labels \"%s\": expected 2 to %d non-empty comma-separated labels",
+      return ar_fail(err, AR_ERR_INVALID, "label set \"%s\": expected 2 to %d non-empty comma-separated labels",
                      spec, AR_MAX_LABELS);
     }
     v[k] = ar_strndup(p, (size_t)(e - p));
@@ -237,7 +219,7 @@ ar_status ar_labels_parse(const char *spec, char ***labels, int *n, ar_error *er
     for (int i = 0; i < k; i++)
       if (!strcasecmp(v[i], v[k])) {
         ar_labels_free(v, k + 1);
-        return ar_fail(err, AR_ERR_INVALID, "--labels \"%s\": label repeated", spec);
+        return ar_fail(err, AR_ERR_INVALID, "label set \"%s\": label repeated", spec);
       }
     k++;
     if (!c) break;
@@ -245,7 +227,7 @@ ar_status ar_labels_parse(const char *spec, char ***labels, int *n, ar_error *er
   }
   if (k < 2) {
     ar_labels_free(v, k);
-    return ar_fail(err, AR_ERR_INVALID, "--labels \"%s\": expected at least 2 labels", spec);
+    return ar_fail(err, AR_ERR_INVALID, "label set \"%s\": expected at least 2 labels", spec);
   }
   *labels = v;
   *n = k;

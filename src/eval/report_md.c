@@ -1,6 +1,8 @@
-/* report_md.c - report.md in the seed's format (Portuguese headings, one block per question, `---`). */
+/* report_md.c - report.md in the evaluation report format (docs/report-format.md): Portuguese headings,
+ * one block per question, `---`; segments and references as src/present/ writes them everywhere. */
 #include "core/util.h"
 #include "eval/eval.h"
+#include "present/present.h"
 
 /* The value of a judged field: the result, or why there is none (never a silent 0). */
 static const char *status_text(const ar_judgement *j) {
@@ -19,22 +21,14 @@ static void item_md(ar_buf *b, const ar_eval_item *it, const ar_eval_run_info *i
   put_line(b, it->q.question);
   /* the item keeps its mode by name (it round-trips through the resume journal) */
   ar_search_mode mode = AR_MODE_DENSE;
-  for (int k = AR_MODE_LEXICAL; k <= AR_MODE_HYBRID; k++)
-    if (it->mode && !strcmp(it->mode, ar_search_mode_name((ar_search_mode)k))) mode = (ar_search_mode)k;
+  if (it->mode) ar_search_mode_parse(it->mode, &mode, NULL);
   ar_buf_printf(b, "\n\n%s\n", ar_results_heading(mode));
+  ar_present_opts o = {info->hide_urls, 0};
   for (size_t i = 0; i < it->n_hits; i++) {
-    const ar_hit *h = &it->hits[i];
-    char sc[40], s[16], e[16];
-    ar_format_real(h->score, sc);
-    ar_format_hms(h->start_s, s);
-    ar_format_hms(h->end_s, e);
-    ar_buf_printf(b, "- *Corpus ID:* %lld\n- *Score:* %s\n- *URL:* %s\n- *Início:* %s\n- *Fim:* %s\n- *Transcrição:* ",
-                  (long long)h->corpus_id, sc, info->hide_urls ? "oculto" : (h->url && *h->url ? h->url : "(sem URL)"),
-                  s, e);
-    put_line(b, h->text);
-    ar_buf_puts(b, "\n\n");
+    ar_present_segments(b, &it->hits[i], 1, mode, &o);  /* one at a time: report.md's blank lines */
+    ar_buf_puts(b, "\n");
   }
-  ar_buf_puts(b, "\n**Resposta gerada pelo LLM**: ");
+  ar_buf_puts(b, "\n" AR_PRESENT_ANSWER_LLM " ");
   if (it->error) {
     ar_buf_puts(b, "(falhou: ");
     put_line(b, it->error);
@@ -42,21 +36,8 @@ static void item_md(ar_buf *b, const ar_eval_item *it, const ar_eval_run_info *i
   } else {
     put_line(b, it->answer);
   }
-  ar_buf_puts(b, "\n\n**Referências**:\n");
-  for (size_t i = 0; i < it->n_refs; i++) {
-    const ar_reference *r = &it->refs[i];
-    if (info->hide_urls) {
-      ar_buf_puts(b, "- [Vídeo de referência oculto]()\n");
-    } else {
-      char s[16], e[16];
-      ar_format_hms(r->start_s, s);
-      ar_format_hms(r->end_s, e);
-      const char *title = r->title && *r->title ? r->title : r->video_id ? r->video_id : "vídeo";
-      ar_buf_puts(b, "- [");
-      put_line(b, title);
-      ar_buf_printf(b, " (%s–%s)](%s)\n", s, e, r->link ? r->link : "");
-    }
-  }
+  ar_buf_puts(b, "\n\n" AR_PRESENT_REFERENCES "\n");
+  ar_present_references(b, it->refs, it->n_refs, info->hide_urls, NULL);
   ar_buf_printf(b, "\n**Anotação manual**: %s\n\n", it->q.manual ? it->q.manual : "-");
   if (it->ar.status == AR_JUDGE_OK) ar_buf_printf(b, "**Answer Relevance (AR)**: %.2f\n\n", it->ar.score / 3.0);
   else ar_buf_printf(b, "**Answer Relevance (AR)**: %s\n\n", status_text(&it->ar));

@@ -74,7 +74,7 @@ static void process(run *r, ar_index *ix, size_t i, ar_eval_item *it) {
   copy_question(&r->qs->v[i], i, it);
   ar_ask_params ap = p->ask;
   if (it->q.course) ap.search.course = it->q.course;   /* the question's own scope wins */
-  ap.llm.cache_index = ap.llm.use_cache ? ix : NULL;
+  ap.llm.cache = ar_index_llm_cache(ap.llm.use_cache ? ix : NULL);
   int has_llm = ap.llm.base_url && *ap.llm.base_url;
   if (has_llm) ar_pacer_wait(&r->pacer);  /* the answer call (cached or not: ar_ask decides inside) */
   ar_answer a;
@@ -125,7 +125,7 @@ static void process(run *r, ar_index *ix, size_t i, ar_eval_item *it) {
   ar_llm_params jp;
   if (r->judge) {
     jp = *r->judge;
-    jp.cache_index = jp.use_cache ? ix : NULL;
+    jp.cache = ar_index_llm_cache(jp.use_cache ? ix : NULL);
   }
   ar_judge_ctx jc = {r->judge ? &jp : NULL, &r->pacer, r->labels, r->n_labels, p->context_judge, p->groundedness_judge,
                      r->abstention};
@@ -311,11 +311,10 @@ ar_status ar_eval_run(const char *index_path, const char *questions_path, const 
       for (size_t c = 0; c < cs.n && !found; c++) found = !strcmp(cs.v[c].id, want);
       if (found) continue;
       if (i < qs.n)
-        st = ar_fail(err, AR_ERR_NOTFOUND, "%s:%d: course '%s' is not in %s (`aularag info -i %s` lists the courses)",
-                     questions_path, qs.v[i].line, want, index_path, index_path);
+        st = ar_fail(err, AR_ERR_NOTFOUND, "%s:%d: course '%s' is not in %s", questions_path, qs.v[i].line, want,
+                     index_path);
       else
-        st = ar_fail(err, AR_ERR_NOTFOUND, "course '%s' is not in %s (`aularag info -i %s` lists the courses)", want,
-                     index_path, index_path);
+        st = ar_fail(err, AR_ERR_NOTFOUND, "course '%s' is not in %s", want, index_path);
     }
     ar_courses_free(&cs);
     if (st != AR_OK) goto out_q;

@@ -226,8 +226,7 @@ ar_status ar_course_filter(ar_index *ix, const char *course, const ar_idfilter *
     sqlite3_finalize(q);
   }
   if (!known)
-    return ar_fail(err, AR_ERR_NOTFOUND, "%s has no course '%s' (`aularag info -i %s` lists the courses)", ix->path,
-                   course, ix->path);
+    return ar_fail(err, AR_ERR_NOTFOUND, "%s has no course '%s'", ix->path, course);
   if (!ix->ccache) {
     if (!(ix->ccache = ar_calloc(1, sizeof *ix->ccache))) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
     ix->ccache->data_version = dv;

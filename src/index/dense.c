@@ -1,5 +1,5 @@
 /* dense.c - exact top-k inner product: an fp32 AVX2 scan, or an int8 scan whose provable error bound
- * keeps a few candidates that are rescored in fp32; a partial-sort heap; rows split over threads.
+ * keeps a few candidates that are rescored in fp32; a partial-sort heap; rows split over a thread pool.
  *
  * Why int8: a 1M x 384 fp32 matrix is 1.5 GB and one query must read all of it, so the scan is bound by
  * memory bandwidth. The int8 copy is 4x smaller. For a row x with x = s_x*xq + e (s_x per row) and the
@@ -11,16 +11,16 @@
  * same fp32 kernel as the plain scan, so both paths return identical hits. */
 #include "index/dense.h"
 #include "core/util.h"
+#include "core/pool.h"
 #include <float.h>
 #include <math.h>
-#include <pthread.h>
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define AR_DENSE_AVX2 1
 #endif
 
 enum {
-  PAR_MIN_ROWS = 50000,   /* below this one thread scans faster than starting others */
+  PAR_MIN_ROWS = AR_DENSE_PAR_MIN_ROWS,
   ROWS_PER_THREAD = 25000,
   Q8_MAX_DIM = 8192,      /* keeps the int32 lanes of the int8 x int16 dot product from overflowing */
   Q16_MAX = 8191          /* query quantised to 14 bits: its share of the bound is negligible */
@@ -325,11 +325,11 @@ static void scan_q8(job *j) {
   }
 }
 
-static void *scan_thread(void *p) {
-  job *j = p;
+/* One chunk of the rows (a pool task). */
+static void scan_task(void *ctx, int task, int worker) {
+  job *j = (job *)ctx + task;
   if (j->qq) scan_q8(j);
   else scan_f32(j);
-  return NULL;
 }
 
 static ar_status quantize_query(const ar_dense_matrix *m, const float *q, q8_query *out, ar_error *err) {
@@ -365,9 +365,9 @@ static ar_status row_fail(const ar_dense_matrix *m, size_t r, ar_error *err) {
                  (long long)row_id(m, r));
 }
 
-static int thread_count(size_t n, int n_threads) {
+static int thread_count(size_t n, const ar_pool *pool) {
   if (n < PAR_MIN_ROWS) return 1;
-  int t = n_threads > 0 ? n_threads : ar_n_cores();
+  int t = ar_pool_threads(pool);
   size_t most = n / ROWS_PER_THREAD;
   if ((size_t)t > most) t = (int)most;
   if (t > 64) t = 64;
@@ -391,16 +391,14 @@ static ar_status select_rows(const ar_dense_matrix *m, const ar_idfilter *f, siz
 
 /* The scan over rows sel[0..n) (sel NULL: all m->n rows). */
 static ar_status topk_rows(const ar_dense_matrix *m, const size_t *sel, size_t n, const float *q, size_t k,
-                           int n_threads, int use_q8, ar_dense_hit *out, size_t *n_out, ar_error *err) {
+                           ar_pool *pool, int use_q8, ar_dense_hit *out, size_t *n_out, ar_error *err) {
   *n_out = 0;
   if (k > n) k = n;
   if (k == 0) return AR_OK;
   if (use_q8 && !m->q8) return ar_fail(err, AR_ERR_INVALID, "dense: int8 scan requested but not prepared");
   ar_status st = AR_OK;
-  int nt = thread_count(n, n_threads);
+  int nt = thread_count(n, pool);
   job jobs[64];
-  pthread_t tid[64];
-  int started[64] = {0};
   q8_query qq = {0};
   if (use_q8 && (st = quantize_query(m, q, &qq, err)) != AR_OK) return st;
   memset(jobs, 0, sizeof jobs);
@@ -420,12 +418,7 @@ static ar_status topk_rows(const ar_dense_matrix *m, const size_t *sel, size_t n
       if (!j->heap) { st = ar_fail(err, AR_ERR_NOMEM, "dense: out of memory"); goto done; }
     }
   }
-  for (int t = 1; t < nt; t++)
-    started[t] = pthread_create(&tid[t], NULL, scan_thread, &jobs[t]) == 0;
-  for (int t = 0; t < nt; t++)   /* this thread takes chunk 0 and any chunk whose thread did not start */
-    if (t == 0 || !started[t]) scan_thread(&jobs[t]);
-  for (int t = 1; t < nt; t++)
-    if (started[t]) pthread_join(tid[t], NULL);
+  ar_pool_run(nt > 1 ? pool : NULL, nt, scan_task, jobs);  /* this thread takes part */
   for (int t = 0; t < nt; t++) {
     if (jobs[t].oom) { st = ar_fail(err, AR_ERR_NOMEM, "dense: out of memory"); goto done; }
     if (jobs[t].bad_row) { st = row_fail(m, jobs[t].bad_row - 1, err); goto done; }
@@ -476,25 +469,25 @@ done:
   return st;
 }
 
-ar_status ar_dense_topk_path(const ar_dense_matrix *m, const float *q, size_t k, int n_threads,
+ar_status ar_dense_topk_path(const ar_dense_matrix *m, const float *q, size_t k, ar_pool *pool,
                              const ar_idfilter *filter, int use_q8, ar_dense_hit *out, size_t *n_out,
                              ar_error *err) {
-  if (!filter) return topk_rows(m, NULL, m->n, q, k, n_threads, use_q8, out, n_out, err);
+  if (!filter) return topk_rows(m, NULL, m->n, q, k, pool, use_q8, out, n_out, err);
   size_t *sel, n;
   ar_status st = select_rows(m, filter, &sel, &n, err);
-  if (!st) st = topk_rows(m, sel, n, q, k, n_threads, use_q8, out, n_out, err);
+  if (!st) st = topk_rows(m, sel, n, q, k, pool, use_q8, out, n_out, err);
   ar_free(sel);
   return st;
 }
 
-ar_status ar_dense_topk(const ar_dense_matrix *m, const float *q, size_t k, int n_threads,
+ar_status ar_dense_topk(const ar_dense_matrix *m, const float *q, size_t k, ar_pool *pool,
                         const ar_idfilter *filter, ar_dense_hit *out, size_t *n_out, ar_error *err) {
   size_t *sel = NULL, n = m->n;
   ar_status st = filter ? select_rows(m, filter, &sel, &n, err) : AR_OK;
   /* The int8 scan pays off when few rows survive its bound: k small against the rows scanned, and
    * enough of them (a course's few thousand rows are cheaper to score in fp32 directly). */
   int use_q8 = m->q8 != NULL && k * 16 <= n && n >= 4096;
-  if (!st) st = topk_rows(m, sel, n, q, k, n_threads, use_q8, out, n_out, err);
+  if (!st) st = topk_rows(m, sel, n, q, k, pool, use_q8, out, n_out, err);
   ar_free(sel);
   return st;
 }

@@ -3,6 +3,7 @@
 #define AR_DENSE_H
 #include "aularag.h"
 #include "index/filter.h"
+#include "core/pool.h"
 
 /* The rows a query is scored against. v and ids belong to the caller; the int8 scan copy that
  * ar_dense_prepare builds belongs to the struct (ar_dense_release frees it, and only it). */
@@ -31,15 +32,18 @@ typedef struct ar_dense_hit {
 ar_status ar_dense_prepare(ar_dense_matrix *m, ar_error *err);
 void ar_dense_release(ar_dense_matrix *m);
 
+/* Below this many rows one thread scans faster than handing chunks to others. */
+#define AR_DENSE_PAR_MIN_ROWS 50000
+
 /* Exact top-k by fp32 inner product, best first; equal scores: smaller id first. Writes min(k, n)
  * hits to out (room for k). filter (NULL = all): only rows whose id it allows are scored, so the
- * result is the top-k of the allowed rows. n_threads: 0 = all cores; threads are only used for
- * >= 50000 rows. Uses the int8 copy when prepared (and k is small against the rows scanned), else
+ * result is the top-k of the allowed rows. pool: splits scans of >= 50000 rows over its threads
+ * (NULL: the calling thread alone; a pool busy with another scan is waited for). Uses the int8 copy when prepared (and k is small against the rows scanned), else
  * scans the fp32 rows; both give the same hits. The query must be finite (NaN scores sort last). */
-ar_status ar_dense_topk(const ar_dense_matrix *m, const float *q, size_t k, int n_threads,
+ar_status ar_dense_topk(const ar_dense_matrix *m, const float *q, size_t k, ar_pool *pool,
                         const ar_idfilter *filter, ar_dense_hit *out, size_t *n_out, ar_error *err);
 /* The same, forcing a path (tests and the benchmark compare them): use_q8 = 0 fp32 scan, 1 int8 scan. */
-ar_status ar_dense_topk_path(const ar_dense_matrix *m, const float *q, size_t k, int n_threads,
+ar_status ar_dense_topk_path(const ar_dense_matrix *m, const float *q, size_t k, ar_pool *pool,
                              const ar_idfilter *filter, int use_q8, ar_dense_hit *out, size_t *n_out,
                              ar_error *err);
 /* 64-bit hash of n bytes (4 independent lanes, so it runs near memory speed); checksums of the

@@ -10,12 +10,12 @@ ar_search_mode ar_search_auto_mode(ar_index *ix, const ar_search_params *p) {
 
 ar_status ar_search_dense_check(ar_index *ix, const ar_search_params *p, ar_search_mode mode, ar_error *err) {
   if (!p->embedder && !p->model)
-    return ar_fail(err, AR_ERR_INVALID, "--mode %s needs an embedder: give --model DIR or --embed-url URL (or set "
-                   "AULARAG_MODEL or AULARAG_EMBED_URL)", ar_search_mode_name(mode));
+    return ar_fail(err, AR_ERR_INVALID, "%s search needs an embedder (a model or an embeddings server) to embed the "
+                   "query", ar_search_mode_name(mode));
   int any = ar_vectors_any(ix);
   if (any < 0) return ar_index_db_fail(ix, err, "reading vectors");
   if (!any)
-    return ar_fail(err, AR_ERR_NOTFOUND, "%s has no vectors for --mode %s: ingest with --model DIR first",
+    return ar_fail(err, AR_ERR_NOTFOUND, "%s has no vectors for %s search: ingest with a model first",
                    ix->path, ar_search_mode_name(mode));
   return AR_OK;
 }
@@ -74,7 +74,7 @@ ar_status ar_search_dense(ar_index *ix, const char *query, const ar_search_param
       goto done;
     }
     for (size_t i = 0; i < n; i++) ids[i] = f[i].id;
-    /* the cosine of every hit, also those only BM25 found: the seed's Score is the E5 cosine */
+    /* the cosine of every hit, also those only BM25 found: the report format's Score is the E5 cosine */
     if ((st = ar_vectors_cosines(ix, fp, qv, dim, ids, n, cos, err))) goto done;
     for (size_t i = 0; i < n; i++) {
       ar_hit *h = &out->hits[i];

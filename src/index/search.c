@@ -24,6 +24,16 @@ const char *ar_search_mode_name(ar_search_mode m) {
   return "unknown";
 }
 
+ar_status ar_search_mode_parse(const char *name, ar_search_mode *out, ar_error *err) {
+  for (int m = AR_MODE_AUTO; m <= AR_MODE_HYBRID; m++)
+    if (name && !strcmp(name, ar_search_mode_name((ar_search_mode)m))) {
+      *out = (ar_search_mode)m;
+      return AR_OK;
+    }
+  return ar_fail(err, AR_ERR_INVALID, "unknown search mode '%.40s' (auto, lexical, dense or hybrid)",
+                 name ? name : "");
+}
+
 void ar_results_free(ar_results *r) {
   if (!r) return;
   for (size_t i = 0; i < r->n; i++) {

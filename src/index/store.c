@@ -114,7 +114,7 @@ static ar_status check_schema(ar_index *ix, const ar_index_params *p, ar_error *
   /* the index's analysis: queries, and segments when the lexical postings are (re)built */
   if ((st = ar_analyzer_new(ix->lang, 0, &ix->query_an, err))) return st;
   if (p->lang && strcmp(p->lang, ix->lang) != 0)
-    return ar_fail(err, AR_ERR_MISMATCH, "%s was created with --lang %s; the language of an index is fixed (asked for %s)",
+    return ar_fail(err, AR_ERR_MISMATCH, "%s was created for language %s; the language of an index is fixed (asked for %s)",
                    ix->path, ix->lang, p->lang);
   if ((st = ar_index_meta_get(ix, "analyzer", &an, err))) return st;
   int stale = !an || strcmp(an, AR_ANALYZER_VERSION) != 0;
@@ -132,7 +132,7 @@ static ar_status check_schema(ar_index *ix, const ar_index_params *p, ar_error *
     ar_error we;
     if (ar_index_open(ix->path, wp, &w, &we) != AR_OK)
       return ar_fail(err, AR_ERR_MISMATCH, "%s was indexed by an older aularag and cannot be rebuilt here"
-                     " (%s); open it once for writing (e.g. `aularag info --check -i %s`)", ix->path, we.msg, ix->path);
+                     " (%s); open it once for writing", ix->path, we.msg);
     ar_index_close(w);
     return AR_OK;
   }
@@ -156,14 +156,14 @@ static ar_status check_schema(ar_index *ix, const ar_index_params *p, ar_error *
 
 ar_status ar_index_open(const char *path, ar_index_params p, ar_index **out, ar_error *err) {
   *out = NULL;
-  if (!path || !*path) return ar_fail(err, AR_ERR_INVALID, "no index path given (-i INDEX or AULARAG_INDEX)");
+  if (!path || !*path) return ar_fail(err, AR_ERR_INVALID, "no index path given");
   if (p.lang && !ar_stopwords(p.lang))
     return ar_fail(err, AR_ERR_INVALID, "unsupported language '%s' (expected pt or en)", p.lang);
   struct stat sb;
   int exists = stat(path, &sb) == 0;
   if (exists && S_ISDIR(sb.st_mode)) return ar_fail(err, AR_ERR_IO, "%s is a directory, not an index file", path);
   if (!exists && (p.read_only || !p.create))
-    return ar_fail(err, AR_ERR_NOTFOUND, "%s: no such index (create it with `aularag ingest -i %s PATH...`)", path, path);
+    return ar_fail(err, AR_ERR_NOTFOUND, "%s: no such index (ingesting transcripts creates it)", path);
   /* A snapshot is read by serve replicas and never written (ingest is refused, the LLM cache not filled):
    * a writable open would put it in WAL mode and change the file under them. */
   if (exists && !p.read_only && ar_index_is_snapshot(path)) p.read_only = p.immutable = 1;

@@ -23,6 +23,7 @@ static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static reg_entry *reg;
 
 static void vcache_destroy(ar_vcache *c) {
+  ar_pool_free(c->pool);
   if (c->map.base) ar_vecfile_unmap(&c->map);
   else ar_dense_release(&c->m);
   ar_free(c->v);
@@ -469,8 +470,7 @@ static ar_status get_matrix(ar_index *ix, const char *fingerprint, int dim, ar_v
   if (st) return st;
   ar_vcache *c = ix->vcache;
   if (c->m.n == 0)
-    return ar_fail(err, AR_ERR_NOTFOUND, "%s has no vectors: ingest with --model DIR (or $AULARAG_MODEL) first",
-                   ix->path);
+    return ar_fail(err, AR_ERR_NOTFOUND, "%s has no vectors: ingest with a model first", ix->path);
   if (strcmp(c->stamp.model, fingerprint) != 0 || c->stamp.dim != dim)
     return ar_fail(err, AR_ERR_MISMATCH,
                    "%s: its vectors were made with model %s (dim %d), not with %s (dim %d); query with that model",
@@ -501,6 +501,16 @@ ar_status ar_vectors_refresh(ar_index *ix, ar_error *err) {
   return current_matrix(ix, err);
 }
 
+/* The matrix's scan pool, started by the first query that can use it. */
+static ar_pool *scan_pool(ar_vcache *c) {
+  if (c->m.n < AR_DENSE_PAR_MIN_ROWS) return NULL;
+  pthread_mutex_lock(&reg_mu);
+  if (!c->pool) c->pool = ar_pool_new(AR_MIN(ar_n_cores(), 64));  /* NULL (no threads): scans run alone */
+  ar_pool *p = c->pool;
+  pthread_mutex_unlock(&reg_mu);
+  return p;
+}
+
 static ar_status search_once(ar_index *ix, const char *fingerprint, const float *q, int dim, int n,
                              const ar_idfilter *filter, ar_cand **out, size_t *n_out, ar_error *err) {
   *out = NULL;
@@ -516,7 +526,7 @@ static ar_status search_once(ar_index *ix, const char *fingerprint, const float 
   ar_cand *cand = ar_malloc((k ? k : 1) * sizeof *cand);
   size_t nc = 0;
   if (!h || !cand) st = ar_fail(err, AR_ERR_NOMEM, "out of memory");
-  if (!st) st = ar_dense_topk(&c->m, q, k, 0, filter, h, &nc, err);
+  if (!st) st = ar_dense_topk(&c->m, q, k, scan_pool(c), filter, h, &nc, err);
   if (st) { ar_free(h); ar_free(cand); return st; }
   for (size_t i = 0; i < nc; i++) cand[i] = (ar_cand){h[i].id, h[i].score};
   ar_free(h);

@@ -48,6 +48,8 @@ struct ar_vcache {
   int64_t *ids;          /* ascending segment ids (lookups bisect), */
   uint32_t *check;       /* per-row checksums */
   atomic_int bad;        /* a row failed its checksum: never handed out again */
+  ar_pool *pool;         /* splits the scans of a large matrix over the cores (under reg_mu; NULL until
+                            the first such scan): one pool for every query, no threads per query */
 };
 void ar_vectors_invalidate(ar_index *ix);   /* drops the handle's reference (after writes) */
 void ar_vcache_free(ar_vcache *c);          /* releases one reference */

@@ -1,11 +1,12 @@
-/* cache.c - the LLM response cache kept in the index: a repeated question costs nothing and gives
- * the same answer. Value: {"content","prompt_tokens","completion_tokens"}. */
+/* cache.c - the LLM response cache (kept in the index, reached through p->cache's callbacks): a
+ * repeated question costs nothing and gives the same answer. Value: {"content","prompt_tokens",
+ * "completion_tokens"}. */
 #include "llm/llm.h"
 #include <jansson.h>
 
 int ar_llm_cache_lookup(const ar_llm_params *p, const char *key, ar_llm_reply *out) {
   char *v = NULL;
-  if (ar_index_cache_get(p->cache_index, key, &v, NULL) != AR_OK || !v) return 0;
+  if (!p->cache.get || p->cache.get(p->cache.ctx, key, &v) != AR_OK || !v) { ar_free(v); return 0; }
   json_t *o = json_loads(v, 0, NULL);
   ar_free(v);
   json_t *c = json_object_get(o, "content");
@@ -24,7 +25,7 @@ void ar_llm_cache_store(const ar_llm_params *p, const char *key, const ar_llm_re
   json_t *o = json_pack("{s:s, s:i, s:i}", "content", r->content, "prompt_tokens", r->prompt_tokens,
                         "completion_tokens", r->completion_tokens);
   char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-  if (s) ar_index_cache_put(p->cache_index, key, s, NULL);  /* best effort: a read-only index just misses */
+  if (s && p->cache.put) p->cache.put(p->cache.ctx, key, s);  /* best effort: a read-only index just misses */
   free(s);
   json_decref(o);
 }

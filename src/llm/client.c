@@ -10,11 +10,7 @@ ar_llm_params ar_llm_default_params(void) {
   memset(&p, 0, sizeof p);
   p.temperature = 0;
   p.seed = 42;
-  p.connect_timeout_ms = 10000;
-  p.timeout_ms = 120000;
-  p.max_retries = 4;
-  p.retry_base_ms = 500;
-  p.retry_max_ms = 30000;
+  AR_HTTP_DEFAULT_RETRY(&p);
   p.use_cache = 1;
   return p;
 }
@@ -142,7 +138,7 @@ ar_status ar_llm_chat(const ar_llm_params *p, const ar_chat_msg *msgs, int n_msg
   if (!p || !p->base_url || !*p->base_url) return ar_fail(err, AR_ERR_INVALID, "no LLM endpoint configured");
   if (n_msgs <= 0 || !msgs) return ar_fail(err, AR_ERR_INVALID, "no messages to send to the LLM");
   char key[65];
-  int cache = p->use_cache && p->cache_index && ar_llm_cache_key(p, msgs, n_msgs, key, NULL) == AR_OK;
+  int cache = p->use_cache && p->cache.get && ar_llm_cache_key(p, msgs, n_msgs, key, NULL) == AR_OK;
   if (cache) {
     double t0 = ar_now_s();
     if (ar_llm_cache_lookup(p, key, out)) {

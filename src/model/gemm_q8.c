@@ -88,84 +88,61 @@ static void tile_avx512vnni(const uint8_t *A, size_t lda, int mr, const int8_t *
   }
 }
 
-/* ---- AVX-VNNI and AVX2: 4 rows x one panel (two 8-lane halves) at a time ---- */
+/* ---- AVX-VNNI and AVX2: 4 rows x one panel (two 8-lane halves) at a time ----
+ * The two differ only in the multiply-accumulate of one row (STEP); the loops around it, and the
+ * row loop that calls the kernel with a constant row count (so its loops unroll), are written once
+ * and instantiated per ISA: the code generated is the same as two hand-written copies. */
 #define T256(isa) __attribute__((target(isa))) static inline __attribute__((always_inline))
-#if defined(__GNUC__) && __GNUC__ >= 11
-T256("avx2,avxvnni") void t_vnni256(const int mr, const uint8_t *A, size_t lda, const int8_t *B, int Kp, int32_t *c) {
-  __m256i lo[4], hi[4];
-#pragma GCC unroll 4
-  for (int r = 0; r < mr; r++) lo[r] = hi[r] = _mm256_setzero_si256();
-  for (int g = 0; g < Kp / 4; g++) {
-    __m256i b0 = _mm256_loadu_si256((const __m256i *)(B + (size_t)g * 64));
-    __m256i b1 = _mm256_loadu_si256((const __m256i *)(B + (size_t)g * 64 + 32));
-#pragma GCC unroll 4
-    for (int r = 0; r < mr; r++) {
-      __m256i a = _mm256_set1_epi32(load4(A + r * lda + 4 * g));
-      lo[r] = _mm256_dpbusd_avx_epi32(lo[r], a, b0);
-      hi[r] = _mm256_dpbusd_avx_epi32(hi[r], a, b1);
-    }
+#define KERNEL256(name, isa, SETUP, STEP)                                                              \
+  T256(isa) void name(const int mr, const uint8_t *A, size_t lda, const int8_t *B, int Kp, int32_t *c) { \
+    __m256i lo[4], hi[4];                                                                               \
+    SETUP                                                                                               \
+    _Pragma("GCC unroll 4") for (int r = 0; r < mr; r++) lo[r] = hi[r] = _mm256_setzero_si256();        \
+    for (int g = 0; g < Kp / 4; g++) {                                                                  \
+      __m256i b0 = _mm256_loadu_si256((const __m256i *)(B + (size_t)g * 64));                           \
+      __m256i b1 = _mm256_loadu_si256((const __m256i *)(B + (size_t)g * 64 + 32));                      \
+      _Pragma("GCC unroll 4") for (int r = 0; r < mr; r++) {                                            \
+        __m256i a = _mm256_set1_epi32(load4(A + r * lda + 4 * g));                                      \
+        STEP                                                                                            \
+      }                                                                                                 \
+    }                                                                                                   \
+    _Pragma("GCC unroll 4") for (int r = 0; r < mr; r++) {                                              \
+      _mm256_storeu_si256((__m256i *)(c + r * 2 * NR), lo[r]);                                          \
+      _mm256_storeu_si256((__m256i *)(c + r * 2 * NR + 8), hi[r]);                                      \
+    }                                                                                                   \
   }
-#pragma GCC unroll 4
-  for (int r = 0; r < mr; r++) {
-    _mm256_storeu_si256((__m256i *)(c + r * 2 * NR), lo[r]);
-    _mm256_storeu_si256((__m256i *)(c + r * 2 * NR + 8), hi[r]);
+#define TILE256(name, isa, kernel)                                                                     \
+  __attribute__((target(isa))) static void name(const uint8_t *A, size_t lda, int mr, const int8_t *B, int Kp, \
+                                                int np, int32_t *acc) {                               \
+    for (int p = 0; p < np; p++)                                                                        \
+      for (int r = 0; r < mr; r += 4) {                                                                 \
+        int n = mr - r < 4 ? mr - r : 4;                                                                \
+        const uint8_t *a = A + (size_t)r * lda;                                                         \
+        const int8_t *b = B + (size_t)p * NR * Kp;                                                      \
+        int32_t *c = acc + r * 2 * NR + p * NR;                                                         \
+        if (n == 4) kernel(4, a, lda, b, Kp, c);                                                        \
+        else if (n == 3) kernel(3, a, lda, b, Kp, c);                                                   \
+        else if (n == 2) kernel(2, a, lda, b, Kp, c);                                                   \
+        else kernel(1, a, lda, b, Kp, c);                                                               \
+      }                                                                                                 \
   }
-}
 
-__attribute__((target("avx2,avxvnni")))
-static void tile_avxvnni(const uint8_t *A, size_t lda, int mr, const int8_t *B, int Kp, int np, int32_t *acc) {
-  for (int p = 0; p < np; p++)
-    for (int r = 0; r < mr; r += 4) {
-      int n = mr - r < 4 ? mr - r : 4;
-      const uint8_t *a = A + (size_t)r * lda;
-      const int8_t *b = B + (size_t)p * NR * Kp;
-      int32_t *c = acc + r * 2 * NR + p * NR;
-      if (n == 4) t_vnni256(4, a, lda, b, Kp, c);
-      else if (n == 3) t_vnni256(3, a, lda, b, Kp, c);
-      else if (n == 2) t_vnni256(2, a, lda, b, Kp, c);
-      else t_vnni256(1, a, lda, b, Kp, c);
-    }
-}
+#if defined(__GNUC__) && __GNUC__ >= 11
+/* vpdpbusd: u8 x s8 dot products of 4, added to the int32 lanes */
+KERNEL256(t_vnni256, "avx2,avxvnni", ,
+          lo[r] = _mm256_dpbusd_avx_epi32(lo[r], a, b0);
+          hi[r] = _mm256_dpbusd_avx_epi32(hi[r], a, b1);)
+TILE256(tile_avxvnni, "avx2,avxvnni", t_vnni256)
 #endif
 
-T256("avx2") void t_avx2(const int mr, const uint8_t *A, size_t lda, const int8_t *B, int Kp, int32_t *c) {
-  __m256i lo[4], hi[4];
-  const __m256i ones = _mm256_set1_epi16(1);
-#pragma GCC unroll 4
-  for (int r = 0; r < mr; r++) lo[r] = hi[r] = _mm256_setzero_si256();
-  for (int g = 0; g < Kp / 4; g++) {
-    __m256i b0 = _mm256_loadu_si256((const __m256i *)(B + (size_t)g * 64));
-    __m256i b1 = _mm256_loadu_si256((const __m256i *)(B + (size_t)g * 64 + 32));
-#pragma GCC unroll 4
-    for (int r = 0; r < mr; r++) {
-      __m256i a = _mm256_set1_epi32(load4(A + r * lda + 4 * g)), ua = _mm256_abs_epi8(a);
-      __m256i p0 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(b0, a));
-      __m256i p1 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(b1, a));
-      lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(p0, ones));
-      hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(p1, ones));
-    }
-  }
-#pragma GCC unroll 4
-  for (int r = 0; r < mr; r++) {
-    _mm256_storeu_si256((__m256i *)(c + r * 2 * NR), lo[r]);
-    _mm256_storeu_si256((__m256i *)(c + r * 2 * NR + 8), hi[r]);
-  }
-}
-
-__attribute__((target("avx2")))
-static void tile_avx2(const uint8_t *A, size_t lda, int mr, const int8_t *B, int Kp, int np, int32_t *acc) {
-  for (int p = 0; p < np; p++)
-    for (int r = 0; r < mr; r += 4) {
-      int n = mr - r < 4 ? mr - r : 4;
-      const uint8_t *a = A + (size_t)r * lda;
-      const int8_t *b = B + (size_t)p * NR * Kp;
-      int32_t *c = acc + r * 2 * NR + p * NR;
-      if (n == 4) t_avx2(4, a, lda, b, Kp, c);
-      else if (n == 3) t_avx2(3, a, lda, b, Kp, c);
-      else if (n == 2) t_avx2(2, a, lda, b, Kp, c);
-      else t_avx2(1, a, lda, b, Kp, c);
-    }
-}
+/* no VNNI: |a| x sign(a)*b in int16 pairs (vpmaddubsw), then pairs summed into int32 (vpmaddwd) */
+KERNEL256(t_avx2, "avx2", const __m256i ones = _mm256_set1_epi16(1);,
+          __m256i ua = _mm256_abs_epi8(a);
+          __m256i p0 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(b0, a));
+          __m256i p1 = _mm256_maddubs_epi16(ua, _mm256_sign_epi8(b1, a));
+          lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(p0, ones));
+          hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(p1, ones));)
+TILE256(tile_avx2, "avx2", t_avx2)
 #endif
 
 ar_q8_tile_fn ar_q8_tile(ar_q8_kernel k) {

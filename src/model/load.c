@@ -459,8 +459,6 @@ static ar_status load_dir(const char *dir, ar_model_params p, ar_model **out, ar
    * 8194 - 2 = 8192; e5: 512) */
   m->max_tokens = m->c.max_pos - m->c.pos_offset;
   m->n_threads = p.n_threads > 0 ? p.n_threads : ar_n_cores();
-  /* our pool owns the parallelism; OpenBLAS runs single-threaded inside its tasks (no oversubscription) */
-  openblas_set_num_threads(1);
   m->pool = ar_pool_new(m->n_threads);
   if (!m->pool) { s = ar_fail(err, AR_ERR_NOMEM, "cannot start %d threads", m->n_threads); goto fail; }
   if ((s = make_fingerprint(m, err))) goto fail;
@@ -519,3 +517,6 @@ ar_status ar_model_load(const char *dir, ar_model_params p, ar_model **out, ar_e
   free(path);
   return s;
 }
+/* Our pool owns the parallelism; OpenBLAS (attention, AR_GEMM_OPENBLAS) should run single-threaded
+ * inside its tasks. Process-wide, so the program calls it, not ar_model_load. */
+void ar_blas_single_thread(void) { openblas_set_num_threads(1); }

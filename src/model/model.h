@@ -3,7 +3,7 @@
 #define AR_MODEL_H
 #include "aularag.h"
 #include "model/safetensors.h"
-#include "model/pool.h"
+#include "core/pool.h"
 #include <pthread.h>
 
 typedef struct ar_model_config {

@@ -39,11 +39,7 @@ unsigned ar_srv_query_make(const ar_srv *s, const char *q, const char *k, const 
     out->k = (int)v;
   }
   if (mode && *mode) {
-    if (!strcmp(mode, "auto")) out->mode = AR_MODE_AUTO;
-    else if (!strcmp(mode, "lexical")) out->mode = AR_MODE_LEXICAL;
-    else if (!strcmp(mode, "dense")) out->mode = AR_MODE_DENSE;
-    else if (!strcmp(mode, "hybrid")) out->mode = AR_MODE_HYBRID;
-    else {
+    if (ar_search_mode_parse(mode, &out->mode, NULL) != AR_OK) {
       snprintf(msg, msg_size, "mode must be lexical, dense, hybrid or auto, got '%.40s'", mode);
       return 400;
     }
@@ -104,7 +100,7 @@ ar_status ar_srv_answer(ar_srv *s, const ar_srv_query *q, const ar_llm_params *l
   if (st) return st;
   if (on_results) on_results(&out->results, user_data);
   w = ar_srv_worker_get(&s->answer);
-  ap.llm.cache_index = w->ix;
+  ap.llm.cache = ar_index_llm_cache(w->ix);
   st = ar_answer_from_results(w->ix, q->question, &ap, out, err);
   ar_srv_worker_put(&s->answer, w);
   return st;

@@ -116,7 +116,7 @@ static ar_status open_handles(ar_srv *s, const struct stat *checked, ar_index **
 
 /* Gives each worker of p its new handle: an idle worker at once, a busy one when it is next taken
  * (ar_srv_worker_get). The handles they replace are closed here, outside the lock. */
-static void hand_out(ar_pool *p, ar_index **h) {
+static void hand_out(ar_srv_workers *p, ar_index **h) {
   ar_index **old = ar_calloc((size_t)p->n * 2, sizeof *old);
   int n_old = 0;
   pthread_mutex_lock(&p->mu);

@@ -1,4 +1,6 @@
-/* server.c - the daemon's life: bind, serve until a signal or *stop, drain in-flight requests, close. */
+/* server.c - the daemon's life: bind, serve until ar_server_stop or *stop, drain in-flight requests,
+ * close. The library installs no signal handlers: the program decides (cli/cmd_serve.c calls
+ * ar_server_stop from its SIGINT/SIGTERM handler). */
 #include "server/server.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,9 +27,12 @@ ar_server_params ar_server_default_params(void) {
   return p;
 }
 
-/* Signals only set a flag; the serving loop polls it (nothing else is async-signal-safe). */
-static volatile sig_atomic_t got_signal;
-static void on_signal(int sig) { got_signal = sig; }
+struct ar_server {
+  ar_srv *s;
+  struct MHD_Daemon *d;
+  volatile sig_atomic_t stop;  /* set by ar_server_stop, maybe from a signal handler; polled */
+  int borrowed;                /* s belongs to the caller (ar_srv_serve: the annotation page) */
+};
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
   const ar_srv *s = cls;
@@ -71,40 +76,40 @@ static ar_status check_params(const ar_server_params *p, ar_error *err) {
   return AR_OK;
 }
 
-ar_status ar_server_run(const char *index_path, const ar_server_params *params, volatile int *stop,
-                        ar_error *err) {
-  ar_server_params defaults = ar_server_default_params();
-  const ar_server_params *p = params ? params : &defaults;
-  ar_srv *s = ar_calloc(1, sizeof *s);
-  if (!s) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
-  s->index_path = index_path;
-  s->p = *p;
-  ar_status st = ar_srv_serve(s, stop, err);
-  if (atomic_load(&s->producers) == 0) ar_free(s);
-  /* else: a stuck stream still holds a worker; leaking beats a use-after-free at exit */
-  return st;
+/* After a failed start or a finished run: what is left of the server. A job still running holds a
+ * suspended connection, and stopping MHD under one is undefined: then the daemon is left to the
+ * process's exit (it stopped listening at the drain), and so is s (leaking beats a use-after-free). */
+static void server_free(ar_server *h) {
+  ar_srv *s = h->s;
+  int idle = !s || atomic_load(&s->producers) == 0;
+  if (h->d && idle) MHD_stop_daemon(h->d);
+  if (s && idle) {
+    ar_srv_workers_close(s);
+    ar_srv_cache_free(s->cache);
+    s->cache = NULL;
+    pthread_mutex_destroy(&s->streams_mu);
+    if (!h->borrowed) ar_free(s);
+  }
+  ar_free(h);
 }
 
-ar_status ar_srv_serve(ar_srv *s, volatile int *stop, ar_error *err) {
+/* Binds and opens everything for a prepared s (index_path, p, and for the annotation page its route
+ * table); logs the "listening" line. On failure nothing is left but s itself. */
+static ar_status start(ar_srv *s, int borrowed, ar_server **out, ar_error *err) {
+  *out = NULL;
   ar_status st = check_params(&s->p, err);
   if (st) return st;
+  ar_server *h = ar_calloc(1, sizeof *h);
+  if (!h) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  h->s = s;
+  h->borrowed = borrowed;
   pthread_mutex_init(&s->streams_mu, NULL);
   if (!s->p.host || !*s->p.host) s->p.host = "127.0.0.1";
+
   struct sockaddr_storage addr;
-  struct MHD_Daemon *d = NULL;
-  /* Handlers go in before the port opens: whoever sees the "listening" line may signal at once. */
-  struct sigaction sa, old_int, old_term, old_pipe;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  got_signal = 0;
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-  sa.sa_handler = SIG_IGN;   /* a client that hangs up mid-response must not kill the process */
-  sigaction(SIGPIPE, &sa, &old_pipe);
-  if ((st = resolve(s->p.host, s->p.port, &addr, err))) goto out;
+  if ((st = resolve(s->p.host, s->p.port, &addr, err))) goto fail;
   if (!s->route) {
-    if ((st = ar_srv_workers_open(s, err))) goto out;
+    if ((st = ar_srv_workers_open(s, err))) goto fail;
     s->cache = ar_srv_cache_new(s->index_path, (size_t)s->p.search_cache);
     ar_srv_reload_start(s);
   }
@@ -116,23 +121,23 @@ ar_status ar_srv_serve(ar_srv *s, volatile int *stop, ar_error *err) {
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                    MHD_USE_ERROR_LOG;
   if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-  d = MHD_start_daemon(flags, (uint16_t)s->p.port, NULL, NULL, ar_srv_on_request, s,
-                       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,   /* first, so every message goes through it */
-                       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                       MHD_OPTION_THREAD_POOL_SIZE, (unsigned)AR_SRV_POLL_THREADS,
-                       MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
-                       MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->p.max_per_ip,
-                       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->p.timeout_s,
-                       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-                       MHD_OPTION_LISTEN_BACKLOG_SIZE, 511u,
-                       MHD_OPTION_NOTIFY_COMPLETED, ar_srv_on_completed, s,
-                       MHD_OPTION_END);
-  if (!d) {
+  h->d = MHD_start_daemon(flags, (uint16_t)s->p.port, NULL, NULL, ar_srv_on_request, s,
+                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,   /* first, so every message goes through it */
+                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)AR_SRV_POLL_THREADS,
+                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
+                          MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)s->p.max_per_ip,
+                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->p.timeout_s,
+                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+                          MHD_OPTION_LISTEN_BACKLOG_SIZE, 511u,
+                          MHD_OPTION_NOTIFY_COMPLETED, ar_srv_on_completed, s,
+                          MHD_OPTION_END);
+  if (!h->d) {
     st = ar_fail(err, AR_ERR_IO, "cannot listen on %s:%d: %s", s->p.host, s->p.port,
                  errno ? strerror(errno) : "address in use or not available");
-    goto out;
+    goto fail;
   }
-  const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
   int port = di ? di->port : s->p.port;
   int ipv6 = addr.ss_family == AF_INET6;
   if (s->banner)
@@ -142,42 +147,72 @@ ar_status ar_srv_serve(ar_srv *s, volatile int *stop, ar_error *err) {
                s->p.host, ipv6 ? "]" : "", port, s->index_path, s->p.threads,
                s->has_emb ? "lexical+dense" : "lexical only",
                s->p.ask.llm.base_url && *s->p.ask.llm.base_url ? "LLM" : "extractive");
+  *out = h;
+  return AR_OK;
+fail:
+  h->borrowed = 1;   /* the caller frees s (ar_server_start: below) */
+  server_free(h);
+  return st;
+}
 
-  while (!got_signal && !(stop && *stop)) {
+ar_status ar_server_start(const char *index_path, const ar_server_params *params, ar_server **out, ar_error *err) {
+  *out = NULL;
+  ar_server_params defaults = ar_server_default_params();
+  ar_srv *s = ar_calloc(1, sizeof *s);
+  if (!s) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
+  s->index_path = index_path;
+  s->p = params ? *params : defaults;
+  ar_status st = start(s, 0, out, err);
+  if (st) ar_free(s);
+  return st;
+}
+
+void ar_server_stop(ar_server *h) {
+  if (h) h->stop = 1;
+}
+
+/* Serves until stopped (ar_server_stop, or *stop non-zero), then drains and frees the server. */
+static ar_status serve(ar_server *h, volatile int *stop) {
+  ar_srv *s = h->s;
+  while (!h->stop && !(stop && *stop)) {
     sleep_ms(50);
     ar_srv_streams_tick(s);
   }
-
   /* Drain: stop accepting, let requests in flight (streams included) finish, then close. */
   ar_srv_log(s, "shutting down: %d request(s) in flight", atomic_load(&s->active));
-  MHD_socket lfd = MHD_quiesce_daemon(d);
+  MHD_socket lfd = MHD_quiesce_daemon(h->d);
   if (lfd != MHD_INVALID_SOCKET) close(lfd);
   double t0 = ar_now_s();
   while ((atomic_load(&s->active) > 0 || atomic_load(&s->producers) > 0) && ar_now_s() - t0 < s->p.drain_s) {
     sleep_ms(20);
     ar_srv_streams_tick(s);
   }
-  /* A job still running holds a suspended connection, and stopping MHD under one is undefined: then
-   * the daemon is left to the process's exit (it stops listening above). */
-  if (atomic_load(&s->producers) == 0) MHD_stop_daemon(d);
-  else ar_srv_log(s, "%d request(s) still running after %d s: not waiting for them", atomic_load(&s->producers),
-                  s->p.drain_s);
-  d = NULL;
+  if (atomic_load(&s->producers) == 0) {
+    MHD_stop_daemon(h->d);
+    h->d = NULL;
+  } else {
+    ar_srv_log(s, "%d request(s) still running after %d s: not waiting for them", atomic_load(&s->producers),
+               s->p.drain_s);
+  }
   /* A streaming thread outlives its response by a few instructions; wait for it to let go. */
   while (atomic_load(&s->producers) > 0 && ar_now_s() - t0 < s->p.drain_s + 5.0) sleep_ms(10);
   ar_srv_log(s, "stopped after %ld request(s)", atomic_load(&s->served));
-  st = AR_OK;
+  server_free(h);
+  return AR_OK;
+}
 
-out:
-  if (d) MHD_stop_daemon(d);
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
-  sigaction(SIGPIPE, &old_pipe, NULL);
-  if (atomic_load(&s->producers) == 0) {
-    ar_srv_workers_close(s);
-    ar_srv_cache_free(s->cache);
-    s->cache = NULL;
-    pthread_mutex_destroy(&s->streams_mu);
-  } /* else: a stuck stream still holds a worker: the caller leaks s rather than free it under the stream */
-  return st;
+ar_status ar_server_wait(ar_server *h) { return serve(h, NULL); }
+
+ar_status ar_server_run(const char *index_path, const ar_server_params *params, volatile int *stop,
+                        ar_error *err) {
+  ar_server *h;
+  ar_status st = ar_server_start(index_path, params, &h, err);
+  return st ? st : serve(h, stop);
+}
+
+/* The annotation page (src/annotate/): its own s with a route table, served like the student page. */
+ar_status ar_srv_serve(ar_srv *s, volatile int *stop, ar_error *err) {
+  ar_server *h;
+  ar_status st = start(s, 1, &h, err);
+  return st ? st : serve(h, stop);
 }

@@ -18,20 +18,20 @@ typedef struct ar_worker {
 
 typedef struct ar_srv_cache ar_srv_cache;
 
-/* A pool of workers; a request waits for a free one. */
-typedef struct ar_pool {
+/* A set of workers (index connections, not threads): a request's own thread waits for a free one. */
+typedef struct ar_srv_workers {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   ar_worker *workers, *free_list;
   int n;
-} ar_pool;
+} ar_srv_workers;
 
 typedef struct ar_srv {
   const char *index_path;
   ar_server_params p;
   atomic_int has_vectors;      /* the index holds vectors: auto mode means hybrid with a model */
   /* Two pools, so answers waiting on an LLM for seconds never hold up searches. */
-  ar_pool search, answer;
+  ar_srv_workers search, answer;
   /* The queries' embedder: the caller's (p.ask.search.embedder, e.g. an embeddings server) or the
    * model_dir encoder's; both are thread-safe (the encoder keeps a state per concurrent call). */
   ar_model *model;
@@ -60,8 +60,8 @@ ar_status ar_srv_serve(ar_srv *s, volatile int *stop, ar_error *err);
 /* ---- workers.c ---- */
 ar_status ar_srv_workers_open(ar_srv *s, ar_error *err);
 void ar_srv_workers_close(ar_srv *s);
-ar_worker *ar_srv_worker_get(ar_pool *p);     /* blocks until one is free */
-void ar_srv_worker_put(ar_pool *p, ar_worker *w);
+ar_worker *ar_srv_worker_get(ar_srv_workers *p);     /* blocks until one is free */
+void ar_srv_worker_put(ar_srv_workers *p, ar_worker *w);
 
 /* ---- cache.c: search responses by (mode, k, question), dropped when the index file changes ---- */
 ar_srv_cache *ar_srv_cache_new(const char *index_path, size_t cap);   /* NULL when cap is 0 */

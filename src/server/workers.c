@@ -1,7 +1,7 @@
 /* workers.c - the worker pools (one index connection per worker) and the shared encoder. */
 #include "server/server.h"
 
-static ar_status pool_open(ar_srv *s, ar_pool *pool, ar_error *err) {
+static ar_status pool_open(ar_srv *s, ar_srv_workers *pool, ar_error *err) {
   /* Not read_only: answers write the LLM cache. Readers never block each other in WAL mode.
    * A snapshot is opened immutable (reload.c). A missing index is a mistake, not one to create. */
   ar_index_params ip = ar_srv_index_params(s);
@@ -19,7 +19,7 @@ static ar_status pool_open(ar_srv *s, ar_pool *pool, ar_error *err) {
   return AR_OK;
 }
 
-static void pool_close(ar_pool *pool) {
+static void pool_close(ar_srv_workers *pool) {
   if (!pool->workers) return;
   for (int i = 0; i < pool->n; i++) {
     ar_index_close(pool->workers[i].ix);
@@ -46,8 +46,7 @@ ar_status ar_srv_workers_open(ar_srv *s, ar_error *err) {
     for (size_t i = 0; i < cs.n && !found; i++) found = !strcmp(cs.v[i].id, course);
     ar_courses_free(&cs);
     if (!found)
-      return ar_fail(err, AR_ERR_NOTFOUND, "%s has no course '%s' (`aularag info -i %s` lists the courses)",
-                     s->index_path, course, s->index_path);
+      return ar_fail(err, AR_ERR_NOTFOUND, "%s has no course '%s'", s->index_path, course);
   }
   if (s->p.ask.search.embedder) {   /* the caller's: thread-safe, no lock */
     s->emb = *s->p.ask.search.embedder;
@@ -74,7 +73,7 @@ void ar_srv_workers_close(ar_srv *s) {
   s->model = NULL;
 }
 
-ar_worker *ar_srv_worker_get(ar_pool *p) {
+ar_worker *ar_srv_worker_get(ar_srv_workers *p) {
   pthread_mutex_lock(&p->mu);
   while (!p->free_list) pthread_cond_wait(&p->cv, &p->mu);
   ar_worker *w = p->free_list;
@@ -90,7 +89,7 @@ ar_worker *ar_srv_worker_get(ar_pool *p) {
   return w;
 }
 
-void ar_srv_worker_put(ar_pool *p, ar_worker *w) {
+void ar_srv_worker_put(ar_srv_workers *p, ar_worker *w) {
   pthread_mutex_lock(&p->mu);
   w->next_free = p->free_list;
   p->free_list = w;

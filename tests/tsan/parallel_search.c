@@ -98,6 +98,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   index_path = argv[2];
+  ar_blas_single_thread();
   int nt = atoi(argv[3]);
   rounds = atoi(argv[4]);
   ar_error err;

@@ -1,5 +1,7 @@
 /* main.c - runs every registered unit test; prints "N passed, N failed". */
 #include "test.h"
+#include "aularag.h"
+#include <signal.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <ftw.h>
@@ -62,6 +64,8 @@ static int cmp_case(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
+  ar_blas_single_thread();  /* as the CLI: the encoder's pool owns the cores */
+  signal(SIGPIPE, SIG_IGN);  /* as any program serving sockets (the library no longer does it) */
   snprintf(tmp_root, sizeof tmp_root, "/tmp/aularag-test-XXXXXX");
   if (!mkdtemp(tmp_root)) { perror("mkdtemp"); return 1; }
   qsort(cases, (size_t)n_cases, sizeof *cases, cmp_case);

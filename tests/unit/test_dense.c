@@ -75,6 +75,14 @@ static int same_hits(const ar_dense_hit *a, const ar_dense_hit *b, size_t n) {
 }
 
 /* Runs both paths over one matrix and checks each against the reference and each other. */
+/* One pool per thread count, kept for the whole run (tests reuse them, as the index does). */
+static ar_pool *pool_of(int threads) {
+  static ar_pool *pools[9];
+  if (threads <= 1 || threads > 8) return NULL;
+  if (!pools[threads]) pools[threads] = ar_pool_new(threads);
+  return pools[threads];
+}
+
 static int run_case(size_t n, int dim, size_t k, double spread, int threads, int with_ids) {
   float *m = random_matrix(n, dim, spread);
   float *q = random_matrix(1, dim, spread > 0.5 ? 1.0 : spread);
@@ -87,9 +95,9 @@ static int run_case(size_t n, int dim, size_t k, double spread, int threads, int
   ar_dense_hit *h1 = malloc((k ? k : 1) * sizeof *h1), *h2 = malloc((k ? k : 1) * sizeof *h2);
   size_t n1 = 99, n2 = 99;
   ar_error err = {0};
-  int ok = ar_dense_topk_path(&dm, q, k, threads, NULL, 0, h1, &n1, &err) == AR_OK;
+  int ok = ar_dense_topk_path(&dm, q, k, pool_of(threads), NULL, 0, h1, &n1, &err) == AR_OK;
   ok = ok && ar_dense_prepare(&dm, &err) == AR_OK;
-  ok = ok && ar_dense_topk_path(&dm, q, k, threads, NULL, 1, h2, &n2, &err) == AR_OK;
+  ok = ok && ar_dense_topk_path(&dm, q, k, pool_of(threads), NULL, 1, h2, &n2, &err) == AR_OK;
   if (!ok) fprintf(stderr, "  error: %s\n", err.msg);
   ok = ok && check_against_ref(m, ids, n, dim, q, k, h1, n1) && n1 == n2 && same_hits(h1, h2, n1);
   if (!ok) fprintf(stderr, "  case n=%zu dim=%d k=%zu spread=%g threads=%d\n", n, dim, k, spread, threads);
@@ -132,8 +140,8 @@ TEST(dense_topk_threads) {
   size_t na, nb;
   for (int path = 0; path < 2; path++)
     for (int t = 2; t <= 5; t += 3) {
-      ASSERT(ar_dense_topk_path(&dm, q, 20, 1, NULL, path, a, &na, &err) == AR_OK);
-      ASSERT(ar_dense_topk_path(&dm, q, 20, t, NULL, path, b, &nb, &err) == AR_OK);
+      ASSERT(ar_dense_topk_path(&dm, q, 20, NULL, NULL, path, a, &na, &err) == AR_OK);
+      ASSERT(ar_dense_topk_path(&dm, q, 20, pool_of(t), NULL, path, b, &nb, &err) == AR_OK);
       ASSERT(na == 20 && nb == 20 && same_hits(a, b, 20));
       ASSERT(check_against_ref(m, NULL, n, dim, q, 20, b, nb));
     }
@@ -163,11 +171,11 @@ static int run_filtered(size_t n, int dim, size_t k, double keep, int threads) {
   ar_dense_hit *ref = malloc((k + 1) * sizeof *ref), *h = malloc((k + 1) * sizeof *h);
   size_t nr, nh;
   ar_error err = {0};
-  int ok = ar_dense_topk_path(&ds, q, k, 1, NULL, 0, ref, &nr, &err) == AR_OK &&
+  int ok = ar_dense_topk_path(&ds, q, k, NULL, NULL, 0, ref, &nr, &err) == AR_OK &&
            check_against_ref(sub, sub_ids, ns, dim, q, k, ref, nr) && ar_dense_prepare(&dm, &err) == AR_OK;
   for (int path = -1; path < 2 && ok; path++) {   /* -1: ar_dense_topk's own choice */
-    ar_status st = path < 0 ? ar_dense_topk(&dm, q, k, threads, &f, h, &nh, &err)
-                            : ar_dense_topk_path(&dm, q, k, threads, &f, path, h, &nh, &err);
+    ar_status st = path < 0 ? ar_dense_topk(&dm, q, k, pool_of(threads), &f, h, &nh, &err)
+                            : ar_dense_topk_path(&dm, q, k, pool_of(threads), &f, path, h, &nh, &err);
     ok = st == AR_OK && nh == nr;
     for (size_t i = 0; ok && i < nh; i++)
       ok = h[i].id == ref[i].id && memcmp(&h[i].score, &ref[i].score, sizeof(float)) == 0 &&
@@ -203,7 +211,7 @@ TEST(dense_topk_ties_break_by_id) {
   for (int path = 0; path < 2; path++) {
     ar_dense_hit h[4];
     size_t n;
-    ASSERT(ar_dense_topk_path(&dm, q, 4, 1, NULL, path, h, &n, &err) == AR_OK);
+    ASSERT(ar_dense_topk_path(&dm, q, 4, NULL, NULL, path, h, &n, &err) == AR_OK);
     ASSERT_EQ_INT(n, 4);
     ASSERT_EQ_INT(h[0].id, 99);
     ASSERT_EQ_INT(h[1].id, 10);
@@ -312,8 +320,8 @@ TEST(dense_out_of_memory_paths) {
   for (long f = 0; f < 40; f++) {
     ar_alloc_fail_after(f);
     ar_status st = ar_dense_prepare(&dm, &err);
-    if (st == AR_OK) st = ar_dense_topk_path(&dm, q, 5, 1, NULL, 1, h, &nh, &err);
-    if (st == AR_OK) st = ar_dense_topk_path(&dm, q, 5, 1, NULL, 0, h, &nh, &err);
+    if (st == AR_OK) st = ar_dense_topk_path(&dm, q, 5, NULL, NULL, 1, h, &nh, &err);
+    if (st == AR_OK) st = ar_dense_topk_path(&dm, q, 5, NULL, NULL, 0, h, &nh, &err);
     ar_alloc_fail_after(-1);
     ASSERT(st == AR_OK || st == AR_ERR_NOMEM);
     saw_fail |= st == AR_ERR_NOMEM;

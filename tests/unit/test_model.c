@@ -458,7 +458,7 @@ TEST(model_load_oom) {
   }
 }
 
-#include "model/pool.h"
+#include "core/pool.h"
 #include <sched.h>
 #include <stdatomic.h>
 

@@ -1,11 +1,13 @@
 /* pool.c - fork-join thread pool: one job at a time, tasks handed out by an atomic counter.
+ * Used by the encoder (ar_model's pool) and the dense scan (one pool per vector matrix).
  * The encoder runs ~6 jobs per layer, so hand-off latency matters: idle workers spin for a short
  * while (a query's jobs come back to back) before sleeping on a condition variable.
  * The job number and the next task index share one 64-bit word, and a task is claimed by a
  * compare-and-swap on both: a worker still holding an old job number can claim nothing of the next
  * job, so the caller waits only for the tasks to be done, never for every worker to check in. On a
- * loaded machine a worker that was descheduled while idle no longer holds up a query's every layer. */
-#include "model/pool.h"
+ * loaded machine a worker that was descheduled while idle no longer holds up a query's every layer.
+ * Callers on several threads take turns (run_mu): one job at a time. */
+#include "core/pool.h"
 #include "core/util.h"
 #include <pthread.h>
 #include <sched.h>
@@ -30,6 +32,7 @@ struct ar_pool {
   pthread_t *th;
   pthread_mutex_t mu;
   pthread_cond_t cv;
+  pthread_mutex_t run_mu;      /* one job at a time */
   _Atomic uint64_t job;        /* number | next task | task count (below); the number is bumped per job and at shutdown */
   atomic_int done;             /* tasks of the current job finished */
   atomic_int stop;
@@ -95,6 +98,7 @@ ar_pool *ar_pool_new(int n_threads) {
   p->n = n_threads < 1 ? 1 : n_threads;
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->cv, NULL);
+  pthread_mutex_init(&p->run_mu, NULL);
   if (p->n > 1) {
     p->th = ar_calloc((size_t)p->n, sizeof *p->th);
     if (!p->th) { ar_pool_free(p); return NULL; }
@@ -111,7 +115,7 @@ ar_pool *ar_pool_new(int n_threads) {
   return p;
 }
 
-int ar_pool_threads(const ar_pool *p) { return p->n; }
+int ar_pool_threads(const ar_pool *p) { return p ? p->n : 1; }
 
 /* More tasks than the job word counts: run them as several jobs, each shifting its task numbers. */
 typedef struct { ar_task_fn fn; void *ctx; int base; } shifted;
@@ -132,6 +136,7 @@ void ar_pool_run(ar_pool *p, int n_tasks, ar_task_fn fn, void *ctx) {
     }
     return;
   }
+  pthread_mutex_lock(&p->run_mu);
   /* no worker can be inside the previous job's fn now (done reached its count), so these are free */
   p->fn = fn;
   p->ctx = ctx;
@@ -148,6 +153,7 @@ void ar_pool_run(ar_pool *p, int n_tasks, ar_task_fn fn, void *ctx) {
     cpu_relax();
     if (spins > 4096) sched_yield(); /* a worker holding a task was descheduled: give it the core */
   }
+  pthread_mutex_unlock(&p->run_mu);
 }
 
 void ar_pool_free(ar_pool *p) {
@@ -163,5 +169,6 @@ void ar_pool_free(ar_pool *p) {
   }
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->cv);
+  pthread_mutex_destroy(&p->run_mu);
   ar_free(p);
 }

@@ -1,6 +1,5 @@
-/* results_json.c - search results as product.md's JSON object and as the seed's text block. */
-#include "index/index.h"
-#include "core/util.h"
+/* results_json.c - search results as product.md's JSON object (the server, the page, --json). */
+#include "present/present.h"
 #include <math.h>
 
 /* ---- a small JSON writer: search results are built on every request, and a tree library spent
@@ -76,7 +75,7 @@ char *ar_results_to_json(const ar_results *r, int hide_urls) {
     }
     json_key(&b, "video_id"); json_str(&b, h->video_id);
     json_key(&b, "title"); json_str(&b, h->title);
-    /* hidden URLs are null (the seed prints "oculto"), so no client can leak them by accident */
+    /* hidden URLs are null (the text prints "oculto"), so no client can leak them by accident */
     json_key(&b, "url");
     if (hide_urls) ar_buf_puts(&b, "null"); else json_str(&b, h->url);
     json_key(&b, "start"); json_real(&b, h->start_s);
@@ -91,33 +90,4 @@ char *ar_results_to_json(const ar_results *r, int hide_urls) {
   ar_buf_puts(&b, "]}");
   if (b.oom) { ar_buf_free(&b); return NULL; }
   return ar_buf_steal(&b);
-}
-
-const char *ar_results_heading(ar_search_mode m) {
-  switch (m) {
-  case AR_MODE_LEXICAL: return "**Segmentos recuperados (BM25)**:";
-  case AR_MODE_HYBRID: return "**Segmentos recuperados (híbrido: E5 + BM25)**:";
-  default: return "**Segmentos recuperados pelo E5**:";
-  }
-}
-
-char *ar_results_to_text(const ar_results *r, int hide_urls) {
-  ar_buf b = {0};
-  for (size_t i = 0; i < r->n; i++) {
-    const ar_hit *h = &r->hits[i];
-    char score[32], s_hms[16], e_hms[16];
-    /* hybrid: the seed's Score is the E5 cosine, so show it (the RRF score is in the JSON) */
-    ar_format_double(r->mode == AR_MODE_HYBRID && !isnan(h->dense_score) ? h->dense_score : h->score, score);
-    ar_format_hms(h->start_s, s_hms);
-    ar_format_hms(h->end_s, e_hms);
-    char *link = hide_urls ? NULL : ar_deep_link(h->url ? h->url : "", h->start_s);
-    if (!hide_urls && !link) { ar_buf_free(&b); return NULL; }
-    ar_buf_printf(&b, "%s- *Corpus ID:* %lld\n- *Score:* %s\n- *URL:* %s\n- *Início:* %s\n- *Fim:* %s\n"
-                  "- *Transcrição:* %s\n",
-                  i ? "\n" : "", (long long)h->corpus_id, score, hide_urls ? "oculto" : link, s_hms, e_hms,
-                  h->text ? h->text : "");
-    ar_free(link);
-  }
-  if (b.oom) { ar_buf_free(&b); return NULL; }
-  return ar_buf_steal(&b);  /* "" when there are no hits; NULL only when out of memory */
 }

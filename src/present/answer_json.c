@@ -1,5 +1,5 @@
 /* answer_json.c - the ask JSON object: the search object plus answer, answer_kind, references. */
-#include "answer/answer.h"
+#include "present/present.h"
 #include <jansson.h>
 
 static json_t *ref_json(const ar_reference *r, int hide_urls) {

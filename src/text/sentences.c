@@ -1,6 +1,7 @@
-/* sentences.c - Portuguese-aware sentence splitting for groundedness (abbreviations, decimals, ellipses). */
+/* sentences.c - Portuguese-aware sentence splitting (abbreviations, decimals, ellipses): the one
+ * splitter, for the groundedness judge (eval/) and the extractive answer (answer/). */
 #include "core/util.h"
-#include "eval/eval.h"
+#include "text/sentences.h"
 #include <ctype.h>
 #include <strings.h>
 
@@ -39,29 +40,17 @@ static int token_is_abbrev(const char *start, const char *e) {
   return 0;
 }
 
-static int push(char ***v, size_t *n, size_t *cap, const char *b, const char *e) {
+/* Reports the sentence [b, e) of text without its surrounding white space (none when blank). */
+static int emit(const char *text, const char *b, const char *e, ar_sentence_fn fn, void *ud) {
   while (b < e && isspace((unsigned char)*b)) b++;
   while (e > b && isspace((unsigned char)e[-1])) e--;
-  if (e == b) return 0;
-  if (*n == *cap) {
-    size_t nc = *cap ? *cap * 2 : 8;
-    char **nv = ar_realloc(*v, nc * sizeof *nv);
-    if (!nv) return -1;
-    *v = nv;
-    *cap = nc;
-  }
-  char *s = ar_strndup(b, (size_t)(e - b));
-  if (!s) return -1;
-  (*v)[(*n)++] = s;
-  return 0;
+  return e == b ? 0 : fn(ud, (size_t)(b - text), (size_t)(e - text));
 }
 
-size_t ar_split_sentences(const char *text, char ***out) {
-  char **v = NULL;
-  size_t n = 0, cap = 0;
-  *out = NULL;
+int ar_sentences(const char *text, ar_sentence_fn fn, void *ud) {
   if (!text) return 0;
   const char *start = text, *p = text;
+  int rc;
   while (*p) {
     const char *end = NULL;  /* exclusive end of a sentence ending at p */
     if (*p == '\n') {
@@ -73,10 +62,8 @@ size_t ar_split_sentences(const char *text, char ***out) {
       const char *q = p;
       if (ellipsis) q += 3;
       else {
-        char c = *q;
-        if (c == '.' && q[1] == '.') ellipsis = 1;
+        if (*q == '.' && q[1] == '.') ellipsis = 1;
         while (*q == '.' || *q == '!' || *q == '?') q++;
-        (void)c;
       }
       /* closing quotes / brackets belong to the sentence */
       while (*q == '"' || *q == '\'' || *q == ')' || *q == ']' ||
@@ -100,13 +87,34 @@ size_t ar_split_sentences(const char *text, char ***out) {
       p++;
     }
     if (end) {
-      if (push(&v, &n, &cap, start, end) < 0) { ar_strings_free(v, n); return 0; }
+      if ((rc = emit(text, start, end, fn, ud))) return rc;
       start = end;
     }
   }
-  if (push(&v, &n, &cap, start, p) < 0) { ar_strings_free(v, n); return 0; }
-  *out = v;
-  return n;
+  return emit(text, start, p, fn, ud);
+}
+
+typedef struct copies { const char *text; char **v; size_t n, cap; } copies;
+
+static int copy_one(void *ud, size_t a, size_t b) {
+  copies *c = ud;
+  if (c->n == c->cap) {
+    size_t nc = c->cap ? c->cap * 2 : 8;
+    char **nv = ar_realloc(c->v, nc * sizeof *nv);
+    if (!nv) return -1;
+    c->v = nv;
+    c->cap = nc;
+  }
+  if (!(c->v[c->n] = ar_strndup(c->text + a, b - a))) return -1;
+  c->n++;
+  return 0;
+}
+
+size_t ar_split_sentences(const char *text, char ***out) {
+  copies c = {text, NULL, 0, 0};
+  if (ar_sentences(text, copy_one, &c)) { ar_strings_free(c.v, c.n); *out = NULL; return 0; }
+  *out = c.v;
+  return c.n;
 }
 
 void ar_strings_free(char **v, size_t n) {
