@@ -103,6 +103,10 @@ static char *stem_of(const char *path, int with_parent) {
   }
   const char *dot = strrchr(base, '.');
   size_t n = dot && dot > base ? (size_t)(dot - base) : strlen(base);
+  /* `transcribe` writes NAME.whisper.json beside NAME.mp4: the video is NAME */
+  static const char wh[] = ".whisper";
+  size_t w = sizeof wh - 1;
+  if (n > w && !memcmp(base + n - w, wh, w)) n -= w;
   return ar_strndup(base, n);
 }
 

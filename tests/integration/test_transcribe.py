@@ -284,6 +284,9 @@ def bad_input(tmp, media, bad, refs, srv):
           r.stdout + r.stderr[-800:])
     check("ingest --transcribe: the language sent", all(q.get("fields", {}).get("language") == "pt"
                                                         for q in srv.requests()[-2:]))
+    import sqlite3
+    ids = sorted(v for (v,) in sqlite3.connect(ix).execute("SELECT video_id FROM videos"))
+    check("ingest --transcribe: each video named after its media file", ids == ["aula1", "aula3"], str(ids))
     m = os.path.join(d, "course", "aula1.mp4")
     r = run(["ingest", "-i", ix, "--transcribe", "-q", m, os.path.join(bad, "notes.mp4")], env={"AULARAG_ASR_URL": srv.url})
     check("ingest --transcribe of a named file (already done) plus a bad one: exit 1, the good one ingested",
