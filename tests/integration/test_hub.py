@@ -280,13 +280,15 @@ def main():
     hand = os.path.join(tmp, "handcache")
     repo = os.path.join(hand, "models--hand--made")
     c1 = "1" * 40
-    for f in ("config.json", "model.safetensors", "tokenizer.json", "sentencepiece.bpe.model"):
+    files = sorted(os.path.relpath(os.path.join(d, f), model) for d, _, fs in os.walk(model) for f in fs)
+    for f in files:   # every file of the model folder (the sentence-transformers ones in subfolders too)
         data = open(os.path.join(model, f), "rb").read()
         blob = hashlib.sha256(data).hexdigest()
         os.makedirs(os.path.join(repo, "blobs"), exist_ok=True)
         open(os.path.join(repo, "blobs", blob), "wb").write(data)
-        os.makedirs(os.path.join(repo, "snapshots", c1), exist_ok=True)
-        os.symlink("../../blobs/" + blob, os.path.join(repo, "snapshots", c1, f))
+        link = os.path.join(repo, "snapshots", c1, f)
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(os.path.relpath(os.path.join(repo, "blobs", blob), os.path.dirname(link)), link)
     os.makedirs(os.path.join(repo, "refs"))
     open(os.path.join(repo, "refs", "main"), "w").write(c1)
     open(os.path.join(repo, "refs", "v1"), "w").write(c1 + "\n")
