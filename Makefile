@@ -12,7 +12,7 @@ CFLAGS  ?= -O2 -g
 BLAS_INC:= $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_INC:= $(or $(BLAS_INC),$(addprefix -I,$(firstword $(wildcard /usr/include/$(TRIPLE)/openblas-pthread \
              /usr/include/$(TRIPLE)/openblas-openmp /usr/include/$(TRIPLE)/openblas-serial /usr/include/openblas))))
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -Iinclude -Isrc \
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -Werror=implicit-function-declaration -Iinclude -Isrc \
            $(BLAS_INC) -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # Each object records the headers it includes (build/.../x.d, read back below), so a header edit
 # rebuilds only what uses it; -MP keeps a deleted or moved header from breaking the build.

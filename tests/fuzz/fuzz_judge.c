@@ -1,6 +1,7 @@
 /* fuzz_judge.c - a judge LLM's reply: score after the last "Score:", labels, the reasoning text,
  * sentence splitting (the claims the judges score), a label set and a stored eval item. */
 #include "fuzz.h"
+#include "core/util.h"
 #include "eval/eval.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
