@@ -62,6 +62,7 @@ static size_t att_floats(const ar_model *m, int T) {
   /* no sequence is longer than the chunk: a long-context model (8k positions) need not pay n^2 per worker */
   int n = AR_MIN(m->max_tokens, T), d = m->c.hidden / m->c.heads;
   if (m->gemm == AR_GEMM_OPENBLAS) return (size_t)n * n;
+  if (m->att_bf16) return (ar_attention_bf16_bytes(n, d) + 3) / 4;
   return ar_pack_size(d, n) + ar_pack_size(n, d) + (size_t)AR_ATT_ROWS * n;
 }
 
@@ -142,7 +143,8 @@ typedef struct job {
   float *Y;
   int out, in, gelu;
   int panels_per;              /* tasks are panel ranges over all rows (few rows) ... */
-  int rows_per;                /* ... or row blocks over all panels (many rows); also residual_ln's blocks */
+  int blocks;                  /* ... or row blocks over all panels (many rows) */
+  int rows_per;                /* residual_ln's blocks */
   /* rows: y = LN(y + res) */
   float *ry;
   const float *rres, *rg, *rb;
@@ -159,9 +161,11 @@ static void linear_task(void *ctx, int task, int worker) {
   (void)worker;
   job *j = ctx;
   int np = (j->out + AR_PANEL - 1) / AR_PANEL;
-  if (j->rows_per) {
-    int r0 = task * j->rows_per, r = AR_MIN(j->T - r0, j->rows_per);
-    j->m->gemm_fn(j->X + (size_t)r0 * j->in, (size_t)j->in, r, j->W, j->in, j->out, 0, np,
+  if (j->blocks) {
+    int r0, r1;
+    ar_row_block(j->T, 12, j->blocks, task, &r0, &r1); /* whole tiles (AVX-512: 12 rows, AVX2: 6) */
+    if (r1 <= r0) return;
+    j->m->gemm_fn(j->X + (size_t)r0 * j->in, (size_t)j->in, r1 - r0, j->W, j->in, j->out, 0, np,
                   j->Y + (size_t)r0 * j->out, (size_t)j->out, 1.0f, j->B, j->gelu);
     return;
   }
@@ -197,11 +201,9 @@ static void linear(job *j, const float *X, const float *W, const ar_q8 *Q, const
   int nt = j->nt, np = (out + AR_PANEL - 1) / AR_PANEL, tasks;
   j->X = X; j->W = W; j->B = B; j->Y = Y;
   j->out = out; j->in = in; j->gelu = gelu;
-  j->rows_per = j->panels_per = 0;
+  j->blocks = j->panels_per = 0;
   if (j->m->gemm == AR_GEMM_PACKED && j->T >= 64 * nt) {
-    int blocks = nt * AR_MAX(1, (j->T + 96 * nt / 2) / (96 * nt)); /* a multiple of nt */
-    j->rows_per = ((j->T + blocks - 1) / blocks + 11) / 12 * 12;   /* whole tiles (AVX-512: 12 rows, AVX2: 6) */
-    tasks = (j->T + j->rows_per - 1) / j->rows_per;
+    tasks = j->blocks = nt * AR_MAX(1, (j->T + 96 * nt / 2) / (96 * nt)); /* a multiple of nt */
   } else {
     tasks = AR_MIN(np, nt == 1 ? 1 : 4 * nt);
     j->panels_per = (np + tasks - 1) / tasks;
@@ -228,6 +230,10 @@ static void attention_task(void *ctx, int task, int worker) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1.0f, w, n, v, ld, 0.0f, o, H);
     return;
   }
+  if (m->att_bf16) {
+    ar_attention_bf16(q, k, v, ld, n, d, scale, o, (size_t)H, w);
+    return;
+  }
   float *kp = w;                          /* K^T packed: [d, n] */
   float *vp = kp + ar_pack_size(d, n);    /* V packed: [n, d] */
   float *S = vp + ar_pack_size(n, d);     /* [AR_ATT_ROWS, n] scores, then probabilities */
@@ -238,7 +244,7 @@ static void attention_task(void *ctx, int task, int worker) {
     int r = AR_MIN(AR_ATT_ROWS, n - i0);
     float inv[AR_ATT_ROWS];
     m->gemm_fn(q + (size_t)i0 * ld, ld, r, kp, d, n, 0, np, S, (size_t)n, scale, NULL, 0);
-    for (int i = 0; i < r; i++) inv[i] = 1.0f / ar_exp_shifted(S + (size_t)i * n, n);
+    for (int i = 0; i < r; i++) inv[i] = 1.0f / m->exp_fn(S + (size_t)i * n, n);
     m->gemm_fn(S, (size_t)n, r, vp, n, d, 0, dp, o + (size_t)i0 * H, (size_t)H, 1.0f, NULL, 0);
     /* softmax's division, on the d outputs of a row instead of its n probabilities */
     for (int i = 0; i < r; i++)

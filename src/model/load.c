@@ -29,6 +29,11 @@ static ar_status pick_kernel(ar_model *m, ar_kernel want, ar_error *err) {
     return ar_fail(err, AR_ERR_INVALID, "%s: kernel '%s' is not available on this CPU or build (best here: %s)", from,
                    ar_kernel_name(want), ar_kernel_name(ar_kernel_best()));
   m->kernel = want;
+#if defined(__x86_64__) || defined(__i386__)
+  m->exp_fn = want == AR_KERNEL_AVX512 ? ar_exp_shifted_avx512 : ar_exp_shifted;
+#else
+  m->exp_fn = ar_exp_shifted;
+#endif
   return AR_OK;
 }
 
@@ -436,6 +441,8 @@ static ar_status load_dir(const char *dir, ar_model_params p, ar_model **out, ar
   m->precision = p.precision;
   if (m->precision == AR_PRECISION_INT8) {
     m->q8k = ar_q8_best_kernel();
+    /* bf16 attention rides on the AVX-512 kernel: AULARAG_KERNEL=avx2 keeps the x86-64-v3 path whole */
+    m->att_bf16 = m->gemm == AR_GEMM_PACKED && m->kernel == AR_KERNEL_AVX512 && ar_attention_bf16_available();
     if (!(m->q8 = ar_calloc((size_t)m->c.layers * 4, sizeof *m->q8))) { s = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto fail; }
   }
   m->layer = ar_calloc((size_t)m->c.layers, sizeof *m->layer);

@@ -112,6 +112,8 @@ struct ar_model {
   ar_gemm_backend gemm;
   ar_kernel kernel;      /* resolved (never AUTO) */
   ar_gemm_fn gemm_fn;    /* the packed product of that kernel */
+  float (*exp_fn)(float *x, int n); /* and its softmax exp (ar_exp_shifted or the AVX-512 one) */
+  int att_bf16;          /* int8 on AVX512_BF16: attention's two products in bf16 (attention_bf16.c) */
   ar_precision precision;
   ar_q8_kernel q8k;      /* int8: the kernel picked for this CPU at load */
   ar_q8 *q8;             /* int8: [4 * layers] (owned) */
@@ -155,8 +157,24 @@ void ar_gelu(float *y, int n); /* in place */
 void ar_softmax(float *x, int n);
 /* x <- exp(x - max x); returns the sum (softmax without the division) */
 float ar_exp_shifted(float *x, int n);
+/* attention_bf16.c */
+int ar_attention_bf16_available(void);
+size_t ar_attention_bf16_bytes(int n, int d); /* scratch for one (sequence, head) */
+void ar_attention_bf16(const float *q, const float *k, const float *v, size_t ld, int n, int d, float scale, float *o,
+                       size_t H, void *w);
+/* kernels_avx512.c: the same two, 16 lanes (x86 with AVX-512 only; see there for how they differ) */
+void ar_gelu_avx512(float *y, int n);
+float ar_exp_shifted_avx512(float *x, int n);
 /* gemm.c: B [K, N] packed in 16-column panels (see there). */
 #define AR_PANEL 16
+/* Rows [*r0, *r1) of block b of n, when T rows in whole tiles of mr rows are split into n blocks whose
+ * tile counts differ by at most one: with 17 equal blocks on 2 threads one thread would do 9 and wait. */
+static inline void ar_row_block(int T, int mr, int n, int b, int *r0, int *r1) {
+  long tiles = (T + mr - 1) / mr;
+  int e = (int)(tiles * (b + 1) / n) * mr;
+  *r0 = (int)(tiles * b / n) * mr;
+  *r1 = e < T ? e : T;
+}
 size_t ar_pack_size(int K, int N);                                   /* floats */
 void ar_pack_rows(const float *W, int N, int K, size_t ldw, float *P); /* B = W^T, W [N, K] row stride ldw */
 void ar_pack_cols(const float *V, int K, int N, size_t ldv, float *P); /* B = V, V [K, N] row stride ldv */

@@ -215,10 +215,15 @@ void ar_q8_quantize(const ar_q8 *q, int u8, const float *X, size_t ldx, int M, u
 
 /* Loop order: groups of panel pairs whose weights (~512 KB) stay in L2 while every 8-row tile of the
  * quantized input sweeps across them; a query's few row tiles reuse each pair while it is in cache.
- * The epilogue is plain C shared by every kernel (one fmaf per output), so the kernels agree bitwise. */
+ * The epilogue is plain C shared by every kernel (one fmaf per output), so the kernels agree bitwise,
+ * but for GELU: the AVX-512 VNNI kernel's is 16 lanes wide (kernels_avx512.c), last bits apart. */
 void ar_q8_gemm(ar_q8_kernel k, const ar_q8 *q, const uint8_t *qa, const float *sa, const float *xo, int M, int pp0,
                 int pp1, const float *bias, float *Y, size_t ldy, int gelu) {
   ar_q8_tile_fn tile = ar_q8_tile(k);
+  void (*gelu_fn)(float *, int) = ar_gelu;
+#if defined(__x86_64__) || defined(__i386__)
+  if (k == AR_Q8_AVX512VNNI) gelu_fn = ar_gelu_avx512; /* 16 lanes: may differ from ar_gelu in the last bit */
+#endif
   int N = q->N, Kp = q->Kp, no = q->no, u8 = k == AR_Q8_AVXVNNI || k == AR_Q8_AVX512VNNI;
   int np = (N + NR - 1) / NR, group = AR_MAX(1, (512 * 1024) / (Kp * 2 * NR));
   int32_t acc[AR_Q8_MR * 2 * NR];
@@ -243,7 +248,7 @@ void ar_q8_gemm(ar_q8_kernel k, const ar_q8 *q, const uint8_t *qa, const float *
             const float *wo = q->wo + (size_t)o * N + n0;
             for (int c = 0; c < nc; c++) y[c] = fmaf(xv, wo[c], y[c]);
           }
-          if (gelu) ar_gelu(y, nc);
+          if (gelu) gelu_fn(y, nc);
         }
       }
     }
@@ -257,7 +262,7 @@ typedef struct q8_job {
   ar_q8_state *s;
   const float *X, *bias;
   float *Y;
-  int T, gelu, rows_per, pairs_per, npairs;
+  int T, gelu, rows_per, blocks, pairs_per, npairs;
 } q8_job;
 
 static void quant_task(void *ctx, int task, int worker) {
@@ -273,8 +278,10 @@ static void gemm_task(void *ctx, int task, int worker) {
   (void)worker;
   q8_job *j = ctx;
   const ar_q8 *q = j->q;
-  if (j->rows_per) { /* a block of rows, every panel */
-    int r0 = task * j->rows_per, r = AR_MIN(j->T - r0, j->rows_per);
+  if (j->blocks) { /* a block of rows, every panel */
+    int r0, r1, r;
+    ar_row_block(j->T, AR_Q8_MR, j->blocks, task, &r0, &r1);
+    if ((r = r1 - r0) <= 0) return;
     ar_q8_gemm(j->k, q, j->s->qa + (size_t)r0 * q->Kp, j->s->sa + r0, j->s->xo + (size_t)r0 * q->no, r, 0, j->npairs,
                j->bias, j->Y + (size_t)r0 * q->N, (size_t)q->N, j->gelu);
     return;
@@ -297,12 +304,11 @@ void ar_q8_linear(ar_pool *pool, int nt, ar_q8_kernel k, const ar_q8 *q, ar_q8_s
     quant_task(&j, 0, 0);
   }
   if (T >= 64 * nt) { /* passages: row blocks of whole 8-row tiles, a few per thread */
-    int blocks = nt * AR_MAX(1, (T + 96 * nt / 2) / (96 * nt));
-    j.rows_per = ((T + blocks - 1) / blocks + AR_Q8_MR - 1) / AR_Q8_MR * AR_Q8_MR;
+    j.blocks = nt * AR_MAX(1, (T + 96 * nt / 2) / (96 * nt));
     j.pairs_per = 0;
-    ar_pool_run(pool, (T + j.rows_per - 1) / j.rows_per, gemm_task, &j);
+    ar_pool_run(pool, j.blocks, gemm_task, &j);
   } else { /* a query: panel-pair ranges, each thread streams its share of the weights */
-    j.rows_per = 0;
+    j.blocks = 0;
     int tasks = AR_MIN(j.npairs, nt == 1 ? 1 : 4 * nt);
     j.pairs_per = (j.npairs + tasks - 1) / tasks;
     ar_pool_run(pool, (j.npairs + j.pairs_per - 1) / j.pairs_per, gemm_task, &j);

@@ -127,11 +127,16 @@ TEST(gemm_grouping_is_bitwise_neutral) {
 }
 
 TEST(softmax_exp_matches_libm) {
+  float (*fns[2])(float *, int) = {ar_exp_shifted, NULL};
+#if defined(__x86_64__)
+  if (ar_kernel_gemm(AR_KERNEL_AVX512)) fns[1] = ar_exp_shifted_avx512;
+#endif
+  for (int f = 0; f < 2 && fns[f]; f++) {
   float x[301], y[301];
   double worst = 0;
-  for (int n = 1; n <= 301; n += 20) {
+  for (int n = 1; n <= 301; n += 5) {
     for (int i = 0; i < n; i++) x[i] = y[i] = (float)(i % 7 == 3 ? -120.0 + i : 40.0 * frand());
-    float s = ar_exp_shifted(x, n);
+    float s = fns[f](x, n);
     float mx = -INFINITY;
     for (int i = 0; i < n; i++) mx = y[i] > mx ? y[i] : mx;
     double sum = 0;
@@ -144,13 +149,42 @@ TEST(softmax_exp_matches_libm) {
     }
     ASSERT_NEAR(s, sum, 1e-6 * sum);
   }
-  ASSERT_MSG(worst < 2e-7, "worst relative error %g", worst);
+  ASSERT_MSG(worst < 2e-7, "exp %d: worst relative error %g", f, worst);
   float z[3] = {-INFINITY, 0.0f, -INFINITY}; /* a fully masked score gives (next to) no weight */
-  ASSERT(ar_exp_shifted(z, 3) == 1.0f && z[0] < 2e-38f && z[1] == 1.0f && z[2] < 2e-38f);
+  ASSERT(fns[f](z, 3) == 1.0f && z[0] < 2e-38f && z[1] == 1.0f && z[2] < 2e-38f);
+  }
   float p[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   ar_softmax(p, 9);
   double t = 0;
   for (int i = 0; i < 9; i++) t += p[i];
   ASSERT_NEAR(t, 1.0, 1e-6);
   ASSERT_NEAR(p[8] / p[7], exp(1.0), 1e-5);
+}
+
+/* ar_gelu and the AVX-512 one against the erf form in double, on every length's tail; the two give
+ * the same bits */
+TEST(gelu_matches_erf_form) {
+  void (*fns[2])(float *, int) = {ar_gelu, NULL};
+#if defined(__x86_64__)
+  if (ar_kernel_gemm(AR_KERNEL_AVX512)) fns[1] = ar_gelu_avx512;
+#endif
+  for (int f = 0; f < 2 && fns[f]; f++)
+    for (int n = 1; n <= 40; n++) {
+      float x[41], y[41];
+      for (int i = 0; i <= n; i++) x[i] = y[i] = (float)(12.0 * frand() - 6.0);
+      fns[f](y, n);
+      if (f == 1) {
+        float y0[41];
+        memcpy(y0, x, sizeof y0);
+        ar_gelu(y0, n);
+        ASSERT_MSG(!memcmp(y0, y, (size_t)(n + 1) * sizeof *y), "n %d: the AVX-512 GELU differs from the AVX2 one", n);
+      }
+      for (int i = 0; i < n; i++) {
+        double want = 0.5 * x[i] * (1.0 + erf(x[i] / sqrt(2.0)));
+        /* erf within 5.1e-7 (kernels.c), scaled by 0.5 |x|; the products' rounding */
+        ASSERT_MSG(fabs(y[i] - want) <= 2.6e-7 * fabs(x[i]) + 2.4e-7 * fabs(want) + 1e-37, "gelu %d n %d: gelu(%.9g) = %.9g, want %.9g", f, n,
+                   x[i], y[i], want);
+      }
+      ASSERT_MSG(y[n] == x[n], "gelu %d wrote past n = %d", f, n);
+    }
 }
