@@ -4,14 +4,13 @@
  * Same packed weights (16-column panels, see gemm.c) and the same contract as the AVX2 kernel: one
  * panel is one zmm. The register tile is 12 rows x 2 panels (24 of the 32 zmm accumulate; per k two
  * panel loads and 12 broadcasts, folded into the FMAs, for 24 FMAs of 16 lanes), against 6 x 16 in
- * ymm. Each output is still one chain of FMAs over k starting from zero, then alpha, then the bias:
- * the AVX2 kernel's operations in its order, so without GELU the results are bitwise the same as it
- * gives (tests/unit/test_gemm.c checks this, and the double reference). GELU uses libmvec's 16-lane
- * erff, which may differ from the 8-lane one in the last bit. */
+ * ymm. Each output is still one chain of FMAs over k starting from zero, then alpha, then the bias,
+ * then GELU (in registers, before the store): the AVX2 kernel's operations in its order, so the
+ * results are bitwise the same as it gives (tests/unit/test_gemm.c checks this, and the double reference). */
 #include "model/model.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include "model/simd_avx512.h"
 
 #define T512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 #define MR 12    /* rows per register tile */
@@ -75,16 +74,16 @@ static inline __attribute__((always_inline)) T512 void tile(const int mr, const 
         c0[r] = _mm512_add_ps(c0[r], bb0);
         if (np == 2) c1[r] = _mm512_add_ps(c1[r], bb1);
       }
+      if (e->gelu) { /* in registers: the AVX2 kernel's GELU, 16 lanes (kernels.c), the same bits */
+        c0[r] = gelu16(c0[r]);
+        if (np == 2) c1[r] = gelu16(c1[r]);
+      }
     }
   }
 #pragma GCC unroll 12
   for (int r = 0; r < mr; r++) {
     _mm512_mask_storeu_ps(C + r * ldc, m0, c0[r]);
     if (np == 2) _mm512_mask_storeu_ps(C + r * ldc + NR, m1, c1[r]);
-  }
-  if (last && e->gelu) { /* after the stores, over the tile's rows: 16-lane erf (kernels_avx512.c) */
-    int n = np == 2 ? NR + __builtin_popcount(m1) : __builtin_popcount(m0);
-    for (int r = 0; r < mr; r++) ar_gelu_avx512(C + r * ldc, n);
   }
 }
 

@@ -10,7 +10,7 @@
 #include "model/simd_avx512.h"
 
 /* the tail through a masked vector, so every element of a row rounds alike */
-T512 void ar_gelu_avx512(float *y, int n) {
+AR_T512 void ar_gelu_avx512(float *y, int n) {
   for (int i = 0; i < n; i += 16) {
     __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
     _mm512_mask_storeu_ps(y + i, k, gelu16(_mm512_maskz_loadu_ps(k, y + i)));
@@ -18,7 +18,7 @@ T512 void ar_gelu_avx512(float *y, int n) {
 }
 
 /* x <- exp(x - max x), returns the sum: ar_exp_shifted, 16 lanes (the tail masked, its sum lanes zero) */
-T512 float ar_exp_shifted_avx512(float *x, int n) {
+AR_T512 float ar_exp_shifted_avx512(float *x, int n) {
   __m512 vm = _mm512_set1_ps(-INFINITY);
   for (int i = 0; i < n; i += 16) {
     __mmask16 k = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);

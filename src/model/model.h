@@ -209,5 +209,9 @@ void ar_q8_gemm(ar_q8_kernel k, const ar_q8 *q, const uint8_t *qa, const float *
 /* gemm_q8.c: acc [mr][32] = A [mr, Kp] . panels (p, p + 1) (np = 1 or 2) over Kp, int32, exact */
 typedef void (*ar_q8_tile_fn)(const uint8_t *A, size_t lda, int mr, const int8_t *B, int Kp, int np, int32_t *acc);
 ar_q8_tile_fn ar_q8_tile(ar_q8_kernel k);
+/* q8.c's epilogue for rows [0, mr) of a tile, 16 lanes (x86 with AVX-512 only) */
+void ar_q8_epilogue_avx512(const int32_t *acc, int mr, int nc, const int32_t *cp, const float *bp, const float *ws,
+                           const float *sa, const float *xo, int no, const float *wo, size_t ldwo, float *Y, size_t ldy,
+                           int gelu);
 #define AR_Q8_MR 8       /* rows per tile */
 #endif

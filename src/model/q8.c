@@ -215,15 +215,11 @@ void ar_q8_quantize(const ar_q8 *q, int u8, const float *X, size_t ldx, int M, u
 
 /* Loop order: groups of panel pairs whose weights (~512 KB) stay in L2 while every 8-row tile of the
  * quantized input sweeps across them; a query's few row tiles reuse each pair while it is in cache.
- * The epilogue is plain C shared by every kernel (one fmaf per output), so the kernels agree bitwise,
- * but for GELU: the AVX-512 VNNI kernel's is 16 lanes wide (kernels_avx512.c), last bits apart. */
+ * The epilogue is plain C shared by every kernel (one fmaf per output; the AVX-512 VNNI kernel has the
+ * same operations in intrinsics, gemm_q8.c), so the kernels agree bitwise. */
 void ar_q8_gemm(ar_q8_kernel k, const ar_q8 *q, const uint8_t *qa, const float *sa, const float *xo, int M, int pp0,
                 int pp1, const float *bias, float *Y, size_t ldy, int gelu) {
   ar_q8_tile_fn tile = ar_q8_tile(k);
-  void (*gelu_fn)(float *, int) = ar_gelu;
-#if defined(__x86_64__) || defined(__i386__)
-  if (k == AR_Q8_AVX512VNNI) gelu_fn = ar_gelu_avx512; /* 16 lanes: may differ from ar_gelu in the last bit */
-#endif
   int N = q->N, Kp = q->Kp, no = q->no, u8 = k == AR_Q8_AVXVNNI || k == AR_Q8_AVX512VNNI;
   int np = (N + NR - 1) / NR, group = AR_MAX(1, (512 * 1024) / (Kp * 2 * NR));
   int32_t acc[AR_Q8_MR * 2 * NR];
@@ -239,6 +235,13 @@ void ar_q8_gemm(ar_q8_kernel k, const ar_q8 *q, const uint8_t *qa, const float *
         /* branch-free so it vectorizes: zeros stand in for a missing bias or compensation */
         const int32_t *cp = u8 ? q->comp + n0 : zero_i;
         const float *bp = bias ? bias + n0 : zero_f, *ws = q->ws + n0;
+#if defined(__x86_64__)
+        if (k == AR_Q8_AVX512VNNI) {
+          ar_q8_epilogue_avx512(acc, mr, nc, cp, bp, ws, sa + m0, xo + (size_t)m0 * no, no, q->wo + n0, (size_t)N,
+                                Y + (size_t)m0 * ldy + n0, ldy, gelu);
+          continue;
+        }
+#endif
         for (int r = 0; r < mr; r++) {
           const int32_t *a = acc + r * 2 * NR;
           float *y = Y + (size_t)(m0 + r) * ldy + n0, s = sa[m0 + r];
@@ -248,7 +251,7 @@ void ar_q8_gemm(ar_q8_kernel k, const ar_q8 *q, const uint8_t *qa, const float *
             const float *wo = q->wo + (size_t)o * N + n0;
             for (int c = 0; c < nc; c++) y[c] = fmaf(xv, wo[c], y[c]);
           }
-          if (gelu) gelu_fn(y, nc);
+          if (gelu) ar_gelu(y, nc);
         }
       }
     }

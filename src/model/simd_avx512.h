@@ -1,14 +1,14 @@
 /* simd_avx512.h - element-wise AVX-512 helpers shared by kernels_avx512.c and attention_bf16.c,
- * inlined into their callers (whose target attributes include T512's). x86 only. */
+ * inlined into their callers (whose target attributes include AR_T512's). x86 only. */
 #ifndef AR_SIMD_AVX512_H
 #define AR_SIMD_AVX512_H
 #include <immintrin.h>
 #include <math.h>
 
-#define T512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
+#define AR_T512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 
 /* exp(x) for x <= 0: kernels.c's exp8_nonpos (see there for the method and constants), 16 lanes */
-static inline __attribute__((always_inline)) T512 __m512 exp16_nonpos(__m512 x) {
+static inline __attribute__((always_inline)) AR_T512 __m512 exp16_nonpos(__m512 x) {
   const __m512 magic = _mm512_set1_ps(12582912.0f);
   x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
   __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic);
@@ -27,19 +27,22 @@ static inline __attribute__((always_inline)) T512 __m512 exp16_nonpos(__m512 x) 
 }
 
 /* kernels.c's gelu8, operation for operation (see there for the erf formula and its error) */
-static inline __attribute__((always_inline)) T512 __m512 gelu16(__m512 x) {
-  const __m512i sign = _mm512_set1_epi32((int)0x80000000u); /* float bit ops as integer ones: AVX-512F alone */
+static inline __attribute__((always_inline)) AR_T512 __m512 gelu16(__m512 x) {
   __m512 u = _mm512_mul_ps(x, _mm512_set1_ps((float)M_SQRT1_2));
-  __m512 a = _mm512_castsi512_ps(_mm512_andnot_si512(sign, _mm512_castps_si512(u)));
-  __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(a, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
-  __m512 p = _mm512_fmadd_ps(t, _mm512_set1_ps(1.061405429f), _mm512_set1_ps(-1.453152027f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
-  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
-  p = _mm512_mul_ps(p, t);
-  __m512 e = exp16_nonpos(_mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(_mm512_mul_ps(a, a)), sign)));
-  __m512i y = _mm512_castps_si512(_mm512_fnmadd_ps(p, e, _mm512_set1_ps(1.0f)));
-  __m512 erf = _mm512_castsi512_ps(_mm512_or_si512(y, _mm512_and_si512(_mm512_castps_si512(u), sign)));
+  u = _mm512_min_ps(_mm512_max_ps(u, _mm512_set1_ps(-3.92f)), _mm512_set1_ps(3.92f)); /* erf is +-1 in float beyond */
+  __m512 z = _mm512_mul_ps(u, u);
+  __m512 p = _mm512_fmadd_ps(z, _mm512_set1_ps(2.034749514e-06f), _mm512_set1_ps(2.874793718e-04f));
+  __m512 q = _mm512_fmadd_ps(z, _mm512_set1_ps(3.807078610e-05f), _mm512_set1_ps(1.188109396e-03f));
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(3.868299769e-03f));
+  q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(1.517224219e-02f));
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(5.306040496e-02f));
+  q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(1.150843352e-01f));
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.927633435e-01f));
+  q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(5.041637421e-01f));
+  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.128378987e+00f));
+  q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(1.0f));
+  __m512 erf = _mm512_div_ps(_mm512_mul_ps(u, p), q);
+  erf = _mm512_min_ps(_mm512_max_ps(erf, _mm512_set1_ps(-1.0f)), _mm512_set1_ps(1.0f));
   return _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.5f)), _mm512_add_ps(_mm512_set1_ps(1.0f), erf));
 }
 
