@@ -54,11 +54,21 @@ static TBF void row_bf16(const float *x, int n, uint32_t *d) {
 /* Softmax's numerators: x <- exp(x - max x) as bf16 at d (row_bf16's layout); returns their sum, in
  * fp32 before the rounding to bf16 (as kernels_avx512.c's ar_exp_shifted_avx512 adds them) */
 static TBF float exp_row_bf16(const float *x, int n, uint32_t *d) {
+  /* whole vectors unmasked: the scores were just stored, and a masked load cannot take its data
+   * from a store still in flight */
   __m512 vm = _mm512_set1_ps(-INFINITY);
-  for (int i = 0; i < n; i += 16) vm = _mm512_mask_max_ps(vm, lanes(n - i), vm, _mm512_maskz_loadu_ps(lanes(n - i), x + i));
+  int i = 0, f = n & ~15, n2 = n + (n & 1);
+  for (; i < f; i += 16) vm = _mm512_max_ps(vm, _mm512_loadu_ps(x + i));
+  if (f < n) vm = _mm512_mask_max_ps(vm, lanes(n - f), vm, _mm512_maskz_loadu_ps(lanes(n - f), x + f));
   __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vm)), s0 = _mm512_setzero_ps(), s1 = s0;
-  int n2 = n + (n & 1);
-  for (int i = 0; i < n2; i += 32) {
+  for (i = 0; i + 32 <= n; i += 32) {
+    __m512 e0 = exp16_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + i), mx));
+    __m512 e1 = exp16_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), mx));
+    s0 = _mm512_add_ps(s0, e0);
+    s1 = _mm512_add_ps(s1, e1);
+    _mm512_storeu_si512(d + i / 2, (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
+  }
+  if (i < n) { /* the tail, masked */
     __mmask16 k0 = lanes(n - i), k1 = lanes(n - i - 16);
     __m512 e0 = _mm512_maskz_mov_ps(k0, exp16_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(k0, x + i), mx)));
     __m512 e1 = _mm512_maskz_mov_ps(k1, exp16_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(k1, x + i + 16), mx)));
@@ -120,8 +130,8 @@ static inline __attribute__((always_inline)) TBF void tile(const int mr, const i
 #pragma GCC unroll 12
   for (int r = 0; r < mr; r++) {
     __m512 s = _mm512_set1_ps(scale[r]);
-    _mm512_mask_storeu_ps(C + r * ldc, m0, _mm512_mul_ps(c0[r], s));
-    if (np == 2) _mm512_mask_storeu_ps(C + r * ldc + NR, mlast, _mm512_mul_ps(c1[r], s));
+    store16(C + r * ldc, m0, _mm512_mul_ps(c0[r], s));
+    if (np == 2) store16(C + r * ldc + NR, mlast, _mm512_mul_ps(c1[r], s));
   }
 }
 

@@ -37,8 +37,8 @@ static inline __attribute__((always_inline)) T512 void tile(const int mr, const 
       c0[r] = _mm512_setzero_ps();
       if (np == 2) c1[r] = _mm512_setzero_ps();
     } else {
-      c0[r] = _mm512_maskz_loadu_ps(m0, C + r * ldc);
-      if (np == 2) c1[r] = _mm512_maskz_loadu_ps(m1, C + r * ldc + NR);
+      c0[r] = load16(C + r * ldc, m0);
+      if (np == 2) c1[r] = load16(C + r * ldc + NR, m1);
     }
   }
   /* rows r = 4g + i are read as a[g][i * lda]: three row pointers and three strides, so the 12 row
@@ -82,8 +82,8 @@ static inline __attribute__((always_inline)) T512 void tile(const int mr, const 
   }
 #pragma GCC unroll 12
   for (int r = 0; r < mr; r++) {
-    _mm512_mask_storeu_ps(C + r * ldc, m0, c0[r]);
-    if (np == 2) _mm512_mask_storeu_ps(C + r * ldc + NR, m1, c1[r]);
+    store16(C + r * ldc, m0, c0[r]);
+    if (np == 2) store16(C + r * ldc + NR, m1, c1[r]);
   }
 }
 

@@ -7,6 +7,16 @@
 
 #define AR_T512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 
+/* Masked store and load, plain when the mask is whole: a masked load cannot take its data from a
+ * store still in flight, nor a load from a masked store, and then waits for the store to retire. */
+static inline __attribute__((always_inline)) AR_T512 void store16(float *p, __mmask16 m, __m512 v) {
+  if (m == 0xFFFF) _mm512_storeu_ps(p, v);
+  else _mm512_mask_storeu_ps(p, m, v);
+}
+static inline __attribute__((always_inline)) AR_T512 __m512 load16(const float *p, __mmask16 m) {
+  return m == 0xFFFF ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
+}
+
 /* exp(x) for x <= 0: kernels.c's exp8_nonpos (see there for the method and constants), 16 lanes */
 static inline __attribute__((always_inline)) AR_T512 __m512 exp16_nonpos(__m512 x) {
   const __m512 magic = _mm512_set1_ps(12582912.0f);
