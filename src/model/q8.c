@@ -95,6 +95,15 @@ static float amax_range(const float *x, int k0, int k1) {
   return m;
 }
 
+/* The rounding rule of weights and activations alike: clamp(round-half-away(x * inv), -127, 127). The
+ * vector loop in quantize_row does the same float operations (one multiply, one add of +-0.5,
+ * truncation), so it gives these bits. */
+static inline int q8_round(float x, float inv) {
+  float v = x * inv;
+  int qi = (int)(v + (v >= 0 ? 0.5f : -0.5f));
+  return qi > 127 ? 127 : qi < -127 ? -127 : qi;
+}
+
 ar_status ar_q8_make(const float *W, int N, int K, const float *ln_g, const float *ln_b, ar_q8 *q, ar_error *err) {
   memset(q, 0, sizeof *q);
   int np = (N + NR - 1) / NR, Kp = (K + 3) & ~3;
@@ -118,9 +127,7 @@ ar_status ar_q8_make(const float *W, int N, int K, const float *ln_g, const floa
     int8_t *d = q->w + (size_t)(n / NR) * NR * Kp + (size_t)(n % NR) * 4;
     int32_t sum = 0;
     for (int k = 0; k < K; k++) {
-      float v = w[k] * inv;
-      int qi = (int)(v + (v >= 0 ? 0.5f : -0.5f));
-      qi = qi > 127 ? 127 : qi < -127 ? -127 : qi;
+      int qi = q8_round(w[k], inv);
       d[(size_t)(k / 4) * NR * 4 + k % 4] = (int8_t)qi;
       sum += qi;
     }
@@ -158,7 +165,7 @@ void ar_q8_state_free(ar_q8_state *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* One row: d[k] = clamp(round-half-away(x[k] * inv), -127, 127) + off. The vector loop does the same
+/* One row: d[k] = q8_round(x[k], inv) + off. The vector loop does the same
  * float operations (one multiply, one add of +-0.5, truncation), so it gives the scalar bits. */
 static void quantize_row(const float *x, int K, float inv, uint8_t off, uint8_t *d) {
   int k = 0;
@@ -180,12 +187,7 @@ static void quantize_row(const float *x, int K, float inv, uint8_t off, uint8_t 
     _mm256_storeu_si256((__m256i *)(d + k), _mm256_add_epi8(b, voff));
   }
 #endif
-  for (; k < K; k++) {
-    float v = x[k] * inv;
-    int qi = (int)(v + (v >= 0 ? 0.5f : -0.5f));
-    qi = qi > 127 ? 127 : qi < -127 ? -127 : qi;
-    d[k] = (uint8_t)(qi + off);
-  }
+  for (; k < K; k++) d[k] = (uint8_t)(q8_round(x[k], inv) + off);
 }
 
 /* Rows of X -> qa [M, Kp] (s8, or u8 = s8 + 128), sa [M], xo [M, no] (outlier values, left out of qa). */
