@@ -43,8 +43,8 @@ static ar_model_state *state_take(ar_model *m) {
   if (st) return st;
   st = ar_calloc(1, sizeof *st);
   if (!st) return NULL;
-  st->row = ar_malloc((size_t)m->c.hidden * sizeof(float));
-  st->rowraw = ar_malloc((size_t)m->c.hidden * 4);
+  st->row = ar_malloc((size_t)m->n_threads * m->c.hidden * sizeof(float));
+  st->rowraw = ar_malloc((size_t)m->n_threads * m->c.hidden * 4);
   if (!st->row || !st->rowraw) { state_free(st); return NULL; }
   return st;
 }
@@ -89,44 +89,90 @@ static ar_status ensure_state(const ar_model *m, ar_run_state *rs, int T, ar_err
   return AR_OK;
 }
 
-/* One row of an embedding table, widened to fp32 in dst; -1 if it holds NaN/Inf or cannot be read. */
-static int table_row(const ar_model *m, ar_model_state *st, const ar_emb_table *e, int r, float *dst) {
+/* One row of an embedding table, widened to fp32 in dst; -1 if it holds NaN/Inf or cannot be read.
+ * raw: H * 4 bytes of scratch. */
+static int table_row(const ar_model *m, uint8_t *raw, const ar_emb_table *e, int r, float *dst) {
   const ar_st_tensor *t = e->t;
   size_t n = (size_t)e->cols, el = t->dtype == AR_ST_F32 ? 4 : 2;
-  if (ar_st_read(&m->st, t, (size_t)r * n * el, st->rowraw, n * el)) return -1;
-  if (t->dtype == AR_ST_F32) memcpy(dst, st->rowraw, n * 4);
-  else if (t->dtype == AR_ST_F16) ar_widen_f16(st->rowraw, dst, n);
-  else ar_widen_bf16(st->rowraw, dst, n);
+  if (ar_st_read(&m->st, t, (size_t)r * n * el, raw, n * el)) return -1;
+  if (t->dtype == AR_ST_F32) memcpy(dst, raw, n * 4);
+  else if (t->dtype == AR_ST_F16) ar_widen_f16(raw, dst, n);
+  else ar_widen_bf16(raw, dst, n);
   uint32_t bad = 0, u;
   for (size_t i = 0; i < n; i++) { memcpy(&u, dst + i, 4); bad |= (u & 0x7F800000u) == 0x7F800000u; }
   return bad ? -1 : 0;
 }
 
-static ar_status embed_tokens(const ar_model *m, ar_model_state *st, const int32_t *ids, const int32_t *types, int n,
-                              float *x, ar_error *err) {
+/* The embedding lookups, spread over the pool in pieces of up to EMB_PIECE tokens of one sequence:
+ * three reads from the file per token (word, type, position), serial work that left the other cores
+ * idle for a tenth of an int8 passage batch. A piece that meets a bad row records its first token;
+ * the lowest is reported, as a one-thread loop would. */
+#define EMB_PIECE 64
+typedef struct emb_job {
+  const ar_model *m;
+  ar_model_state *st;
+  const int32_t *const *ids, *const *types;
+  const int *n_ids, *off;      /* per sequence of the chunk: length, first row */
+  int s0, ns;
+  float *x;
+  int *piece;                  /* [pieces][2]: sequence (from s0), first token */
+  int *bad;                    /* [pieces]: the first bad token's table (1 word, 2 type, 3 position) and row */
+} emb_job;
+
+static void embed_task(void *ctx, int task, int worker) {
+  emb_job *e = ctx;
+  const ar_model *m = e->m;
   const ar_model_config *c = &m->c;
-  int H = c->hidden;
-  const ar_emb_table *bad = NULL;
-  int bad_row = 0, count = 0;
-  for (int i = 0; i < n; i++) {
-    float *xi = x + (size_t)i * H;
-    /* positions: BERT 0..n-1; XLM-R counts non-pad tokens from pad+1 (a literal <pad> gets pad) */
-    int p;
-    if (c->pos_offset == 0) p = i;
-    else if (ids[i] != c->pad_id) p = ++count + c->pad_id;
-    else p = c->pad_id;
-    if (table_row(m, st, &m->word, ids[i], xi)) { bad = &m->word; bad_row = ids[i]; break; }
-    int ty = types ? types[i] : 0;   /* token types: a BERT pair's second sequence is type 1 */
-    if (table_row(m, st, &m->type, ty, st->row)) { bad = &m->type; bad_row = ty; break; }
-    for (int j = 0; j < H; j++) xi[j] += st->row[j];
-    if (table_row(m, st, &m->pos, p, st->row)) { bad = &m->pos; bad_row = p; break; }
-    for (int j = 0; j < H; j++) xi[j] += st->row[j];
+  int H = c->hidden, s = e->piece[2 * task], i0 = e->piece[2 * task + 1];
+  const int32_t *ids = e->ids[e->s0 + s], *types = e->types ? e->types[e->s0 + s] : NULL;
+  int n = e->n_ids[e->s0 + s], i1 = AR_MIN(n, i0 + EMB_PIECE);
+  float *row = e->st->row + (size_t)worker * H;
+  uint8_t *raw = e->st->rowraw + (size_t)worker * H * 4;
+  /* positions: BERT 0..n-1; XLM-R counts non-pad tokens from pad+1 (a literal <pad> gets pad) */
+  int count = 0;
+  for (int i = 0; c->pos_offset && i < i0; i++) count += ids[i] != c->pad_id;
+  e->bad[2 * task] = 0;
+  for (int i = i0; i < i1; i++) {
+    float *xi = e->x + (size_t)(e->off[s] + i) * H;
+    int p = c->pos_offset == 0 ? i : ids[i] != c->pad_id ? ++count + c->pad_id : c->pad_id;
+    int ty = types ? types[i] : 0; /* token types: a BERT pair's second sequence is type 1 */
+    int which = table_row(m, raw, &m->word, ids[i], xi) ? 1 : table_row(m, raw, &m->type, ty, row) ? 2 : 0;
+    if (!which) {
+      for (int k = 0; k < H; k++) xi[k] += row[k];
+      if (table_row(m, raw, &m->pos, p, row)) which = 3;
+    }
+    if (which) {
+      e->bad[2 * task] = which;
+      e->bad[2 * task + 1] = which == 1 ? ids[i] : which == 2 ? ty : p;
+      return;
+    }
+    for (int k = 0; k < H; k++) xi[k] += row[k];
     ar_layernorm(xi, m->emb_ln_g, m->emb_ln_b, H, c->eps);
   }
-  if (bad)
-    return ar_fail(err, AR_ERR_MODEL, "%s: tensor '%s': row %d holds NaN or Inf (or cannot be read)", m->st.path,
-                   bad->t->name, bad_row);
-  return AR_OK;
+}
+
+static ar_status embed_tokens(const ar_model *m, ar_model_state *st, ar_pool *pool, const int32_t *const *ids,
+                              const int32_t *const *types, const int *n_ids, int s0, int s1, const int *off, float *x,
+                              ar_error *err) {
+  int pieces = 0;
+  for (int s = s0; s < s1; s++) pieces += (n_ids[s] + EMB_PIECE - 1) / EMB_PIECE;
+  int *buf = ar_malloc((size_t)pieces * 4 * sizeof(int));
+  if (!buf) return ar_fail(err, AR_ERR_NOMEM, "embed: out of memory");
+  emb_job e = {.m = m, .st = st, .ids = ids, .types = types, .n_ids = n_ids, .off = off, .s0 = s0, .ns = s1 - s0,
+               .x = x, .piece = buf, .bad = buf + 2 * pieces};
+  for (int s = s0, k = 0; s < s1; s++)
+    for (int i = 0; i < n_ids[s]; i += EMB_PIECE, k++) { buf[2 * k] = s - s0; buf[2 * k + 1] = i; }
+  if (pool) ar_pool_run(pool, pieces, embed_task, &e);
+  else for (int t = 0; t < pieces; t++) embed_task(&e, t, 0);
+  ar_status rc = AR_OK;
+  for (int t = 0; t < pieces && !rc; t++) /* pieces are in token order: the first bad one is the lowest */
+    if (e.bad[2 * t]) {
+      const ar_emb_table *tb = e.bad[2 * t] == 1 ? &m->word : e.bad[2 * t] == 2 ? &m->type : &m->pos;
+      rc = ar_fail(err, AR_ERR_MODEL, "%s: tensor '%s': row %d holds NaN or Inf (or cannot be read)", m->st.path,
+                   tb->t->name, e.bad[2 * t + 1]);
+    }
+  ar_free(buf);
+  return rc;
 }
 
 /* ---- parallel jobs ---- */
@@ -295,10 +341,8 @@ static ar_status forward_chunk(const ar_model *m, ar_model_state *st, ar_pool *p
   ar_run_state *rs = &st->rs;
   int H = c->hidden, F = c->inter;
   ar_status s;
-  for (int i = s0, t = 0; i < s1; t += n_ids[i], i++) {
-    off[i - s0] = t;
-    if ((s = embed_tokens(m, st, ids[i], types ? types[i] : NULL, n_ids[i], rs->x + (size_t)t * H, err))) return s;
-  }
+  for (int i = s0, t = 0; i < s1; t += n_ids[i], i++) off[i - s0] = t;
+  if ((s = embed_tokens(m, st, pool, ids, types, n_ids, s0, s1, off, rs->x, err))) return s;
   job j = {.m = m, .rs = rs, .pool = pool, .nt = pool ? ar_pool_threads(pool) : 1, .T = T, .ns = s1 - s0,
            .off = off, .len = n_ids + s0};
   for (int l = 0; l < c->layers; l++) {

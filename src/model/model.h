@@ -78,8 +78,8 @@ typedef struct ar_run_state {
  * calls from several threads each take a state of their own from the model's free list. */
 typedef struct ar_model_state {
   ar_run_state rs;
-  float *row;            /* [H] scratch for one embedding row */
-  uint8_t *rowraw;       /* [H * 4] raw bytes of one row, as stored */
+  float *row;            /* [n_threads][H] scratch for one embedding row per worker */
+  uint8_t *rowraw;       /* [n_threads][H * 4] raw bytes of one row, as stored, per worker */
   struct ar_model_state *next;  /* free list */
 } ar_model_state;
 /* A sequence-classification head (head.c): BERT's pooler (dense + tanh on the CLS row) then classifier, or

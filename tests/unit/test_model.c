@@ -397,6 +397,16 @@ TEST(model_nan_weights_refused) {
   float out[TH];
   ASSERT_EQ_INT(ar_model_embed_ids(m, ids, (int[]){3}, 1, out, &err), AR_ERR_MODEL);
   ASSERT_MSG(strstr(err.msg, "word_embeddings") && strstr(err.msg, "row 7"), "%s", err.msg);
+  /* the lookups run in pieces on the pool: a bad row in the third of three sequences is still found */
+  int32_t c1[30], c3[25];
+  for (int i = 0; i < 30; i++) c1[i] = 2 + i % 4;
+  for (int i = 0; i < 25; i++) c3[i] = i == 20 ? 7 : 3;
+  const int32_t *ids3[] = {c1, c1, c3};
+  float out3[3 * TH];
+  memset(&err, 0, sizeof err);
+  ASSERT_EQ_INT(ar_model_embed_ids(m, ids3, (int[]){30, 30, 25}, 3, out3, &err), AR_ERR_MODEL);
+  ASSERT_MSG(strstr(err.msg, "word_embeddings") && strstr(err.msg, "row 7"), "%s", err.msg);
+  ASSERT_EQ_INT(ar_model_embed_ids(m, ids3, (int[]){30, 30, 20}, 3, out3, &err), AR_OK); /* without it */
   ar_model_free(m);
 }
 
