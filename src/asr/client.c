@@ -6,7 +6,7 @@
 
 struct ar_asr_client {
   ar_transcribe_params p;
-  char *endpoint, *model, *language, *auth;
+  char *endpoint, *model, *language;
   struct curl_slist *hdr;   /* read-only once built, shared by all requests */
 };
 
@@ -44,7 +44,6 @@ void ar_wav_header(unsigned char h[AR_ASR_WAV_HEADER], uint32_t n) {
 void ar_asr_close(ar_asr_client *c) {
   if (!c) return;
   curl_slist_free_all(c->hdr);
-  if (c->auth) { memset(c->auth, 0, strlen(c->auth)); ar_free(c->auth); }
   ar_free(c->endpoint);
   ar_free(c->model);
   ar_free(c->language);
@@ -63,17 +62,8 @@ ar_status ar_asr_open(const ar_transcribe_params *p, ar_asr_client **out, ar_err
   c->language = p->language && *p->language ? ar_strdup(p->language) : NULL;
   c->p.asr_url = c->p.asr_model = c->p.api_key = c->p.language = NULL;  /* the copies above are kept */
   int ok = c->endpoint && c->model && (!p->language || !*p->language || c->language);
-  struct curl_slist *h = ok ? curl_slist_append(NULL, "Accept: application/json") : NULL;
-  if (h) c->hdr = h;
-  if (h && (h = curl_slist_append(c->hdr, "Expect:"))) c->hdr = h;   /* no 100-continue round trip */
-  if (h && p->api_key && *p->api_key) {
-    size_t n = strlen(p->api_key) + 32;
-    if ((c->auth = ar_malloc(n))) {
-      snprintf(c->auth, n, "Authorization: Bearer %s", p->api_key);
-      if ((h = curl_slist_append(c->hdr, c->auth))) c->hdr = h;
-    } else h = NULL;
-  }
-  if (!ok || !h) { ar_asr_close(c); return ar_fail(err, AR_ERR_NOMEM, "out of memory"); }
+  if (ok) c->hdr = ar_http_headers(NULL, "application/json", p->api_key);
+  if (!ok || !c->hdr) { ar_asr_close(c); return ar_fail(err, AR_ERR_NOMEM, "out of memory"); }
   *out = c;
   return AR_OK;
 }

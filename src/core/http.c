@@ -95,6 +95,27 @@ int ar_http_head_line(const char *b, size_t len, long *status, int *in_headers, 
   return AR_HTTP_FIELD;
 }
 
+struct curl_slist *ar_http_headers(const char *content_type, const char *accept, const char *api_key) {
+  size_t n = api_key && *api_key ? strlen(api_key) + 32 : 0;
+  char ct[128], ac[128], *auth = n ? ar_malloc(n) : NULL;
+  if (n && !auth) return NULL;
+  const char *lines[4];
+  int k = 0;
+  if (content_type) { snprintf(ct, sizeof ct, "Content-Type: %s", content_type); lines[k++] = ct; }
+  snprintf(ac, sizeof ac, "Accept: %s", accept);
+  lines[k++] = ac;
+  lines[k++] = "Expect:";
+  if (auth) { snprintf(auth, n, "Authorization: Bearer %s", api_key); lines[k++] = auth; }
+  struct curl_slist *l = NULL;
+  for (int i = 0; i < k; i++) {
+    struct curl_slist *t = curl_slist_append(l, lines[i]);  /* NULL on failure, l kept */
+    if (!t) { curl_slist_free_all(l); l = NULL; break; }
+    l = t;
+  }
+  if (auth) { memset(auth, 0, n); ar_free(auth); }
+  return l;
+}
+
 /* ---- ar_http_post ---- */
 typedef struct xfer {
   ar_buf body;

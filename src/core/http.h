@@ -30,6 +30,11 @@ enum { AR_HTTP_STATUS_LINE = 1, AR_HTTP_FIELD = 2 };
 int ar_http_head_line(const char *b, size_t len, long *status, int *in_headers, char *retry_after,
                       size_t retry_after_size, size_t *e);
 
+/* The request headers the clients send: Content-Type when given, Accept, no "Expect: 100-continue" round
+ * trip, and "Authorization: Bearer <api_key>" when a key is given (our own copy of that line is wiped).
+ * NULL when out of memory; free with curl_slist_free_all. */
+struct curl_slist *ar_http_headers(const char *content_type, const char *accept, const char *api_key);
+
 /* ---- ar_http_post: one POST, retried ---- */
 typedef enum { AR_HTTP_DONE, AR_HTTP_RETRY, AR_HTTP_FAIL } ar_http_verdict;
 

@@ -10,7 +10,7 @@ enum { MAX_IDLE = 16 };   /* kept-alive curl handles (each holds its connection)
 
 struct ar_embed_api {
   ar_embed_api_params p;
-  char *model, *endpoint, *fingerprint, *auth;
+  char *model, *endpoint, *fingerprint;
   int dim;                 /* fixed at open: every reply must have it */
   struct curl_slist *hdr;  /* read-only once built, shared by all requests */
   pthread_mutex_t mu;      /* guards idle */
@@ -145,7 +145,6 @@ void ar_embed_api_free(ar_embed_api *a) {
   if (!a) return;
   for (int i = 0; i < a->n_idle; i++) curl_easy_cleanup(a->idle[i]);
   curl_slist_free_all(a->hdr);
-  if (a->auth) { memset(a->auth, 0, strlen(a->auth)); ar_free(a->auth); }
   pthread_mutex_destroy(&a->mu);
   ar_free(a->model);
   ar_free(a->endpoint);
@@ -175,18 +174,8 @@ ar_status ar_embed_api_open(const ar_embed_api_params *params, ar_embed_api **ou
   size_t fl = strlen(p->model) + 5;
   a->fingerprint = ar_malloc(fl);
   if (a->fingerprint) snprintf(a->fingerprint, fl, "api:%s", p->model);
-  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-  if (h) a->hdr = h;
-  if (h && (h = curl_slist_append(a->hdr, "Accept: application/json"))) a->hdr = h;
-  if (h && (h = curl_slist_append(a->hdr, "Expect:"))) a->hdr = h;
-  if (h && p->api_key && *p->api_key) {
-    size_t n = strlen(p->api_key) + 32;
-    if ((a->auth = ar_malloc(n))) {
-      snprintf(a->auth, n, "Authorization: Bearer %s", p->api_key);
-      if ((h = curl_slist_append(a->hdr, a->auth))) a->hdr = h;
-    } else h = NULL;
-  }
-  if (!a->model || !a->endpoint || !a->fingerprint || !h) {
+  a->hdr = ar_http_headers("application/json", "application/json", p->api_key);
+  if (!a->model || !a->endpoint || !a->fingerprint || !a->hdr) {
     ar_embed_api_free(a);
     return ar_fail(err, AR_ERR_NOMEM, "out of memory");
   }

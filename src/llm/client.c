@@ -66,7 +66,6 @@ static ar_status chat_http(const ar_llm_params *p, const ar_chat_msg *msgs, int 
                            ar_error *err) {
   char *endpoint = ar_llm_endpoint(p->base_url);
   char *body = ar_llm_request_body(p, msgs, n_msgs, p->stream);
-  char *auth = NULL;
   struct curl_slist *hdr = NULL;
   ar_status st = AR_OK;
   chat ch;
@@ -76,16 +75,8 @@ static ar_status chat_http(const ar_llm_params *p, const ar_chat_msg *msgs, int 
   ch.c.where = ch.endpoint = endpoint;
   ch.out = out;
   if (!endpoint || !body) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto done; }
-  hdr = curl_slist_append(hdr, "Content-Type: application/json");
-  hdr = curl_slist_append(hdr, p->stream ? "Accept: text/event-stream" : "Accept: application/json");
-  hdr = curl_slist_append(hdr, "Expect:");
-  if (p->api_key && *p->api_key) {
-    size_t n = strlen(p->api_key) + 32;
-    auth = ar_malloc(n);
-    if (!auth) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto done; }
-    snprintf(auth, n, "Authorization: Bearer %s", p->api_key);
-    hdr = curl_slist_append(hdr, auth);
-  }
+  hdr = ar_http_headers("application/json", p->stream ? "text/event-stream" : "application/json", p->api_key);
+  if (!hdr) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto done; }
   ar_http_req q = {.url = endpoint, .what = "LLM endpoint", .headers = hdr, .body = body,
                    .connect_timeout_ms = p->connect_timeout_ms, .timeout_ms = p->timeout_ms,
                    .max_retries = p->max_retries, .retry_base_ms = p->retry_base_ms, .retry_max_ms = p->retry_max_ms,
@@ -97,7 +88,6 @@ static ar_status chat_http(const ar_llm_params *p, const ar_chat_msg *msgs, int 
 done:
   if (st != AR_OK) { ar_free(out->content); out->content = NULL; }
   curl_slist_free_all(hdr);
-  if (auth) { memset(auth, 0, strlen(auth)); ar_free(auth); }
   ar_llm_call_free(&ch.c);
   ar_free(body);
   ar_free(endpoint);
