@@ -10,7 +10,7 @@ enum { MAX_IDLE = 16 };   /* kept-alive curl handles (each holds its connection)
 
 struct ar_embed_api {
   ar_embed_api_params p;
-  char *model, *endpoint, *fingerprint, *auth;
+  char *model, *endpoint, *fingerprint;
   int dim;                 /* fixed at open: every reply must have it */
   struct curl_slist *hdr;  /* read-only once built, shared by all requests */
   pthread_mutex_t mu;      /* guards idle */
@@ -34,28 +34,6 @@ void ar_embed_api_params_from_env(ar_embed_api_params *p) {
 }
 
 /* ---- one request, retried ---- */
-typedef struct xfer {
-  ar_buf body;
-  char retry_after[32];
-} xfer;
-
-static size_t on_header(char *b, size_t size, size_t n, void *ud) {
-  xfer *x = ud;
-  size_t len = size * n;
-  if (len >= 5 && !strncmp(b, "HTTP/", 5)) x->retry_after[0] = 0;   /* a new response */
-  else if (len > 12 && !strncasecmp(b, "retry-after:", 12)) {
-    size_t k = AR_MIN(len - 12, sizeof x->retry_after - 1);
-    memcpy(x->retry_after, b + 12, k);
-    x->retry_after[k] = 0;
-  }
-  return len;
-}
-
-static size_t on_write(char *b, size_t size, size_t n, void *ud) {
-  xfer *x = ud;
-  return ar_buf_append(&x->body, b, size * n) ? 0 : size * n;
-}
-
 static CURL *handle_get(ar_embed_api *a) {
   pthread_mutex_lock(&a->mu);
   CURL *h = a->n_idle ? a->idle[--a->n_idle] : NULL;
@@ -70,76 +48,35 @@ static void handle_put(ar_embed_api *a, CURL *h) {
   if (h) curl_easy_cleanup(h);
 }
 
+/* One batch's reply: n vectors of *dim (as for ar_embed_parse_reply) into *vec. */
+typedef struct batch {
+  const char *endpoint;
+  int n, *dim;
+  float **vec;
+} batch;
+
+static ar_http_verdict classify(void *ud, const ar_http_reply *r, ar_http_verdict v, ar_error *e) {
+  batch *b = ud;
+  /* Decision: unlike an answer a user waits for, an embedding batch that timed out is tried again */
+  if (r->timed_out) return AR_HTTP_RETRY;
+  if (v != AR_HTTP_DONE) return v;
+  return ar_embed_parse_reply(r->body, r->len, b->n, b->dim, b->vec, b->endpoint, e) ? AR_HTTP_FAIL : AR_HTTP_DONE;
+}
+
 /* POSTs req for n inputs; on success *vec holds n x a->dim normalised vectors (malloc'd). *dim: as for
  * ar_embed_parse_reply. HTTP failures worth it are retried; a reply that is wrong is not. */
 static ar_status post(ar_embed_api *a, const char *req, int n, int *dim, float **vec, ar_error *err) {
   *vec = NULL;
-  const char *ep = a->endpoint;
   CURL *h = handle_get(a);
   if (!h) return ar_fail(err, AR_ERR_NOMEM, "out of memory");
-  xfer x;
-  memset(&x, 0, sizeof x);
-  curl_easy_reset(h);
-  curl_easy_setopt(h, CURLOPT_URL, ep);
-  curl_easy_setopt(h, CURLOPT_POST, 1L);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, req);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(req));
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, a->hdr);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "aularag/" AR_VERSION);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  /* threads: no SIGALRM for DNS timeouts */
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(a->p.connect_timeout_ms > 0 ? a->p.connect_timeout_ms : 10000));
-  if (a->p.timeout_ms > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)a->p.timeout_ms);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
-  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-  int max_tries = 1 + (a->p.max_retries > 0 ? a->p.max_retries : 0);
-  ar_error e = {AR_OK, ""};
-  ar_status st = AR_OK;
-  for (int attempt = 1;; attempt++) {
-    char errbuf[CURL_ERROR_SIZE] = "";
-    x.body.n = 0;
-    x.retry_after[0] = 0;
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    CURLcode rc = curl_easy_perform(h);
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    int retry = 0;
-    if (x.body.oom) { st = ar_fail(&e, AR_ERR_NOMEM, "out of memory"); break; }
-    if (rc == CURLE_OPERATION_TIMEDOUT) {
-      /* Decision: unlike an answer a user waits for, an embedding batch that timed out is tried again */
-      ar_fail(&e, AR_ERR_TIMEOUT, "embeddings endpoint %s: no complete reply within %.1f s (timeout)", ep,
-              a->p.timeout_ms / 1000.0);
-      retry = 1;
-    } else if (rc != CURLE_OK) {
-      ar_fail(&e, AR_ERR_HTTP, "embeddings endpoint %s: %s", ep, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-      retry = ar_http_retryable_curl(rc);
-    } else if (status / 100 != 2) {
-      char detail[240];
-      ar_http_error_detail(x.body.p, x.body.n, detail);
-      ar_fail(&e, AR_ERR_HTTP, "embeddings endpoint %s answered HTTP %ld%s", ep, status, detail);
-      retry = ar_http_retryable_status(status);
-    } else {
-      st = ar_embed_parse_reply(x.body.p ? x.body.p : "", x.body.n, n, dim, vec, ep, &e);
-      break;
-    }
-    if (!retry || attempt >= max_tries) {
-      if (retry) {  /* say how hard we tried */
-        size_t l = strlen(e.msg);
-        snprintf(e.msg + l, sizeof e.msg - l, " (gave up after %d attempts)", attempt);
-      }
-      st = e.status;
-      break;
-    }
-    ar_http_sleep_ms(ar_http_backoff_ms(attempt, ar_http_retry_after_s(x.retry_after), a->p.retry_base_ms,
-                                        a->p.retry_max_ms));
-  }
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+  batch b = {a->endpoint, n, dim, vec};
+  ar_http_req q = {.url = a->endpoint, .what = "embeddings endpoint", .headers = a->hdr, .body = req, .curl = h,
+                   .connect_timeout_ms = a->p.connect_timeout_ms, .timeout_ms = a->p.timeout_ms,
+                   .max_retries = a->p.max_retries, .retry_base_ms = a->p.retry_base_ms,
+                   .retry_max_ms = a->p.retry_max_ms, .classify = classify, .user_data = &b};
+  ar_status st = ar_http_post(&q, err);
   handle_put(a, h);
-  ar_buf_free(&x.body);
-  if (st) return ar_fail(err, st, "%s", e.msg);
-  return AR_OK;
+  return st;
 }
 
 /* ---- a call: its batches shared out to up to `concurrency` threads ---- */
@@ -208,7 +145,6 @@ void ar_embed_api_free(ar_embed_api *a) {
   if (!a) return;
   for (int i = 0; i < a->n_idle; i++) curl_easy_cleanup(a->idle[i]);
   curl_slist_free_all(a->hdr);
-  if (a->auth) { memset(a->auth, 0, strlen(a->auth)); ar_free(a->auth); }
   pthread_mutex_destroy(&a->mu);
   ar_free(a->model);
   ar_free(a->endpoint);
@@ -238,18 +174,8 @@ ar_status ar_embed_api_open(const ar_embed_api_params *params, ar_embed_api **ou
   size_t fl = strlen(p->model) + 5;
   a->fingerprint = ar_malloc(fl);
   if (a->fingerprint) snprintf(a->fingerprint, fl, "api:%s", p->model);
-  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-  if (h) a->hdr = h;
-  if (h && (h = curl_slist_append(a->hdr, "Accept: application/json"))) a->hdr = h;
-  if (h && (h = curl_slist_append(a->hdr, "Expect:"))) a->hdr = h;
-  if (h && p->api_key && *p->api_key) {
-    size_t n = strlen(p->api_key) + 32;
-    if ((a->auth = ar_malloc(n))) {
-      snprintf(a->auth, n, "Authorization: Bearer %s", p->api_key);
-      if ((h = curl_slist_append(a->hdr, a->auth))) a->hdr = h;
-    } else h = NULL;
-  }
-  if (!a->model || !a->endpoint || !a->fingerprint || !h) {
+  a->hdr = ar_http_headers("application/json", "application/json", p->api_key);
+  if (!a->model || !a->endpoint || !a->fingerprint || !a->hdr) {
     ar_embed_api_free(a);
     return ar_fail(err, AR_ERR_NOMEM, "out of memory");
   }

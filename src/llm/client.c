@@ -28,104 +28,67 @@ void ar_llm_reply_free(ar_llm_reply *r) {
   r->content = NULL;
 }
 
-/* One transfer; what the reply means is ar_llm_call_reply's (reply.c). */
-static ar_llm_try try_once(CURL *h, ar_llm_call *c, const char *endpoint, ar_llm_reply *out, ar_error *err,
-                           double *wait_hint_s) {
-  char errbuf[CURL_ERROR_SIZE] = "";
-  ar_llm_call_start(c);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  CURLcode rc = curl_easy_perform(h);
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
-  *wait_hint_s = ar_http_retry_after_s(c->retry_after);
+/* One exchange: the reply's state (the callbacks' data) and where the answer goes. */
+typedef struct chat {
+  ar_llm_call c;
+  const char *endpoint;
+  ar_llm_reply *out;
+} chat;
+
+static void on_try(void *ud, int attempt) {
+  chat *ch = ud;
+  ch->out->attempts = attempt;
+  ar_llm_call_start(&ch->c);
+}
+
+/* What a try came to; what the reply means is ar_llm_call_reply's (reply.c). */
+static ar_http_verdict classify(void *ud, const ar_http_reply *r, ar_http_verdict v, ar_error *err) {
+  chat *ch = ud;
+  ar_llm_call *c = &ch->c;
+  c->status = r->status;
   if (c->cb_status != AR_OK) {
     ar_fail(err, c->cb_status, "%s", c->cb_err.msg);
-    return AR_TRY_FAIL;
+    return AR_HTTP_FAIL;
   }
   const int can_retry = c->emitted == 0;  /* text already shown cannot be taken back */
-  if (rc == CURLE_OPERATION_TIMEDOUT) {
-    double connect_s = 0;
-    curl_easy_getinfo(h, CURLINFO_CONNECT_TIME, &connect_s);
-    if (connect_s <= 0) {
-      ar_fail(err, AR_ERR_TIMEOUT, "LLM endpoint %s: could not connect within %.1f s", endpoint,
-              c->p->connect_timeout_ms / 1000.0);
-      return can_retry ? AR_TRY_RETRY : AR_TRY_FAIL;
-    }
-    /* The total timeout bounds the user's wait: not retried. */
-    ar_fail(err, AR_ERR_TIMEOUT, "LLM endpoint %s: no complete reply within %.1f s (timeout)", endpoint,
-            c->p->timeout_ms / 1000.0);
-    return AR_TRY_FAIL;
+  if (r->timed_out && r->connect_s <= 0) {
+    ar_fail(err, AR_ERR_TIMEOUT, "LLM endpoint %s: could not connect within %.1f s", ch->endpoint,
+            c->p->connect_timeout_ms / 1000.0);
+    return can_retry ? AR_HTTP_RETRY : AR_HTTP_FAIL;
   }
-  if (rc != CURLE_OK) {
-    ar_fail(err, AR_ERR_HTTP, "LLM endpoint %s: %s", endpoint, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    return ar_http_retryable_curl(rc) && can_retry ? AR_TRY_RETRY : AR_TRY_FAIL;
-  }
-  return ar_llm_call_reply(c, endpoint, out, err);
+  /* The total timeout bounds the user's wait: not retried (as decided in core/http.c). */
+  if (r->curl_code) return v == AR_HTTP_RETRY && can_retry ? AR_HTTP_RETRY : AR_HTTP_FAIL;
+  ar_llm_try t = ar_llm_call_reply(c, ch->endpoint, ch->out, err);
+  return t == AR_TRY_OK ? AR_HTTP_DONE : t == AR_TRY_RETRY ? AR_HTTP_RETRY : AR_HTTP_FAIL;
 }
 
 static ar_status chat_http(const ar_llm_params *p, const ar_chat_msg *msgs, int n_msgs, ar_llm_reply *out,
                            ar_error *err) {
-  ar_http_init();
   char *endpoint = ar_llm_endpoint(p->base_url);
   char *body = ar_llm_request_body(p, msgs, n_msgs, p->stream);
-  char *auth = NULL;
   struct curl_slist *hdr = NULL;
-  CURL *h = curl_easy_init();
   ar_status st = AR_OK;
-  ar_llm_call c;
-  memset(&c, 0, sizeof c);
-  c.p = p;
-  c.stream = p->stream;
-  c.where = endpoint;
-  if (!endpoint || !body || !h) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto done; }
-  hdr = curl_slist_append(hdr, "Content-Type: application/json");
-  hdr = curl_slist_append(hdr, p->stream ? "Accept: text/event-stream" : "Accept: application/json");
-  hdr = curl_slist_append(hdr, "Expect:");
-  if (p->api_key && *p->api_key) {
-    size_t n = strlen(p->api_key) + 32;
-    auth = ar_malloc(n);
-    if (!auth) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto done; }
-    snprintf(auth, n, "Authorization: Bearer %s", p->api_key);
-    hdr = curl_slist_append(hdr, auth);
-  }
-  curl_easy_setopt(h, CURLOPT_URL, endpoint);
-  curl_easy_setopt(h, CURLOPT_POST, 1L);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "aularag/" AR_VERSION);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  /* threads: no SIGALRM for DNS timeouts */
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(p->connect_timeout_ms > 0 ? p->connect_timeout_ms : 10000));
-  if (p->timeout_ms > 0) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)p->timeout_ms);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, ar_llm_on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &c);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ar_llm_on_write);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &c);
-  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+  chat ch;
+  memset(&ch, 0, sizeof ch);
+  ch.c.p = p;
+  ch.c.stream = p->stream;
+  ch.c.where = ch.endpoint = endpoint;
+  ch.out = out;
+  if (!endpoint || !body) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto done; }
+  hdr = ar_http_headers("application/json", p->stream ? "text/event-stream" : "application/json", p->api_key);
+  if (!hdr) { st = ar_fail(err, AR_ERR_NOMEM, "out of memory"); goto done; }
+  ar_http_req q = {.url = endpoint, .what = "LLM endpoint", .headers = hdr, .body = body,
+                   .connect_timeout_ms = p->connect_timeout_ms, .timeout_ms = p->timeout_ms,
+                   .max_retries = p->max_retries, .retry_base_ms = p->retry_base_ms, .retry_max_ms = p->retry_max_ms,
+                   .on_try = on_try, .classify = classify, .user_data = &ch, .on_header = ar_llm_on_header,
+                   .on_write = ar_llm_on_write, .cb_data = &ch.c, .retry_after = ch.c.retry_after};
   double t0 = ar_now_s();
-  int max_tries = 1 + (p->max_retries > 0 ? p->max_retries : 0);
-  ar_error e = {AR_OK, ""};  /* our own: the status must survive a caller's NULL err */
-  for (int attempt = 1;; attempt++) {
-    double hint_s = -1;
-    out->attempts = attempt;
-    ar_llm_try r = try_once(h, &c, endpoint, out, &e, &hint_s);
-    if (r == AR_TRY_OK) break;
-    if (r == AR_TRY_FAIL || attempt >= max_tries) {
-      if (r == AR_TRY_RETRY) {  /* say how hard we tried */
-        size_t l = strlen(e.msg);
-        snprintf(e.msg + l, sizeof e.msg - l, " (gave up after %d attempts)", attempt);
-      }
-      st = ar_fail(err, e.status, "%s", e.msg);
-      break;
-    }
-    ar_http_sleep_ms(ar_http_backoff_ms(attempt, hint_s, p->retry_base_ms, p->retry_max_ms));
-  }
+  st = ar_http_post(&q, err);
   out->latency_ms = (ar_now_s() - t0) * 1000;
 done:
   if (st != AR_OK) { ar_free(out->content); out->content = NULL; }
   curl_slist_free_all(hdr);
-  if (auth) { memset(auth, 0, strlen(auth)); ar_free(auth); }
-  if (h) curl_easy_cleanup(h);
-  ar_llm_call_free(&c);
+  ar_llm_call_free(&ch.c);
   ar_free(body);
   ar_free(endpoint);
   return st;

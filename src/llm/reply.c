@@ -28,31 +28,15 @@ void ar_llm_call_free(ar_llm_call *c) {
   ar_buf_free(&c->content);
 }
 
-/* libcurl's header callback: b holds one header line, not NUL-terminated (read within len only). The
- * status line is the first line of each response (again after a redirect or a 100 Continue); a header
- * that merely starts with "HTTP/" is not one. */
+/* libcurl's header callback: the status line and Retry-After as core/http.c reads them; the content type
+ * says whether the reply is a stream. */
 size_t ar_llm_on_header(char *b, size_t size, size_t n, void *ud) {
   ar_llm_call *c = ud;
-  size_t len = size * n, e = len;
-  while (e && (b[e - 1] == '\r' || b[e - 1] == '\n')) e--;
-  if (e == 0) { c->in_headers = 0; return len; }   /* the blank line that ends a response's headers */
-  if (!c->in_headers) {
-    if (e < 5 || memcmp(b, "HTTP/", 5)) return len;
-    c->in_headers = 1;
-    const char *sp = memchr(b, ' ', e);
-    long st = 0;
-    for (const char *q = sp ? sp + 1 : b + e; q < b + e && *q >= '0' && *q <= '9' && st < 1000; q++)
-      st = st * 10 + (*q - '0');
-    c->status = st;
-    c->is_sse = 0;
-    c->retry_after[0] = 0;
-  } else if (e >= 13 && !strncasecmp(b, "content-type:", 13)) {
+  size_t len = size * n, e;
+  int k = ar_http_head_line(b, len, &c->status, &c->in_headers, c->retry_after, sizeof c->retry_after, &e);
+  if (k == AR_HTTP_STATUS_LINE) c->is_sse = 0;
+  else if (k == AR_HTTP_FIELD && e >= 13 && !strncasecmp(b, "content-type:", 13))
     c->is_sse = memmem(b + 13, e - 13, "text/event-stream", 17) != NULL;
-  } else if (e > 12 && !strncasecmp(b, "retry-after:", 12)) {
-    size_t k = AR_MIN(e - 12, sizeof c->retry_after - 1);
-    memcpy(c->retry_after, b + 12, k);
-    c->retry_after[k] = 0;
-  }
   return len;
 }
 
