@@ -28,16 +28,13 @@ substring of the uploaded file name; otherwise the default. REPLY fields:
 Log (one JSON object per request): {"n", "path", "filename", "fields": {name: value}, "bytes" (the
 file part), "duration" (seconds of audio in it), "reply" (index or "default"), "status", "t"}.
 """
-import argparse
 import io
 import json
 import os
-import subprocess
-import sys
-import threading
 import time
 import wave
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from scripted_server import ChildServer, ScriptedHandler, ScriptState, main
 
 RATE_DEFAULT = 16000
 
@@ -98,74 +95,20 @@ def parse_multipart(ctype, body):
     return out
 
 
-class State:
-    def __init__(self, script, log_path):
-        self.lock = threading.Lock()
-        self.log_path = log_path
-        self.log = []
-        self.set_script(script)
-
-    def set_script(self, script):
-        self.script = script or {}
-        self.uses = [0] * len(self.script.get("replies", []))
-
+class State(ScriptState):
     def pick(self, fname):
-        with self.lock:
-            for i, r in enumerate(self.script.get("replies", [])):
-                times = r.get("times", 1)
-                if times and self.uses[i] >= times:
-                    continue
-                if r.get("match") is not None and r["match"] not in (fname or ""):
-                    continue
-                self.uses[i] += 1
-                return i, r
-            return "default", {}
-
-    def record(self, entry):
-        with self.lock:
-            entry["n"] = len(self.log) + 1
-            self.log.append(entry)
-            if self.log_path:
-                with open(self.log_path, "a", encoding="utf-8") as f:
-                    f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        return self.first_reply(self.script.get("replies", []), self.uses,
+                                lambda m: m in (fname or "")) or ("default", {})
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(ScriptedHandler):
     server_version = "aularag-test-asr/1"
 
-    def log_message(self, fmt, *args):
-        pass
+    def scripted_error(self, status):
+        return {"error": {"message": "scripted %d" % status}}
 
-    def _send(self, status, body, headers=None):
-        data = body.encode("utf-8") if isinstance(body, str) else body
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, str(v))
-        self.end_headers()
-        self.wfile.write(data)
-        self.wfile.flush()
-
-    def do_GET(self):
+    def answer_post(self, raw):
         st = self.server.state
-        if self.path == "/_log":
-            with st.lock:
-                return self._send(200, json.dumps(st.log))
-        self._send(404, '{"error":{"message":"not found"}}')
-
-    def do_POST(self):
-        st = self.server.state
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n > 0 else b""
-        if self.path == "/_script":
-            st.set_script(json.loads(raw or b"{}"))
-            return self._send(200, '{"ok":true}')
-        if self.path == "/_reset":
-            with st.lock:
-                st.log, st.uses = [], [0] * len(st.uses)
-            return self._send(200, '{"ok":true}')
         if self.path.rstrip("/") not in ("/v1/audio/transcriptions", "/audio/transcriptions", "/inference"):
             return self._send(404, '{"error":{"message":"unknown path"}}')
         entry = {"path": self.path, "t": time.time()}
@@ -184,8 +127,7 @@ class Handler(BaseHTTPRequestHandler):
             st.record(entry)
             return self._send(413, json.dumps({"error": {"message": "file too large (%d > %d)" % (len(data), limit)}}))
         idx, r = st.pick(fname)
-        status = int(r.get("status", 200))
-        entry.update(reply=idx, status=status)
+        entry.update(reply=idx, status=int(r.get("status", 200)))
         try:
             samples, rate = wav_samples(data)
             entry["duration"] = len(samples) / rate
@@ -193,12 +135,8 @@ class Handler(BaseHTTPRequestHandler):
             samples, rate = None, RATE_DEFAULT
             entry["wav_error"] = str(e)
         st.record(entry)
-        if r.get("delay_s"):
-            time.sleep(float(r["delay_s"]))
-        if "body" in r:
-            return self._send(status, r["body"], r.get("headers"))
-        if status != 200:
-            return self._send(status, json.dumps({"error": {"message": "scripted %d" % status}}), r.get("headers"))
+        if self.send_scripted(r):
+            return
         if samples is None:
             return self._send(400, json.dumps({"error": {"message": "not a 16-bit mono WAV"}}))
         spans = speech_spans(samples, rate)
@@ -212,99 +150,16 @@ class Handler(BaseHTTPRequestHandler):
                                     "text": text, "segments": segs}), r.get("headers"))
 
 
-def serve(script, log_path, port=0):
-    srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    srv.daemon_threads = True
-    srv.state = State(script, log_path)
-    return srv
-
-
-class ASRServer:
+class ASRServer(ChildServer):
     """The server in a child process (killed with the test): .url, .requests(), .set_script()."""
-
-    def __init__(self, script=None):
-        self.script = script or {}
-        self.proc = None
-
-    def __enter__(self):
-        import tempfile
-        self.dir = tempfile.mkdtemp(prefix="aularag-asr-srv-")
-        path = os.path.join(self.dir, "script.json")
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.script, f)
-        self.log_path = os.path.join(self.dir, "requests.jsonl")
-        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--script", path, "--log",
-                                      self.log_path, "--stdin-eof"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("PORT "):
-            raise RuntimeError("asr_server did not start: %r" % line)
-        self.url = "http://127.0.0.1:%d" % int(line.split()[1])
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for f in (self.proc.stdin, self.proc.stdout):
-            try:
-                f.close()
-            except OSError:
-                pass
-        import shutil
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def requests(self):
-        if not os.path.exists(self.log_path):
-            return []
-        with open(self.log_path, encoding="utf-8") as f:
-            return [json.loads(l) for l in f if l.strip()]
-
-    def _post(self, path, body):
-        import urllib.request
-        req = urllib.request.Request(self.url + path, data=body.encode(), method="POST")
-        urllib.request.urlopen(req, timeout=5).read()
-
-    def set_script(self, script):
-        self._post("/_script", json.dumps(script))
+    program = os.path.abspath(__file__)
+    prefix = "aularag-asr-srv-"
 
     def reset(self):
         """Clears the log (the file too) and the use counts."""
-        self._post("/_reset", "{}")
+        super().reset()
         open(self.log_path, "w").close()
 
 
-def main():
-    ap = argparse.ArgumentParser(description="scripted OpenAI-compatible speech-to-text server for tests")
-    ap.add_argument("--script")
-    ap.add_argument("--log")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--stdin-eof", action="store_true")
-    a = ap.parse_args()
-    script = {}
-    if a.script:
-        with open(a.script, encoding="utf-8") as f:
-            script = json.load(f)
-    srv = serve(script, a.log, a.port)
-    print("PORT %d" % srv.server_address[1], flush=True)
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
-    try:
-        if a.stdin_eof:
-            sys.stdin.read()
-        else:
-            t.join()
-    except KeyboardInterrupt:
-        pass
-    srv.shutdown()
-    srv.server_close()
-
-
 if __name__ == "__main__":
-    import signal
-    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
-    main()
+    main("scripted OpenAI-compatible speech-to-text server for tests", Handler, State)

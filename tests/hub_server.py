@@ -29,12 +29,13 @@ Faults, set as attributes between runs (hub.cut_after = 1000, ...):
     cdn_url      the Location LFS files redirect to, instead of the CDN (a hostile hub: "file:///etc/passwd")
 The model folders are read at start: one random commit per repo."""
 import hashlib
-import http.server
 import json
 import os
 import random
 import threading
 import urllib.parse
+
+from scripted_server import QuietHandler, loopback_server
 
 LFS_MIN = 64 * 1024
 
@@ -76,12 +77,7 @@ class HubServer:
         self.lock = threading.Lock()
         hub = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
+        class Handler(QuietHandler):
             def send(self, status, body=b"", headers=None, head=False):
                 self.send_response(status)
                 for k, v in (headers or {}).items():
@@ -188,8 +184,7 @@ class HubServer:
             def do_HEAD(self):
                 self.handle_any(True)
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = loopback_server(Handler)
         self.port = self.httpd.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

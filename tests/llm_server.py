@@ -59,7 +59,6 @@ Log (--log file, JSON Lines, and GET /_log): one object per request:
      "body": parsed JSON (or the raw text when it is not JSON), "reply": index in "replies" or
      "default", "t": unix time}
 """
-import argparse
 import base64
 import hashlib
 import json
@@ -67,51 +66,27 @@ import re
 import struct
 import os
 import socket
-import subprocess
-import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from scripted_server import ChildServer, ScriptedHandler, ScriptState, main
 
 DEFAULT_CONTENT = "Resposta de teste [1]."
 
 
-class State:
-    def __init__(self, script, log_path):
-        self.lock = threading.Lock()
-        self.log_path = log_path
-        self.log = []
-        self.set_script(script)
-
+class State(ScriptState):
     def set_script(self, script):
         if isinstance(script, list):
             script = {"replies": script}
-        self.script = script or {}
-        self.uses = [0] * len(self.script.get("replies", []))
+        super().set_script(script)
         self.embed_uses = [0] * len(self.script.get("embeddings", []))
 
     def pick(self, last_user, inputs=None):
-        key, uses = ("embeddings", self.embed_uses) if inputs is not None else ("replies", self.uses)
-        with self.lock:
-            for i, r in enumerate(self.script.get(key, [])):
-                times = r.get("times", 1)
-                if times and uses[i] >= times:
-                    continue
-                m = r.get("match")
-                if m is not None and (not any(m in t for t in inputs) if inputs is not None
-                                      else m not in (last_user or "")):
-                    continue
-                uses[i] += 1
-                return i, r
-            return "default", self.script.get("embed_default" if inputs is not None else "default", {})
-
-    def record(self, entry):
-        with self.lock:
-            entry["n"] = len(self.log) + 1
-            self.log.append(entry)
-            if self.log_path:
-                with open(self.log_path, "a", encoding="utf-8") as f:
-                    f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        if inputs is not None:
+            return self.first_reply(self.script.get("embeddings", []), self.embed_uses,
+                                    lambda m: any(m in t for t in inputs)) or \
+                ("default", self.script.get("embed_default", {}))
+        return self.first_reply(self.script.get("replies", []), self.uses, lambda m: m in (last_user or "")) or \
+            ("default", self.script.get("default", {}))
 
 
 def embed_vector(text, dim=16):
@@ -135,52 +110,22 @@ def last_user_message(body):
     return ""
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(ScriptedHandler):
     server_version = "aularag-test-llm/1"
 
-    def log_message(self, fmt, *args):  # quiet: tests read the request log instead
-        pass
+    def scripted_error(self, status):
+        return {"error": {"message": "scripted error %d" % status, "type": "test"}}
 
-    def _send(self, status, body, ctype="application/json", headers=None):
-        data = body.encode("utf-8") if isinstance(body, str) else body
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, str(v))
-        self.end_headers()
-        self.wfile.write(data)
-        self.wfile.flush()
-
-    def _read_body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n > 0 else b""
-
-    def do_GET(self):
-        st = self.server.state
-        if self.path == "/_log":
-            with st.lock:
-                self._send(200, json.dumps(st.log, ensure_ascii=False))
-        elif self.path in ("/healthz", "/health"):
+    def answer_get(self):
+        if self.path in ("/healthz", "/health"):
             self._send(200, '{"ok":true}')
         elif self.path.rstrip("/") in ("/v1/models", "/models"):
             self._send(200, json.dumps({"object": "list", "data": [{"id": "test-model", "object": "model"}]}))
         else:
-            self._send(404, '{"error":{"message":"not found"}}')
+            super().answer_get()
 
-    def do_POST(self):
+    def answer_post(self, raw):
         st = self.server.state
-        raw = self._read_body()
-        if self.path == "/_script":
-            st.set_script(json.loads(raw or b"{}"))
-            return self._send(200, '{"ok":true}')
-        if self.path == "/_reset":
-            with st.lock:
-                st.log = []
-                st.uses = [0] * len(st.uses)
-                st.embed_uses = [0] * len(st.embed_uses)
-            return self._send(200, '{"ok":true}')
         text = raw.decode("utf-8", "replace")
         try:
             body = json.loads(text)
@@ -195,15 +140,9 @@ class Handler(BaseHTTPRequestHandler):
         idx, r = st.pick(last_user_message(body) if isinstance(body, dict) else "")
         st.record({"method": "POST", "path": self.path, "headers": self._headers(), "body": body,
                    "reply": idx, "t": time.time()})
-        if r.get("delay_s"):
-            time.sleep(float(r["delay_s"]))
-        status = int(r.get("status", 200))
+        if self.send_scripted(r):
+            return
         headers = r.get("headers", {})
-        if "body" in r:
-            return self._send(status, r["body"], headers=headers)
-        if status != 200:
-            msg = {"error": {"message": "scripted error %d" % status, "type": "test"}}
-            return self._send(status, json.dumps(msg), headers=headers)
         content = r.get("content", DEFAULT_CONTENT)
         if r.get("echo"):
             content = last_user_message(body)
@@ -229,15 +168,9 @@ class Handler(BaseHTTPRequestHandler):
         idx, r = st.pick("", [t for t in inputs if isinstance(t, str)])
         st.record({"method": "POST", "path": self.path, "headers": self._headers(), "body": body,
                    "reply": idx, "t": time.time()})
-        if r.get("delay_s"):
-            time.sleep(float(r["delay_s"]))
-        status = int(r.get("status", 200))
+        if self.send_scripted(r):
+            return
         headers = r.get("headers", {})
-        if "body" in r:
-            return self._send(status, r["body"], headers=headers)
-        if status != 200:
-            msg = {"error": {"message": "scripted error %d" % status, "type": "test"}}
-            return self._send(status, json.dumps(msg), headers=headers)
         dim = int(r.get("dim", st.script.get("dim", 16)))
         if r.get("cheap"):
             vecs = [[1.0 if j in (0, len(str(t)) % dim) else 0.0 for j in range(dim)] for t in inputs]
@@ -306,117 +239,13 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    def _headers(self):
-        return {k.lower(): v for k, v in self.headers.items()}
 
-
-def serve(script, log_path=None, port=0):
-    srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    srv.daemon_threads = True
-    srv.state = State(script, log_path)
-    return srv
-
-
-class LLMServer:
-    """Starts this file as a subprocess (so the client under test and the server never share a
-    GIL) and stops it on exit. script: a dict/list, or a path to a JSON file."""
-
-    def __init__(self, script=None, log_path=None):
-        self.script = script if script is not None else {}
-        self.log_path = log_path
-        self.proc = None
-        self.port = None
-
-    def __enter__(self):
-        import tempfile
-        self.dir = tempfile.mkdtemp(prefix="aularag-llm-")
-        path = self.script
-        if not isinstance(path, str):
-            path = os.path.join(self.dir, "script.json")
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump(self.script, f, ensure_ascii=False)
-        self.log_path = self.log_path or os.path.join(self.dir, "requests.jsonl")
-        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--script", path, "--log",
-                                      self.log_path, "--stdin-eof"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("PORT "):
-            raise RuntimeError("llm_server did not start: %r" % line)
-        self.port = int(line.split()[1])
-        self.url = "http://127.0.0.1:%d" % self.port
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc:
-            for f in (self.proc.stdin, self.proc.stdout):
-                try:
-                    f.close()
-                except OSError:
-                    pass
-        import shutil
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def requests(self):
-        """The request log: a list of dicts (see the module docstring)."""
-        out = []
-        if os.path.exists(self.log_path):
-            with open(self.log_path, encoding="utf-8") as f:
-                out = [json.loads(l) for l in f if l.strip()]
-        return out
-
-    def set_script(self, script):
-        self._post("/_script", json.dumps(script))
-
-    def reset(self):
-        self._post("/_reset", "{}")
-
-    def _post(self, path, body):
-        import urllib.request
-        req = urllib.request.Request(self.url + path, data=body.encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-        urllib.request.urlopen(req, timeout=5).read()
-
-
-def main():
-    ap = argparse.ArgumentParser(description="scripted OpenAI-compatible chat server for tests")
-    ap.add_argument("--script", help="JSON file: {\"replies\": [...], \"default\": {...}}")
-    ap.add_argument("--log", help="append one JSON line per request here")
-    ap.add_argument("--port", type=int, default=0, help="0 = a free port")
-    ap.add_argument("--stdin-eof", action="store_true", help="exit when stdin reaches EOF")
-    a = ap.parse_args()
-    script = {}
-    if a.script:
-        with open(a.script, encoding="utf-8") as f:
-            script = json.load(f)
-    srv = serve(script, a.log, a.port)
-    print("PORT %d" % srv.server_address[1], flush=True)
-    if a.stdin_eof:
-        t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        t.start()
-        try:
-            sys.stdin.read()
-        except KeyboardInterrupt:
-            pass
-        srv.shutdown()
-    else:
-        try:
-            srv.serve_forever(poll_interval=0.05)
-        except KeyboardInterrupt:
-            pass
-    srv.server_close()
+class LLMServer(ChildServer):
+    """Starts this file as a subprocess and stops it on exit (scripted_server.ChildServer). script: a
+    dict/list, or a path to a JSON file."""
+    program = os.path.abspath(__file__)
+    prefix = "aularag-llm-"
 
 
 if __name__ == "__main__":
-    import signal
-    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
-    main()
+    main("scripted OpenAI-compatible chat server for tests", Handler, State)

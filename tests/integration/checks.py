@@ -2,7 +2,8 @@
 
 tests/run.sh reads the last "NAME: N passed, N failed" line a test prints; NAME is the script's
 file name without ".py". check() counts, finish() prints that line and exits, run(main) also
-counts a crash as a failure, abort() ends a test that cannot go on (missing data, setup failed)."""
+counts a crash as a failure, abort() ends a test that cannot go on (missing data, setup failed).
+Server starts an aularag server; request() sends one HTTP request to a loopback port."""
 import os
 import sys
 import traceback
@@ -42,6 +43,20 @@ def run(main):
         traceback.print_exc()
         failed += 1
     finish()
+
+
+def request(port, method, path, body=None, headers=None, timeout=30, source=None):
+    """One request to 127.0.0.1:port on a fresh connection (from the address source, if given): (status,
+    headers with lower-case names, body bytes)."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0) if source else None)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+    finally:
+        c.close()
 
 
 class Server:
@@ -87,17 +102,7 @@ class Server:
         return rc
 
     def request(self, method, path, body=None, headers=None, timeout=30, source=None):
-        """One request on a fresh connection: (status, headers with lower-case names, body bytes)."""
-        import http.client
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
-                                       source_address=(source, 0) if source else None)
-        try:
-            c.request(method, path, body=body, headers=headers or {})
-            r = c.getresponse()
-            data = r.read()
-            return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
-        finally:
-            c.close()
+        return request(self.port, method, path, body, headers, timeout, source)
 
     def json(self, method, path, body=None, headers=None):
         """request() with the body parsed as JSON: (status, headers, object); {"_raw": ...} if not JSON."""

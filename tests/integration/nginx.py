@@ -20,6 +20,8 @@ import subprocess
 import tempfile
 import time
 
+import checks
+
 ROOT = os.environ.get("AULARAG_ROOT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DEPLOY_CONF = os.path.join(ROOT, "deploy", "nginx.conf")
 
@@ -121,13 +123,5 @@ class Nginx:
         self.stop()
 
     def request(self, method, path, body=None, headers=None, timeout=30):
-        """One request on a fresh connection: (status, headers with lower-case names, body bytes)."""
-        import http.client
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            c.request(method, path, body=body, headers=headers or {})
-            r = c.getresponse()
-            data = r.read()
-            return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
-        finally:
-            c.close()
+        """One request through nginx on a fresh connection: (status, headers with lower-case names, body bytes)."""
+        return checks.request(self.port, method, path, body, headers, timeout)

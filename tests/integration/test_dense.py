@@ -6,13 +6,12 @@ tokenizer trained on the shared 3Blue1Brown transcripts (tests/tools/make_tokeni
 Independent references: token counts from Hugging Face's `tokenizers` (npm), exact top-k and
 RRF recomputed here with numpy from the stored blobs and the CLI's own lexical/dense lists.
 """
-import glob, json, os, shutil, signal, sqlite3, subprocess, sys, tempfile, time
+import json, os, signal, sqlite3, subprocess, sys, time
 import numpy as np
 
 AR = os.environ.get("AULARAG_BIN") or sys.exit("AULARAG_BIN not set (run through make test)")
 ROOT = os.environ.get("AULARAG_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PY = "/usr/bin/python3"
-import checks  # noqa: E402
+import checks, fixtures  # noqa: E402
 from checks import check  # noqa: E402
 
 
@@ -21,13 +20,6 @@ def run(args, env=None, input=None):
     e.pop("AULARAG_MODEL", None)
     e.update(env or {})
     return subprocess.run([AR] + args, capture_output=True, text=True, env=e, input=input)
-
-
-def data_dir():
-    for d in (os.environ.get("AULARAG_DATA"), os.path.join(ROOT, "../shared/data"), os.path.join(ROOT, "../../shared/data")):
-        if d and os.path.isdir(d):
-            return os.path.abspath(d)
-    checks.abort("shared data missing: expected ../shared/data beside the checkout")
 
 
 def blobs(db):
@@ -56,42 +48,19 @@ def search(ix, model, q, mode=None, k=10, extra=()):
 
 
 def main():
-    data = data_dir()
-    tmp = tempfile.mkdtemp(prefix="aularag-dense-")
-    try:
-        body(data, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    fixtures.run_body(body, "aularag-dense-")
     checks.finish()
 
 
 def body(data, tmp):
-    vids = sorted(p for p in glob.glob(os.path.join(data, "transcripts-pt-3b1b", "*", "*.srt"))
-                  if os.path.getsize(p) > 0)   # the set has one empty file
+    vids = fixtures.transcripts(data)
     # a few videos for the functional checks, more for the interrupted run
-    small, big = os.path.join(tmp, "small"), os.path.join(tmp, "big")
-    os.makedirs(small); os.makedirs(big)
-    for i, p in enumerate(vids[:24]):
-        name = os.path.basename(os.path.dirname(p)) + ".srt"
-        if i < 4:
-            os.symlink(p, os.path.join(small, name))
-        os.symlink(p, os.path.join(big, name))
-    # tokenizer trained on transcript text; a small vocabulary makes segments token-heavy, so the
-    # 512-token cap really cuts (120 s windows of speech run past it)
-    text = os.path.join(tmp, "text.txt")
-    with open(text, "w") as f:
-        for p in vids[:40]:
-            for line in open(p, encoding="utf-8-sig", errors="replace"):
-                line = line.strip()
-                if line and "-->" not in line and not line.isdigit():
-                    f.write(line + "\n")
-    tok = os.path.join(tmp, "tok")
-    subprocess.run([PY, os.path.join(ROOT, "tests/tools/make_tokenizer.py"), "--text", text, "--vocab", "1000",
-                    "--out", tok], check=True, capture_output=True)
-    model, other = os.path.join(tmp, "model"), os.path.join(tmp, "other")
-    for out, seed in ((model, 1), (other, 2)):
-        subprocess.run([PY, os.path.join(ROOT, "tests/tools/make_model.py"), "--preset", "tiny-bert", "--vocab", "1002",
-                        "--seed", str(seed), "--out", out, "--tokenizer", tok], check=True, capture_output=True)
+    small = fixtures.link_videos(os.path.join(tmp, "small"), vids[:4])
+    big = fixtures.link_videos(os.path.join(tmp, "big"), vids[:24])
+    # a small vocabulary: 120 s windows of speech run past the 512-token cap
+    tok, _ = fixtures.tokenizer(tmp, vids)
+    model, other = [fixtures.model(os.path.join(tmp, name), tok, "--preset", "tiny-bert", "--vocab", "1002",
+                                   "--seed", str(seed)) for name, seed in (("model", 1), ("other", 2))]
 
     # ---- ingest with a model: every segment gets a vector, meta records the model ----
     ix = os.path.join(tmp, "ix.db")

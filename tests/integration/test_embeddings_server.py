@@ -6,17 +6,16 @@ by default); replies are checked field by field. Independent references: sentenc
 (tests/tools/ref_e5.py) for the vectors and the token counts; `ingest --model M` for the ingest through the
 server, whose stored vectors must be bitwise equal. Errors come in OpenAI's shape {"error": {"message",
 "type", "param", "code"}}."""
-import base64, glob, http.client, json, os, shutil, sqlite3, subprocess, sys, tempfile
+import base64, http.client, json, os, sqlite3, subprocess, sys
 import numpy as np
 
 AR = os.environ.get("AULARAG_BIN") or sys.exit("AULARAG_BIN not set (run through make test)")
 ROOT = os.environ.get("AULARAG_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PY = "/usr/bin/python3"
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
-import checks  # noqa: E402
+import checks, fixtures  # noqa: E402
 from checks import check  # noqa: E402
-import make_model, ref_e5  # noqa: E402
+import ref_e5  # noqa: E402
 
 OPENAI_HEADERS = {"Content-Type": "application/json", "Accept": "application/json", "Authorization": "Bearer sk-test",
                   "User-Agent": "OpenAI/Python 1.40.0", "X-Stainless-Lang": "python"}
@@ -28,13 +27,6 @@ def env():
 
 def run(args, input=None):
     return subprocess.run([AR] + args, capture_output=True, text=True, env=env(), input=input)
-
-
-def data_dir():
-    for d in (os.environ.get("AULARAG_DATA"), os.path.join(ROOT, "../shared/data"), os.path.join(ROOT, "../../shared/data")):
-        if d and os.path.isdir(d):
-            return os.path.abspath(d)
-    checks.abort("shared data missing: expected ../shared/data beside the checkout")
 
 
 def post(srv, body, headers=None, path="/v1/embeddings"):
@@ -99,33 +91,14 @@ def blobs(db):
 
 
 def main():
-    data = data_dir()
-    tmp = tempfile.mkdtemp(prefix="aularag-embsrv-")
-    try:
-        body(data, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    fixtures.run_body(body, "aularag-embsrv-")
 
 
 def body(data, tmp):
-    vids = sorted(p for p in glob.glob(os.path.join(data, "transcripts-pt-3b1b", "*", "*.srt")) if os.path.getsize(p) > 0)
-    small = os.path.join(tmp, "small")
-    os.makedirs(small)
-    for p in vids[:3]:
-        os.symlink(p, os.path.join(small, os.path.basename(os.path.dirname(p)) + ".srt"))
-    lines = []
-    for p in vids[:40]:
-        for line in open(p, encoding="utf-8-sig", errors="replace"):
-            line = line.strip()
-            if line and "-->" not in line and not line.isdigit():
-                lines.append(line)
-    text = os.path.join(tmp, "text.txt")
-    with open(text, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    tok, model = os.path.join(tmp, "tok"), os.path.join(tmp, "e5-tiny")
-    subprocess.run([PY, os.path.join(ROOT, "tests/tools/make_tokenizer.py"), "--text", text, "--vocab", "1000",
-                    "--out", tok], check=True, capture_output=True)
-    make_model.main(["--preset", "tiny-bert", "--out", model, "--std", "0.1", "--seed", "3", "--tokenizer", tok])
+    vids = fixtures.transcripts(data)
+    small = fixtures.link_videos(os.path.join(tmp, "small"), vids[:3])
+    tok, lines = fixtures.tokenizer(tmp, vids)
+    model = fixtures.model(os.path.join(tmp, "e5-tiny"), tok, "--preset", "tiny-bert", "--std", "0.1", "--seed", "3")
 
     # ---- the local index: short windows, so no segment reaches either cap (tokens locally, words via the API) ----
     local, remote = os.path.join(tmp, "local.db"), os.path.join(tmp, "remote.db")

@@ -9,15 +9,14 @@ longest_first truncation), logits from tests/tools/ref_e5.py (transformers' BERT
 torch). Checked: cos >= 0.99999 and |d| <= 1e-4 on the logit vector, both architectures, 1 and 3 labels,
 a BERT with XLM-R's tokenizer (the multilingual MiniLM cross-encoders), passages past the model's length;
 search --rerank keeps the best k of the first stage's top N by the reference's scores."""
-import glob, json, os, shutil, subprocess, sys, tempfile
+import json, os, subprocess, sys
 import numpy as np
 
 ROOT = os.environ.get("AULARAG_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 AR = os.environ.get("AULARAG_BIN") or os.path.join(ROOT, "build/asan/aularag")
-PY = "/usr/bin/python3"
 sys.path.insert(0, os.path.join(ROOT, "tests/tools"))
-import make_model, ref_e5  # noqa: E402
-import checks  # noqa: E402
+import ref_e5  # noqa: E402
+import checks, fixtures  # noqa: E402
 from checks import check  # noqa: E402
 
 
@@ -27,13 +26,6 @@ def run(args, env=None, input=None):
         e.pop(k, None)
     e.update(env or {})
     return subprocess.run([AR] + args, capture_output=True, text=True, env=e, input=input)
-
-
-def data_dir():
-    for d in (os.environ.get("AULARAG_DATA"), os.path.join(ROOT, "../shared/data"), os.path.join(ROOT, "../../shared/data")):
-        if d and os.path.isdir(d):
-            return os.path.abspath(d)
-    checks.abort("shared data missing: expected ../shared/data beside the checkout")
 
 
 def hf_pairs(tmp, model, query, passages, max_len):
@@ -65,28 +57,13 @@ def logits_of(model, query, passages, *args):
 
 
 def main():
-    data = data_dir()
-    tmp = tempfile.mkdtemp(prefix="aularag-rerank-")
-    try:
-        body(data, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    fixtures.run_body(body, "aularag-rerank-")
     checks.finish()
 
 
 def body(data, tmp):
-    vids = sorted(p for p in glob.glob(os.path.join(data, "transcripts-pt-3b1b", "*", "*.srt")) if os.path.getsize(p) > 0)
-    lines = []
-    for p in vids[:40]:
-        for line in open(p, encoding="utf-8-sig", errors="replace"):
-            line = line.strip()
-            if line and "-->" not in line and not line.isdigit():
-                lines.append(line)
-    text = os.path.join(tmp, "text.txt")
-    open(text, "w").write("\n".join(lines) + "\n")
-    tok = os.path.join(tmp, "tok")
-    subprocess.run([PY, os.path.join(ROOT, "tests/tools/make_tokenizer.py"), "--text", text, "--vocab", "1000",
-                    "--out", tok], check=True, capture_output=True)
+    vids = fixtures.transcripts(data)
+    tok, lines = fixtures.tokenizer(tmp, vids)
     query = "Como a regra da cadeia aparece na derivada de uma composição de funções?"
     passages = [lines[10], " ".join(lines[100:130]), lines[7] + "  ", "", " ".join(lines[2000:2300]),  # > 512 tokens
                 "Derivada, regra da cadeia: " + " ".join(lines[400:420]), "  espaços   e\ttabs  ", lines[3]]
@@ -101,10 +78,9 @@ def body(data, tmp):
     ]
     models = {}
     for i, (name, preset, labels, tpl, std) in enumerate(cases):
-        d = os.path.join(tmp, name)
-        make_model.main(["--preset", preset, "--out", d, "--std", str(std), "--seed", str(40 + i), "--vocab", "1002",
-                         "--tokenizer", tok, "--labels", str(labels), "--pair-template", tpl])
-        models[name] = d
+        d = models[name] = fixtures.model(os.path.join(tmp, name), tok, "--preset", preset, "--std", str(std),
+                                          "--seed", str(40 + i), "--vocab", "1002", "--labels", str(labels),
+                                          "--pair-template", tpl)
         cfg = json.load(open(os.path.join(d, "config.json")))
         max_len = cfg["max_position_embeddings"] - (cfg["pad_token_id"] + 1 if cfg["model_type"] != "bert" else 0)
         pairs = hf_pairs(tmp, d, query, passages, max_len)
@@ -133,8 +109,7 @@ def body(data, tmp):
                   np.allclose(got1, [g[1] for g in got], rtol=0, atol=1e-6), s.stderr[-300:])
 
     # ---- errors ----
-    emb = os.path.join(tmp, "embedder")
-    make_model.main(["--preset", "tiny-bert", "--out", emb, "--vocab", "1002", "--tokenizer", tok])
+    emb = fixtures.model(os.path.join(tmp, "embedder"), tok, "--preset", "tiny-bert", "--vocab", "1002")
     r = run(["rerank", "--model", emb, "q"], input="x\n")
     check("rerank with an embedding model: exit 1 naming the model", r.returncode == 1 and "cross-encoder" in r.stderr,
           r.stderr)
@@ -142,10 +117,7 @@ def body(data, tmp):
     check("rerank without a model: usage error", r.returncode == 2)
 
     # ---- search / ask / eval / serve with --rerank ----
-    src = os.path.join(tmp, "videos")
-    os.makedirs(src)
-    for p in vids[:4]:
-        os.symlink(p, os.path.join(src, os.path.basename(os.path.dirname(p)) + ".srt"))
+    src = fixtures.link_videos(os.path.join(tmp, "videos"), vids[:4])
     ix = os.path.join(tmp, "ix.db")
     r = run(["ingest", "-i", ix, src])
     check("ingest (lexical) exits 0", r.returncode == 0, r.stderr[-500:])

@@ -7,15 +7,14 @@ given the prompt text by this test): CLS pooling (bge-m3's), last-token pooling 
 long-context XLM-R (1,200 positions, sequences of 1,100 tokens), an instruct-style query prompt, the
 --query-prefix / --passage-prefix overrides; e5 unchanged when the files say mean + normalize; the index
 records the prompts (search with others is refused); unsupported files fail naming the file."""
-import glob, json, os, shutil, subprocess, sys, tempfile
+import json, os, subprocess, sys
 import numpy as np
 
 ROOT = os.environ.get("AULARAG_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 AR = os.environ.get("AULARAG_BIN") or os.path.join(ROOT, "build/asan/aularag")
-PY = "/usr/bin/python3"
 sys.path.insert(0, os.path.join(ROOT, "tests/tools"))
-import make_model, ref_e5  # noqa: E402
-import checks  # noqa: E402
+import ref_e5  # noqa: E402
+import checks, fixtures  # noqa: E402
 from checks import check  # noqa: E402
 
 
@@ -43,41 +42,18 @@ def compare(what, got, ref, cos_min=0.99999, abs_max=1e-5):
     return check(what, wc >= cos_min and wa <= abs_max, "worst cos %.9f, max abs %.3g" % (wc, wa))
 
 
-def data_dir():
-    for d in (os.environ.get("AULARAG_DATA"), os.path.join(ROOT, "../shared/data"), os.path.join(ROOT, "../../shared/data")):
-        if d and os.path.isdir(d):
-            return os.path.abspath(d)
-    checks.abort("shared data missing: expected ../shared/data beside the checkout")
-
-
 def main():
-    data = data_dir()
-    tmp = tempfile.mkdtemp(prefix="aularag-st-")
-    try:
-        body(data, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    fixtures.run_body(body, "aularag-st-")
     checks.finish()
 
 
 def body(data, tmp):
-    vids = sorted(p for p in glob.glob(os.path.join(data, "transcripts-pt-3b1b", "*", "*.srt")) if os.path.getsize(p) > 0)
-    lines = []
-    for p in vids[:40]:
-        for line in open(p, encoding="utf-8-sig", errors="replace"):
-            line = line.strip()
-            if line and "-->" not in line and not line.isdigit():
-                lines.append(line)
-    open(os.path.join(tmp, "text.txt"), "w").write("\n".join(lines) + "\n")
-    tok = os.path.join(tmp, "tok")
-    subprocess.run([PY, os.path.join(ROOT, "tests/tools/make_tokenizer.py"), "--text", os.path.join(tmp, "text.txt"),
-                    "--vocab", "1000", "--out", tok], check=True, capture_output=True)
+    vids = fixtures.transcripts(data)
+    tok, lines = fixtures.tokenizer(tmp, vids)
     texts = [lines[5], " ".join(lines[100:140]), lines[9] + " ", "Qual é a derivada de x ao quadrado?", lines[77]]
 
     def model(name, *args):
-        d = os.path.join(tmp, name)
-        make_model.main(["--out", d, "--vocab", "1002", "--tokenizer", tok, "--std", "0.1", *args])
-        return d
+        return fixtures.model(os.path.join(tmp, name), tok, "--vocab", "1002", "--std", "0.1", *args)
 
     # ---- pooling from 1_Pooling/config.json, Normalize from modules.json (ids: the encoder alone) ----
     rnd = np.random.default_rng(5)
@@ -129,10 +105,7 @@ def body(data, tmp):
                 ref_e5.embed_ids(plain, ref_e5.tokenize(plain, texts, kind)))
 
     # ---- the index records the prompts: search with others is refused ----
-    src = os.path.join(tmp, "videos")
-    os.makedirs(src)
-    for p in vids[:2]:
-        os.symlink(p, os.path.join(src, os.path.basename(os.path.dirname(p)) + ".srt"))
+    src = fixtures.link_videos(os.path.join(tmp, "videos"), vids[:2])
     ix1, ix2 = os.path.join(tmp, "a.db"), os.path.join(tmp, "b.db")
     r1 = run(["ingest", "-i", ix1, "--model", plain, src])
     r2 = run(["ingest", "-i", ix2, "--model", st, src])
