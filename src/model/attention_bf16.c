@@ -136,14 +136,6 @@ static inline __attribute__((always_inline)) TBF void tile(const int mr, const i
 }
 
 #define TILE(R, NP) tile(R, NP, A, lda, B, kp, Cp, ldc, mlast, scale)
-#define ROWS(NP)                                                                                                 \
-  switch (mr) {                                                                                                  \
-  case 12: TILE(12, NP); break; case 11: TILE(11, NP); break; case 10: TILE(10, NP); break;                    \
-  case 9: TILE(9, NP); break; case 8: TILE(8, NP); break; case 7: TILE(7, NP); break;                          \
-  case 6: TILE(6, NP); break; case 5: TILE(5, NP); break; case 4: TILE(4, NP); break;                          \
-  case 3: TILE(3, NP); break; case 2: TILE(2, NP); break; case 1: TILE(1, NP); break;                          \
-  default: break;                                                                                                \
-  }
 
 /* C [mr, N] = scale[r] * A [mr, 2 kp] B [2 kp, N], B packed (above), mr <= 12 */
 static TBF void product(int mr, const uint32_t *A, size_t lda, const uint32_t *P, int kp, int N, float *C, size_t ldc,
@@ -155,8 +147,8 @@ static TBF void product(int mr, const uint32_t *A, size_t lda, const uint32_t *P
     __mmask16 mlast = (__mmask16)((1u << nr) - 1);
     const uint32_t *B = P + (size_t)p * NR * kp;
     float *Cp = C + (size_t)p * NR;
-    if (np == 2) { ROWS(2) }
-    else { ROWS(1) }
+    if (np == 2) { AR_ROWS12(mr, 2) }
+    else { AR_ROWS12(mr, 1) }
   }
 }
 

@@ -88,20 +88,12 @@ static inline __attribute__((always_inline)) T512 void tile(const int mr, const 
 }
 
 #define TILE(R, NP) tile(R, NP, A, lda, B, pstride, kc, C, ldc, mlast, first, last, e, bias, pf)
-#define ROWS(NP)                                                                                                 \
-  switch (mr) {                                                                                                  \
-  case 12: TILE(12, NP); break; case 11: TILE(11, NP); break; case 10: TILE(10, NP); break;                    \
-  case 9: TILE(9, NP); break; case 8: TILE(8, NP); break; case 7: TILE(7, NP); break;                          \
-  case 6: TILE(6, NP); break; case 5: TILE(5, NP); break; case 4: TILE(4, NP); break;                          \
-  case 3: TILE(3, NP); break; case 2: TILE(2, NP); break; case 1: TILE(1, NP); break;                          \
-  default: break;                                                                                                \
-  }
 
 static T512 void tile_any(int mr, int np, const float *A, size_t lda, const float *B, size_t pstride, int kc, float *C,
                           size_t ldc, __mmask16 mlast, int first, int last, const epi *e, const float *bias,
                           const float *pf) {
-  if (np == 2) { ROWS(2) }
-  else { ROWS(1) }
+  if (np == 2) { AR_ROWS12(mr, 2) }
+  else { AR_ROWS12(mr, 1) }
 }
 
 /* The loop order of gemm.c's ar_gemm, with panels taken two at a time. */

@@ -7,6 +7,17 @@
 
 #define AR_T512 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 
+/* TILE(R, NP) with R = mr (1..12) as a compile-time constant, so the register tile it names unrolls
+ * on it: the AVX-512 tiles (gemm_avx512.c, attention_bf16.c) define TILE, then switch with this. */
+#define AR_ROWS12(mr, NP)                                                                                     \
+  switch (mr) {                                                                                               \
+  case 12: TILE(12, NP); break; case 11: TILE(11, NP); break; case 10: TILE(10, NP); break;                 \
+  case 9: TILE(9, NP); break; case 8: TILE(8, NP); break; case 7: TILE(7, NP); break;                       \
+  case 6: TILE(6, NP); break; case 5: TILE(5, NP); break; case 4: TILE(4, NP); break;                       \
+  case 3: TILE(3, NP); break; case 2: TILE(2, NP); break; case 1: TILE(1, NP); break;                       \
+  default: break;                                                                                             \
+  }
+
 /* Masked store and load, plain when the mask is whole: a masked load cannot take its data from a
  * store still in flight, nor a load from a masked store, and then waits for the store to retire. */
 static inline __attribute__((always_inline)) AR_T512 void store16(float *p, __mmask16 m, __m512 v) {
