@@ -5,8 +5,10 @@
  * panel is one zmm. The register tile is 12 rows x 2 panels (24 of the 32 zmm accumulate; per k two
  * panel loads and 12 broadcasts, folded into the FMAs, for 24 FMAs of 16 lanes), against 6 x 16 in
  * ymm. Each output is still one chain of FMAs over k starting from zero, then alpha, then the bias,
- * then GELU (in registers, before the store): the AVX2 kernel's operations in its order, so the
- * results are bitwise the same as it gives (tests/unit/test_gemm.c checks this, and the double reference). */
+ * then GELU: the AVX2 kernel's operations in its order, so the results are bitwise the same as it
+ * gives (tests/unit/test_gemm.c checks this, and the double reference). With AR_EPI_STREAM, whole
+ * 64-byte lines of C go out with streaming stores: a product whose output is too big to stay in cache
+ * (FFN1's [T, 4H]) then neither reads each line for ownership nor evicts the weights and A rows. */
 #include "model/model.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -19,7 +21,7 @@
 #define SMALL_M 48
 #define NC 24    /* panels per pass (even: whole 2-panel tiles): their slices stay in L2 */
 
-typedef struct epi { float alpha; int gelu; } epi;
+typedef struct epi { float alpha; int gelu, stream; } epi;
 
 /* C[m, 0:np*16] (+)= A[m, 0:kc] B[0:kc, panels] for m < mr, np (1 or 2) panels at B0 and B1 = B0 +
  * 16 K. mask1: the valid columns of the last panel (the first, when np is 2, is whole). first, last,
@@ -74,17 +76,41 @@ static inline __attribute__((always_inline)) T512 void tile(const int mr, const 
         c0[r] = _mm512_add_ps(c0[r], bb0);
         if (np == 2) c1[r] = _mm512_add_ps(c1[r], bb1);
       }
-      if (e->gelu) { /* in registers: the AVX2 kernel's GELU, 16 lanes (kernels.c), the same bits */
-        c0[r] = gelu16(c0[r]);
-        if (np == 2) c1[r] = gelu16(c1[r]);
-      }
     }
+  }
+  if (last && e->stream && m1 == 0xFFFF) { /* whole lines past the cache: no read for ownership, no eviction */
+    if (e->gelu) {
+      float t[MR * 2 * NR] __attribute__((aligned(64)));
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++) {
+        _mm512_store_ps(t + r * 2 * NR, c0[r]);
+        if (np == 2) _mm512_store_ps(t + r * 2 * NR + NR, c1[r]);
+      }
+      for (int r = 0; r < mr; r++) {
+        _mm512_stream_ps(C + r * ldc, gelu16(_mm512_load_ps(t + r * 2 * NR)));
+        if (np == 2) _mm512_stream_ps(C + r * ldc + NR, gelu16(_mm512_load_ps(t + r * 2 * NR + NR)));
+      }
+      return;
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < mr; r++) {
+      _mm512_stream_ps(C + r * ldc, c0[r]);
+      if (np == 2) _mm512_stream_ps(C + r * ldc + NR, c1[r]);
+    }
+    return;
   }
 #pragma GCC unroll 12
   for (int r = 0; r < mr; r++) {
     store16(C + r * ldc, m0, c0[r]);
     if (np == 2) store16(C + r * ldc + NR, m1, c1[r]);
   }
+  /* GELU after the stores, from L1 (whole vectors take their data from the store queue): applied to
+   * the 24 live accumulators it made the compiler spill them, ~2x its cost here */
+  if (last && e->gelu)
+    for (int r = 0; r < mr; r++) {
+      store16(C + r * ldc, m0, gelu16(load16(C + r * ldc, m0)));
+      if (np == 2) store16(C + r * ldc + NR, m1, gelu16(load16(C + r * ldc + NR, m1)));
+    }
 }
 
 #define TILE(R, NP) tile(R, NP, A, lda, B, pstride, kc, C, ldc, mlast, first, last, e, bias, pf)
@@ -98,8 +124,9 @@ static T512 void tile_any(int mr, int np, const float *A, size_t lda, const floa
 
 /* The loop order of gemm.c's ar_gemm, with panels taken two at a time. */
 T512 void ar_gemm_avx512(const float *A, size_t lda, int M, const float *P, int K, int N, int p0, int p1, float *C,
-                         size_t ldc, float alpha, const float *bias, int gelu) {
-  epi e = {alpha, gelu};
+                         size_t ldc, float alpha, const float *bias, int flags) {
+  /* streaming needs every row's panels on 64-byte lines */
+  epi e = {alpha, flags & AR_EPI_GELU, (flags & AR_EPI_STREAM) && ((uintptr_t)C & 63) == 0 && ldc % 16 == 0};
   int small = M <= SMALL_M, nc = small ? 2 : NC;
   size_t pstride = (size_t)NR * K;
   for (int k0 = 0, kc; k0 < K; k0 += kc) {
@@ -125,5 +152,6 @@ T512 void ar_gemm_avx512(const float *A, size_t lda, int M, const float *P, int 
       }
     }
   }
+  if (e.stream) _mm_sfence(); /* streamed stores are weakly ordered: visible before the pool's hand-off */
 }
 #endif

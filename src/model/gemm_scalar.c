@@ -11,7 +11,7 @@
 #define MR 4
 
 void ar_gemm_scalar(const float *A, size_t lda, int M, const float *P, int K, int N, int p0, int p1, float *C,
-                    size_t ldc, float alpha, const float *bias, int gelu) {
+                    size_t ldc, float alpha, const float *bias, int epi) {
   for (int p = p0; p < p1; p++) {
     const float *b = P + (size_t)p * NR * K;
     int nr = N - p * NR < NR ? N - p * NR : NR;
@@ -31,7 +31,7 @@ void ar_gemm_scalar(const float *A, size_t lda, int M, const float *P, int K, in
           if (bias) v += bias[p * NR + j];
           o[j] = v;
         }
-        if (gelu) ar_gelu(o, nr);
+        if (epi & AR_EPI_GELU) ar_gelu(o, nr);
       }
     }
   }

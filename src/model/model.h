@@ -70,6 +70,7 @@ typedef struct ar_run_state {
   float *a;      /* [T, H] after attention block */
   float *ff;     /* [T, F] intermediate */
   float *att;    /* per worker: packed keys and values + a block of scores (packed), or [n, n] scores */
+  void *act;     /* the allocation that holds x, qkv, ctx, a and ff */
   size_t att_stride; /* floats per worker in att */
   ar_q8_state q8;
 } ar_run_state;
@@ -95,9 +96,13 @@ typedef struct ar_head {
 
 /* C[m, n] = gelu?(alpha * sum_k A[m, k] B[k, n] + bias[n]) for m < M and n in panels [p0, p1) (n < N).
  * A [M, K] row stride lda, C row stride ldc; bias may be NULL. P 32-byte aligned. Each output is one
- * chain of FMAs over k, so no kernel's result depends on the rows or panels that share the call. */
+ * chain of FMAs over k, so no kernel's result depends on the rows or panels that share the call.
+ * epi: AR_EPI_GELU, and AR_EPI_STREAM: C will not be read soon, so a kernel may write it around the
+ * cache (the AVX-512 one does, where C and ldc keep whole 64-byte lines); the values are the same. */
+#define AR_EPI_GELU 1
+#define AR_EPI_STREAM 2
 typedef void (*ar_gemm_fn)(const float *A, size_t lda, int M, const float *P, int K, int N, int p0, int p1, float *C,
-                           size_t ldc, float alpha, const float *bias, int gelu);
+                           size_t ldc, float alpha, const float *bias, int epi);
 
 struct ar_model {
   ar_model_config c;

@@ -126,6 +126,79 @@ TEST(gemm_grouping_is_bitwise_neutral) {
   ASSERT(across);
 }
 
+/* ar_pack_rows (8x8 register transposes for whole panels, the element loop at the edges) against the
+ * layout written out: P[p][k][j] = W[16p + j][k], zero past N */
+TEST(pack_rows_matches_transpose) {
+  const int Ns[] = {1, 8, 15, 16, 17, 33, 48, 100};
+  const int Ks[] = {1, 7, 8, 9, 16, 64, 65, 448};
+  for (size_t ni = 0; ni < AR_ARRAY_LEN(Ns); ni++)
+    for (size_t ki = 0; ki < AR_ARRAY_LEN(Ks); ki++) {
+      int N = Ns[ni], K = Ks[ki];
+      size_t ldw = (size_t)K + 3, np = (size_t)(N + AR_PANEL - 1) / AR_PANEL;
+      float *W = aligned_floats((size_t)N * ldw), *P = aligned_floats(ar_pack_size(K, N) + 1);
+      ASSERT(W && P);
+      for (size_t i = 0; i < (size_t)N * ldw; i++) W[i] = frand();
+      for (size_t i = 0; i <= ar_pack_size(K, N); i++) P[i] = 777.0f;
+      ar_pack_rows(W, N, K, ldw, P);
+      for (size_t p = 0; p < np; p++)
+        for (int k = 0; k < K; k++)
+          for (int j = 0; j < AR_PANEL; j++) {
+            size_t n = p * AR_PANEL + (size_t)j;
+            float want = n < (size_t)N ? W[n * ldw + (size_t)k] : 0.0f;
+            ASSERT_MSG(P[(p * (size_t)K + (size_t)k) * AR_PANEL + (size_t)j] == want, "N %d K %d: panel %zu k %d col %d",
+                       N, K, p, k, j);
+          }
+      ASSERT_MSG(P[ar_pack_size(K, N)] == 777.0f, "N %d K %d: wrote past the packed size", N, K);
+      free(W); free(P);
+    }
+}
+
+/* AR_EPI_STREAM writes the same values (the AVX-512 kernel streams whole 64-byte lines past the cache
+ * when C and ldc allow it, and falls back to plain stores for partial panels and unaligned C): bitwise
+ * equal to the plain epilogue, with and without GELU, few rows and many (K in passes), nothing
+ * written past N. Every kernel takes the flag. */
+TEST(gemm_stream_is_bitwise_neutral) {
+  const int Ms[] = {5, 29, 61};
+  const int Ns[] = {16, 40, 96};
+  const int Ks[] = {7, 520};
+  ar_kernel ks[4];
+  int nk = kernels_here(ks);
+  for (int ki0 = 0; ki0 < nk; ki0++) {
+    ar_gemm_fn gemm = ar_kernel_gemm(ks[ki0]);
+    for (size_t mi = 0; mi < AR_ARRAY_LEN(Ms); mi++)
+      for (size_t ni = 0; ni < AR_ARRAY_LEN(Ns); ni++)
+        for (size_t kk = 0; kk < AR_ARRAY_LEN(Ks); kk++)
+          for (int shift = 0; shift < 2; shift++) /* 0: C on 64-byte lines; 1: one float off */
+            for (int gelu = 0; gelu < 2; gelu++) {
+              int M = Ms[mi], N = Ns[ni], K = Ks[kk];
+              size_t ldc = ((size_t)N + 15) / 16 * 16 + 16, nc = (size_t)M * ldc + 16;
+              float *A = aligned_floats((size_t)M * K), *W = aligned_floats((size_t)N * K);
+              float *P = aligned_floats(ar_pack_size(K, N)), *bias = aligned_floats((size_t)N);
+              float *C1 = aligned_floats(nc), *C2 = aligned_floats(nc);
+              ASSERT(A && W && P && bias && C1 && C2);
+              for (size_t i = 0; i < (size_t)M * K; i++) A[i] = frand();
+              for (size_t i = 0; i < (size_t)N * K; i++) W[i] = frand();
+              for (int i = 0; i < N; i++) bias[i] = frand();
+              for (size_t i = 0; i < nc; i++) C1[i] = C2[i] = 12345.0f;
+              ar_pack_rows(W, N, K, (size_t)K, P);
+              int np = (N + AR_PANEL - 1) / AR_PANEL, g = gelu ? AR_EPI_GELU : 0;
+              gemm(A, (size_t)K, M, P, K, N, 0, np, C1 + shift, ldc, 1.0f, bias, g);
+              gemm(A, (size_t)K, M, P, K, N, 0, np, C2 + shift, ldc, 1.0f, bias, g | AR_EPI_STREAM);
+              ASSERT_MSG(!memcmp(C1, C2, nc * sizeof *C1), "kernel %s M %d N %d K %d shift %d gelu %d: streaming changed C",
+                         ar_kernel_name(ks[ki0]), M, N, K, shift, gelu);
+              for (int m = 0; m < M; m++)
+                for (size_t n = (size_t)N; n < ldc; n++)
+                  ASSERT_MSG(C2[shift + (size_t)m * ldc + n] == 12345.0f, "kernel %s: wrote past N", ar_kernel_name(ks[ki0]));
+              /* and against the reference: GELU applied once, not twice */
+              double acc = bias[N - 1];
+              for (int k = 0; k < K; k++) acc += (double)A[(size_t)(M - 1) * K + k] * W[(size_t)(N - 1) * K + k];
+              if (gelu) acc = 0.5 * acc * (1.0 + erf(acc / sqrt(2.0)));
+              ASSERT_NEAR(C2[shift + (size_t)(M - 1) * ldc + (size_t)N - 1], acc, 1e-4);
+              free(A); free(W); free(P); free(bias); free(C1); free(C2);
+            }
+  }
+}
+
 TEST(softmax_exp_matches_libm) {
   float (*fns[2])(float *, int) = {ar_exp_shifted, NULL};
 #if defined(__x86_64__)
