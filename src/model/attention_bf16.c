@@ -34,9 +34,6 @@ static inline __attribute__((always_inline)) TBF __m512i rne(__m512 x) {
   return _mm512_add_epi32(u, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7FFF)));
 }
 
-static inline __attribute__((always_inline)) __mmask16 lanes(int n) {
-  return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
 static inline __attribute__((always_inline)) __mmask32 words(int n) {
   return n >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << n) - 1);
 }
@@ -46,7 +43,7 @@ static inline __attribute__((always_inline)) __mmask32 words(int n) {
 static TBF void row_bf16(const float *x, int n, uint32_t *d) {
   int n2 = n + (n & 1);
   for (int i = 0; i < n2; i += 32) {
-    __m512 lo = _mm512_maskz_loadu_ps(lanes(n - i), x + i), hi = _mm512_maskz_loadu_ps(lanes(n - i - 16), x + i + 16);
+    __m512 lo = _mm512_maskz_loadu_ps(mask16(n - i), x + i), hi = _mm512_maskz_loadu_ps(mask16(n - i - 16), x + i + 16);
     _mm512_mask_storeu_epi16((uint16_t *)d + i, words(n2 - i), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
   }
 }
@@ -54,14 +51,9 @@ static TBF void row_bf16(const float *x, int n, uint32_t *d) {
 /* Softmax's numerators: x <- exp(x - max x) as bf16 at d (row_bf16's layout); returns their sum, in
  * fp32 before the rounding to bf16 (as kernels_avx512.c's ar_exp_shifted_avx512 adds them) */
 static TBF float exp_row_bf16(const float *x, int n, uint32_t *d) {
-  /* whole vectors unmasked: the scores were just stored, and a masked load cannot take its data
-   * from a store still in flight */
-  __m512 vm = _mm512_set1_ps(-INFINITY);
-  int i = 0, f = n & ~15, n2 = n + (n & 1);
-  for (; i < f; i += 16) vm = _mm512_max_ps(vm, _mm512_loadu_ps(x + i));
-  if (f < n) vm = _mm512_mask_max_ps(vm, lanes(n - f), vm, _mm512_maskz_loadu_ps(lanes(n - f), x + f));
-  __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vm)), s0 = _mm512_setzero_ps(), s1 = s0;
-  for (i = 0; i + 32 <= n; i += 32) {
+  __m512 mx = _mm512_set1_ps(row_max16(x, n)), s0 = _mm512_setzero_ps(), s1 = s0;
+  int i, n2 = n + (n & 1);
+  for (i = 0; i + 32 <= n; i += 32) { /* whole vectors unmasked, as in row_max16 */
     __m512 e0 = exp16_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + i), mx));
     __m512 e1 = exp16_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), mx));
     s0 = _mm512_add_ps(s0, e0);
@@ -69,7 +61,7 @@ static TBF float exp_row_bf16(const float *x, int n, uint32_t *d) {
     _mm512_storeu_si512(d + i / 2, (__m512i)_mm512_cvtne2ps_pbh(e1, e0));
   }
   if (i < n) { /* the tail, masked */
-    __mmask16 k0 = lanes(n - i), k1 = lanes(n - i - 16);
+    __mmask16 k0 = mask16(n - i), k1 = mask16(n - i - 16);
     __m512 e0 = _mm512_maskz_mov_ps(k0, exp16_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(k0, x + i), mx)));
     __m512 e1 = _mm512_maskz_mov_ps(k1, exp16_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(k1, x + i + 16), mx)));
     s0 = _mm512_add_ps(s0, e0);
@@ -95,7 +87,7 @@ static TBF void pack_keys(const float *K, int n, int d, size_t ld, uint32_t *P, 
 static TBF void pack_values(const float *V, int n, int d, size_t ld, uint32_t *P) {
   int np = (n + 1) / 2;
   for (int c0 = 0; c0 < d; c0 += NR) {
-    __mmask16 k = d - c0 >= NR ? (__mmask16)0xFFFF : (__mmask16)((1u << (d - c0)) - 1);
+    __mmask16 k = mask16(d - c0);
     uint32_t *dst = P + (size_t)(c0 / NR) * NR * np;
     for (int p = 0; p < np; p++) {
       __m512i lo = rne(_mm512_maskz_loadu_ps(k, V + (size_t)(2 * p) * ld + c0));
@@ -144,7 +136,7 @@ static TBF void product(int mr, const uint32_t *A, size_t lda, const uint32_t *P
   for (int p = 0; p < panels; p += 2) {
     int np = panels - p >= 2 ? 2 : 1, pl = p + np - 1;
     int nr = N - pl * NR < NR ? N - pl * NR : NR;
-    __mmask16 mlast = (__mmask16)((1u << nr) - 1);
+    __mmask16 mlast = mask16(nr);
     const uint32_t *B = P + (size_t)p * NR * kp;
     float *Cp = C + (size_t)p * NR;
     if (np == 2) { AR_ROWS12(mr, 2) }

@@ -118,7 +118,7 @@ typedef struct emb_job {
   ar_model_state *st;
   const int32_t *const *ids, *const *types;
   const int *n_ids, *off;      /* per sequence of the chunk: length, first row */
-  int s0, ns;
+  int s0;
   float *x;
   int *piece;                  /* [pieces][2]: sequence (from s0), first token */
   int *bad;                    /* [pieces]: the first bad token's table (1 word, 2 type, 3 position) and row */
@@ -163,12 +163,11 @@ static ar_status embed_tokens(const ar_model *m, ar_model_state *st, ar_pool *po
   for (int s = s0; s < s1; s++) pieces += (n_ids[s] + EMB_PIECE - 1) / EMB_PIECE;
   int *buf = ar_malloc((size_t)pieces * 4 * sizeof(int));
   if (!buf) return ar_fail(err, AR_ERR_NOMEM, "embed: out of memory");
-  emb_job e = {.m = m, .st = st, .ids = ids, .types = types, .n_ids = n_ids, .off = off, .s0 = s0, .ns = s1 - s0,
-               .x = x, .piece = buf, .bad = buf + 2 * pieces};
+  emb_job e = {.m = m, .st = st, .ids = ids, .types = types, .n_ids = n_ids, .off = off, .s0 = s0, .x = x,
+               .piece = buf, .bad = buf + 2 * pieces};
   for (int s = s0, k = 0; s < s1; s++)
     for (int i = 0; i < n_ids[s]; i += EMB_PIECE, k++) { buf[2 * k] = s - s0; buf[2 * k + 1] = i; }
-  if (pool) ar_pool_run(pool, pieces, embed_task, &e);
-  else for (int t = 0; t < pieces; t++) embed_task(&e, t, 0);
+  ar_pool_run(pool, pieces, embed_task, &e); /* a NULL pool: on this thread, in order */
   ar_status rc = AR_OK;
   for (int t = 0; t < pieces && !rc; t++) /* pieces are in token order: the first bad one is the lowest */
     if (e.bad[2 * t]) {

@@ -141,7 +141,7 @@ T512 void ar_gemm_avx512(const float *A, size_t lda, int M, const float *P, int 
         for (int p = q0; p < q1; p += 2) {
           int np = q1 - p >= 2 ? 2 : 1, pl = p + np - 1; /* pl: the last panel of the tile */
           int nr = N - pl * NR < NR ? N - pl * NR : NR;
-          __mmask16 mlast = (__mmask16)((1u << nr) - 1);
+          __mmask16 mlast = mask16(nr);
           const float *b = P + (size_t)p * pstride + (size_t)k0 * NR;
           /* few rows: the first row tile of a panel pair prefetches the next pair (see gemm.c; a
            * prefetch past the last panel never faults) */

@@ -98,7 +98,7 @@ __attribute__((target("avx512f,avx512vl,avx2,fma"))) void ar_q8_epilogue_avx512(
   for (int r = 0; r < mr; r++) {
     __m512 s = _mm512_set1_ps(sa[r]);
     for (int c = 0; c < nc; c += NR) {
-      __mmask16 k = nc - c >= NR ? (__mmask16)0xFFFF : (__mmask16)((1u << (nc - c)) - 1);
+      __mmask16 k = mask16(nc - c);
       /* acc: whole rows of 32, just stored by the tile; an unmasked load can take them from the store queue */
       __m512 a = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_loadu_si512(acc + r * 2 * NR + c),
                                                      _mm512_maskz_loadu_epi32(k, cp + c)));

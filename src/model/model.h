@@ -167,8 +167,7 @@ int ar_attention_bf16_available(void);
 size_t ar_attention_bf16_bytes(int n, int d); /* scratch for one (sequence, head) */
 void ar_attention_bf16(const float *q, const float *k, const float *v, size_t ld, int n, int d, float scale, float *o,
                        size_t H, void *w);
-/* kernels_avx512.c: the same two, 16 lanes (x86 with AVX-512 only; see there for how they differ) */
-void ar_gelu_avx512(float *y, int n);
+/* kernels_avx512.c: ar_exp_shifted, 16 lanes (x86 with AVX-512 only; see there for how they differ) */
 float ar_exp_shifted_avx512(float *x, int n);
 /* gemm.c: B [K, N] packed in 16-column panels (see there). */
 #define AR_PANEL 16

@@ -18,6 +18,11 @@
   default: break;                                                                                             \
   }
 
+/* The first n of 16 lanes: all for n >= 16, none for n <= 0 (a row's tail) */
+static inline __attribute__((always_inline)) __mmask16 mask16(int n) {
+  return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
 /* Masked store and load, plain when the mask is whole: a masked load cannot take its data from a
  * store still in flight, nor a load from a masked store, and then waits for the store to retire. */
 static inline __attribute__((always_inline)) AR_T512 void store16(float *p, __mmask16 m, __m512 v) {
@@ -45,6 +50,16 @@ static inline __attribute__((always_inline)) AR_T512 __m512 exp16_nonpos(__m512 
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
   __m512i e = _mm512_add_epi32(_mm512_slli_epi32(_mm512_castps_si512(t), 23), _mm512_set1_epi32(127 << 23));
   return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+/* max of x[0..n), n >= 1: whole vectors unmasked (the scores were just stored, and a masked load
+ * cannot take its data from a store still in flight), the tail masked */
+static inline __attribute__((always_inline)) AR_T512 float row_max16(const float *x, int n) {
+  __m512 vm = _mm512_set1_ps(-INFINITY);
+  int f = n & ~15;
+  for (int i = 0; i < f; i += 16) vm = _mm512_max_ps(vm, _mm512_loadu_ps(x + i));
+  if (f < n) vm = _mm512_mask_max_ps(vm, mask16(n - f), vm, _mm512_maskz_loadu_ps(mask16(n - f), x + f));
+  return _mm512_reduce_max_ps(vm);
 }
 
 /* kernels.c's gelu8, operation for operation (see there for the erf formula and its error) */
