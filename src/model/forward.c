@@ -11,6 +11,11 @@
 
 #define AR_CHUNK_TOKENS 4096 /* tokens per forward chunk: big enough for GEMM efficiency, small enough for RSS */
 #define AR_ATT_ROWS 12       /* query rows per attention step: their scores stay in L1 */
+#define ROW_TILE 12          /* rows of the AVX-512 kernel's register tile (the AVX2 kernel's 6 divides it) */
+#define BLOCK_ROWS 48        /* rows per product task: 4 tiles, the kernel's few-rows loop order */
+
+static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; } /* floats: whole 64-byte lines */
+static float *align64(void *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
 static void run_state_free(ar_run_state *rs) {
   ar_free(rs->act); ar_free(rs->att);
@@ -71,16 +76,16 @@ static ar_status ensure_state(const ar_model *m, ar_run_state *rs, int T, ar_err
   run_state_free(rs);
   size_t H = (size_t)m->c.hidden, F = (size_t)m->c.inter, t = (size_t)T;
   /* one block, each array on a 64-byte boundary (whole cache lines: the kernel may stream into them) */
-  size_t nx = (t * H + 15) & ~(size_t)15, nq = (t * 3 * H + 15) & ~(size_t)15, nf = (t * F + 15) & ~(size_t)15;
+  size_t nx = up16(t * H), nq = up16(t * 3 * H), nf = up16(t * F);
   rs->act = ar_malloc((3 * nx + nq + nf) * sizeof(float) + 64);
   if (rs->act) {
-    rs->x = (float *)(((uintptr_t)rs->act + 63) & ~(uintptr_t)63); /* [T, H] */
+    rs->x = align64(rs->act);  /* [T, H] */
     rs->qkv = rs->x + nx;   /* [T, 3H] */
     rs->ctx = rs->qkv + nq; /* [T, H] */
     rs->a = rs->ctx + nx;   /* [T, H] */
     rs->ff = rs->a + nx;    /* [T, F] */
   }
-  rs->att_stride = (att_floats(m, T) + 15) & ~(size_t)15;
+  rs->att_stride = up16(att_floats(m, T));
   rs->att = ar_malloc((size_t)m->n_threads * rs->att_stride * sizeof(float) + 64);
   if (!rs->act || !rs->att) {
     run_state_free(rs);
@@ -193,8 +198,8 @@ typedef struct job {
   float *Y;
   int out, in, epi;           /* epi: AR_EPI_* */
   int panels_per;              /* tasks are panel ranges over all rows (few rows) ... */
-  int blocks;                  /* ... or row blocks over all panels (many rows): blocks tasks over rows */
-  int head;                    /* [0, head) in whole tiles, then single tiles from head to T */
+  int blocks;                  /* ... or row blocks over all panels (many rows): tasks [0, blocks) split */
+  int head;                    /* rows [0, head) in whole tiles, later tasks take one tile each up to T */
   int rows_per;                /* residual_ln's blocks */
   /* rows: y = LN(y + res) */
   float *ry;
@@ -214,8 +219,8 @@ static void linear_task(void *ctx, int task, int worker) {
   int np = (j->out + AR_PANEL - 1) / AR_PANEL;
   if (j->blocks) {
     int r0, r1;
-    if (task < j->blocks) ar_row_block(j->head, 12, j->blocks, task, &r0, &r1); /* whole tiles (AVX-512: 12 rows, AVX2: 6) */
-    else r0 = j->head + (task - j->blocks) * 12, r1 = AR_MIN(j->T, r0 + 12);
+    if (task < j->blocks) ar_row_block(j->head, ROW_TILE, j->blocks, task, &r0, &r1);
+    else r0 = j->head + (task - j->blocks) * ROW_TILE, r1 = AR_MIN(j->T, r0 + ROW_TILE);
     if (r1 <= r0) return;
     j->m->gemm_fn(j->X + (size_t)r0 * j->in, (size_t)j->in, r1 - r0, j->W, j->in, j->out, 0, np,
                   j->Y + (size_t)r0 * j->out, (size_t)j->out, 1.0f, j->B, j->epi);
@@ -259,9 +264,9 @@ static void linear(job *j, const float *X, const float *W, const ar_q8 *Q, const
   j->blocks = j->panels_per = 0;
   if (j->m->gemm == AR_GEMM_PACKED && j->T >= 64 * nt) {
     /* the last 2 nt tasks are single tiles: a thread that finds nothing left waits for at most one
-     * tile instead of a block (measured: 2.5% of thread time idle at the end of products with equal blocks) */
-    j->head = 12 * ((j->T + 11) / 12 - 2 * nt);
-    j->blocks = nt * AR_MAX(1, (j->head + 48 * nt - 1) / (48 * nt)); /* a multiple of nt; <= 48 rows */
+     * tile instead of a block (with equal blocks, timers showed 1.25% of the products' thread time idle) */
+    j->head = ROW_TILE * ((j->T + ROW_TILE - 1) / ROW_TILE - 2 * nt);
+    j->blocks = nt * AR_MAX(1, (j->head + BLOCK_ROWS * nt - 1) / (BLOCK_ROWS * nt)); /* a multiple of nt */
     tasks = j->blocks + 2 * nt;
   } else {
     tasks = AR_MIN(np, nt == 1 ? 1 : 4 * nt);
@@ -293,7 +298,7 @@ static void attention_task(void *ctx, int task, int worker) {
   float scale = 1.0f / sqrtf((float)d);
   const float *q = rs->qkv + (size_t)t0 * ld + h * d, *k = q + H, *v = q + 2 * H;
   float *o = rs->ctx + (size_t)t0 * H + h * d; /* [n, d] with row stride H */
-  float *w = (float *)(((uintptr_t)rs->att + 63) & ~(uintptr_t)63) + (size_t)worker * rs->att_stride;
+  float *w = align64(rs->att) + (size_t)worker * rs->att_stride;
   if (m->gemm == AR_GEMM_OPENBLAS) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, scale, q, ld, k, ld, 0.0f, w, n);
     for (int i = 0; i < n; i++) ar_softmax(w + (size_t)i * n, n);
@@ -364,8 +369,8 @@ static ar_status forward_chunk(const ar_model *m, ar_model_state *st, ar_pool *p
     run_tasks(&j, j.ns * c->heads, attention_task);                        /* [T, H] */
     linear(&j, rs->ctx, w->wo, w->qo, w->bo, rs->a, H, H, 0);             /* [T, H] */
     residual_ln(&j, rs->a, rs->x, w->ln1_g, w->ln1_b);
-    /* [T, F]: streamed past the cache, FFN2 reads it from memory anyway (T F floats; on e5-base
-     * the product ran 3% faster without the read for ownership and the evictions its stores caused) */
+    /* [T, F]: streamed past the cache, FFN2 reads it from memory anyway (T F floats; e5-base passages
+     * ran ~3% faster without the read for ownership and the evictions its stores caused) */
     linear(&j, rs->a, w->wi, w->qi, w->bi, rs->ff, F, H, AR_EPI_GELU | AR_EPI_STREAM);
     linear(&j, rs->ff, w->wout, w->qout, w->bout, rs->x, H, F, 0);          /* [T, H] */
     residual_ln(&j, rs->x, rs->a, w->ln2_g, w->ln2_b);

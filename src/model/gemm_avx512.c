@@ -79,7 +79,7 @@ static inline __attribute__((always_inline)) T512 void tile(const int mr, const 
     }
   }
   if (last && e->stream && m1 == 0xFFFF) { /* whole lines past the cache: no read for ownership, no eviction */
-    if (e->gelu) {
+    if (e->gelu) { /* GELU from a stored copy, as below: on the live accumulators it spilled them */
       float t[MR * 2 * NR] __attribute__((aligned(64)));
 #pragma GCC unroll 12
       for (int r = 0; r < mr; r++) {
